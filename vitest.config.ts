@@ -27,7 +27,7 @@ export default defineConfig({
         test: {
           name: "db",
           include: ["prisma/src/**/*.test.ts", "apps/*/src/**/*.test.ts", "apps/*/app/**/*.test.ts", "apps/*/test/**/*.test.ts", "scripts/**/*.test.ts"],
-          globalSetup: ["./tests/setup/postgres.global.ts"],
+          globalSetup: ["./prisma/src/test-global-setup.ts"],
           setupFiles: ["./tests/setup/fail-on-console.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,

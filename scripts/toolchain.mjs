@@ -33,7 +33,7 @@ function npmInstall(specs) {
   const result = spawnSync(
     "npm",
     ["install", "--prefix", TOOLING, "--no-save", "--no-audit", "--no-fund", "--loglevel=error", ...specs],
-    { stdio: ["ignore", "inherit", "inherit"] },
+    { stdio: ["ignore", 2, 2] },
   );
   if (result.status !== 0) throw new Error(`npm install ${specs.join(" ")} failed; is the npm registry reachable?`);
 }

@@ -1,0 +1,52 @@
+/** Error thrown by data-access functions; `status` is the HTTP status an API should answer with. */
+export class DbError extends Error {
+  readonly code: "conflict" | "not_found" | "in_use" | "immutable";
+  readonly status: number;
+  readonly field: string | undefined;
+  constructor(code: DbError["code"], message: string, field?: string) {
+    super(message);
+    this.name = "DbError";
+    this.code = code;
+    this.field = field;
+    this.status = code === "not_found" ? 404 : 409;
+  }
+}
+
+interface PrismaLikeError {
+  code?: string;
+  meta?: {
+    target?: string[] | string;
+    driverAdapterError?: { cause?: { constraint?: { fields?: string[]; index?: string }; table?: string } };
+  };
+}
+
+const camel = (name: string) => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+// With driver adapters Prisma reports the violated index ("users_username_key"), not the fields.
+function uniqueField(error: PrismaLikeError): string | undefined {
+  const cause = error.meta?.driverAdapterError?.cause;
+  const fields = cause?.constraint?.fields;
+  if (fields?.length) return camel(fields[fields.length - 1]!.replaceAll('"', ""));
+  const index = cause?.constraint?.index;
+  if (index && cause?.table && index.startsWith(`${cause.table}_`)) {
+    return camel(index.slice(cause.table.length + 1).replace(/_key$/, ""));
+  }
+  const target = error.meta?.target;
+  return Array.isArray(target) ? target.at(-1) : target;
+}
+
+/** Turns Prisma's unique-violation and foreign-key errors into DbError; rethrows anything else. */
+export function translatePrismaError(error: unknown, entity: string): never {
+  const e = error as PrismaLikeError;
+  if (e?.code === "P2002") {
+    const field = uniqueField(e);
+    throw new DbError("conflict", `a ${entity} with this ${field ?? "value"} already exists`, field);
+  }
+  if (e?.code === "P2003") {
+    throw new DbError("in_use", `this ${entity} is still referenced by other records`);
+  }
+  if (e?.code === "P2025") {
+    throw new DbError("not_found", `${entity} not found`);
+  }
+  throw error;
+}

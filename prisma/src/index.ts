@@ -1,0 +1,14 @@
+// @opsconductor/db: the one place web and worker get a database client and data-access functions.
+export { createPrismaClient, PrismaClient } from "./client.ts";
+export type { Db, Prisma } from "./client.ts";
+export * from "./generated/enums.ts";
+export { DbError, translatePrismaError } from "./errors.ts";
+export { hashPassword, verifyPassword, randomPassword } from "./passwords.ts";
+export { createUser, findUserByUsername, ensureAdminUser } from "./users.ts";
+export type { NewUser, EnsureAdminResult } from "./users.ts";
+export { createJob, addJobVersion, getJobVersion } from "./jobs.ts";
+export type { NewJob } from "./jobs.ts";
+export { createRun, appendRunOutput } from "./runs.ts";
+export type { NewRun, OutputChunk } from "./runs.ts";
+export { applyMigrations } from "./migrate.ts";
+export { checkDatabase } from "./health.ts";
