@@ -1,0 +1,320 @@
+// The command handler contract of the test server and its default implementation: cmd command
+// lines run through /bin/sh, PowerShell scripts get a tiny interpreter for the basics, and the
+// copy protocol (see README.md, "The copy protocol") writes into the virtual file system.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
+
+/** Where a command writes its output: strings are encoded as UTF-8. */
+export interface CommandOutput {
+  write(chunk: string | Uint8Array): void;
+}
+
+/** Everything a command handler gets for one WinRM Command. */
+export interface WinRMCommandContext {
+  /** "powershell" when the command line starts powershell/pwsh with a script, else "cmd". */
+  shell: "cmd" | "powershell";
+  /** The rsp:Command text as sent. */
+  command: string;
+  /** The rsp:Arguments elements as sent. */
+  args: string[];
+  /** Command and arguments joined with spaces, as cmd.exe would see them. */
+  commandLine: string;
+  /** The PowerShell script: decoded from -EncodedCommand (UTF-16LE base64) or the text after -Command. */
+  script?: string;
+  /** Bytes the client sends with Send; ends when a Send carries End="true". */
+  stdin: Readable;
+  stdout: CommandOutput;
+  stderr: CommandOutput;
+  /** Aborted on Signal terminate / ctrl_c, on Delete of the shell and on close(); reason is the signal name. */
+  signal: AbortSignal;
+  /** The shell's environment variables (rsp:Environment at Create). */
+  env: Record<string, string>;
+  /** The shell's working directory (rsp:WorkingDirectory at Create), if any. */
+  workingDirectory?: string;
+  /** The authenticated user, as the client sent it (e.g. "DOMAIN\\user"). */
+  user: string;
+  shellId: string;
+  commandId: string;
+  /** The server's virtual file system, keyed by normalised Windows path (see normalizeWindowsPath). */
+  files: Map<string, Buffer>;
+  /** The server's machine name (what $env:COMPUTERNAME and hostname print). */
+  machineName: string;
+}
+
+/** A command handler: writes output through the context and returns the exit code (undefined = 0). */
+export type WinRMCommandHandler = (context: WinRMCommandContext) => number | void | Promise<number | void>;
+
+/** The first-line marker of a copy script: `# opsconductor-copy v1 dest=<base64 UTF-8 path> overwrite=<true|false>`. */
+export const COPY_MARKER = "# opsconductor-copy v1";
+
+/** Canonical form of a Windows path used as the VFS key: backslashes, no trailing separator, drive letter upper-case. */
+export function normalizeWindowsPath(path: string): string {
+  let p = path.trim().replace(/\//g, "\\").replace(/\\{2,}/g, "\\");
+  if (/^[a-z]:/.test(p)) p = p[0]?.toUpperCase() + p.slice(1);
+  if (p.length > 3 && p.endsWith("\\")) p = p.slice(0, -1);
+  return p;
+}
+
+/** Encodes text as PowerShell's CLIXML error stream, the way powershell.exe writes stderr under -EncodedCommand. */
+export function clixmlError(message: string): string {
+  const escaped = message
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/\r?\n/g, "_x000D__x000A_");
+  return `#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><S S="Error">${escaped}_x000D__x000A_</S></Objs>`;
+}
+
+/** Splits a command line the way CommandLineToArgvW mostly does: whitespace separates, double quotes group. */
+export function splitCommandLine(line: string): string[] {
+  const out: string[] = [];
+  let current = "";
+  let inQuotes = false;
+  let started = false;
+  for (const c of line) {
+    if (c === '"') {
+      inQuotes = !inQuotes;
+      started = true;
+    } else if (!inQuotes && /\s/.test(c)) {
+      if (started) out.push(current);
+      current = "";
+      started = false;
+    } else {
+      current += c;
+      started = true;
+    }
+  }
+  if (started) out.push(current);
+  return out;
+}
+
+/** Recognises powershell.exe / pwsh command lines and extracts the script they carry. */
+export function extractPowerShellScript(commandLine: string): string | undefined {
+  const tokens = splitCommandLine(commandLine);
+  const exe = (tokens[0] ?? "").toLowerCase().replace(/^.*[\\/]/, "");
+  if (!["powershell", "powershell.exe", "pwsh", "pwsh.exe"].includes(exe)) return undefined;
+  for (let i = 1; i < tokens.length; i++) {
+    const token = (tokens[i] ?? "").toLowerCase();
+    if (!token.startsWith("-")) continue;
+    const name = token.slice(1);
+    // PowerShell accepts any unambiguous prefix: -e, -ec, -enc, -encodedcommand.
+    if (name === "e" || name === "ec" || (name.length >= 3 && "encodedcommand".startsWith(name))) {
+      return Buffer.from(tokens[i + 1] ?? "", "base64").toString("utf16le");
+    }
+    if (name === "c" || (name.length >= 2 && "command".startsWith(name))) {
+      return tokens.slice(i + 1).join(" ");
+    }
+  }
+  return "";
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(Buffer.from(part as Uint8Array));
+  return Buffer.concat(parts);
+}
+
+function runShell(context: WinRMCommandContext): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn("/bin/sh", ["-c", context.commandLine], {
+      env: { ...process.env, ...context.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const onAbort = (): void => {
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 2000).unref();
+    };
+    context.signal.addEventListener("abort", onAbort, { once: true });
+    child.stdout.on("data", (chunk: Buffer) => context.stdout.write(chunk));
+    child.stderr.on("data", (chunk: Buffer) => context.stderr.write(chunk));
+    child.stdin.on("error", () => undefined);
+    context.stdin.pipe(child.stdin);
+    child.on("error", (error) => {
+      context.stderr.write(`${error.message}\r\n`);
+      resolve(1);
+    });
+    child.on("close", (code, signal) => {
+      context.signal.removeEventListener("abort", onAbort);
+      context.stdin.unpipe(child.stdin);
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+class ScriptExit {
+  readonly code: number;
+  constructor(code: number) {
+    this.code = code;
+  }
+}
+
+// Splits on newlines and on semicolons outside quotes.
+function statements(script: string): string[] {
+  const out: string[] = [];
+  let current = "";
+  let quote: string | undefined;
+  for (const c of script) {
+    if (quote) {
+      current += c;
+      if (c === quote) quote = undefined;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      current += c;
+    } else if (c === ";" || c === "\n" || c === "\r") {
+      out.push(current);
+      current = "";
+    } else {
+      current += c;
+    }
+  }
+  out.push(current);
+  return out.map((s) => s.trim()).filter((s) => s !== "" && !s.startsWith("#"));
+}
+
+const PS_VERSION = "5.1.20348.2849";
+
+/** Runs the few PowerShell constructs the default handler understands (documented in README.md). */
+async function runPowerShellBasics(context: WinRMCommandContext, script: string): Promise<number> {
+  const variables = new Map<string, string>();
+  let failed = false;
+  const evaluate = (expr: string): string => {
+    const e = expr.trim();
+    if (e.startsWith("'") && e.endsWith("'") && e.length >= 2) return e.slice(1, -1).replace(/''/g, "'");
+    if (e.startsWith('"') && e.endsWith('"') && e.length >= 2) {
+      return e
+        .slice(1, -1)
+        .replace(/\$env:(\w+)/gi, (_m, name: string) => envValue(name))
+        .replace(/\$(\w+)/g, (_m, name: string) => variables.get(name.toLowerCase()) ?? "")
+        .replace(/`(.)/g, (_m, c: string) => ({ n: "\n", r: "\r", t: "\t", "0": "\0" })[c] ?? c);
+    }
+    if (/^-?\d+(\.\d+)?$/.test(e)) return e;
+    const env = /^\$env:(\w+)$/i.exec(e);
+    if (env?.[1]) return envValue(env[1]);
+    if (/^\$PSVersionTable\.PSVersion(\.ToString\(\))?$/i.test(e)) return PS_VERSION;
+    const variable = /^\$(\w+)$/.exec(e);
+    if (variable?.[1] && variables.has(variable[1].toLowerCase())) return variables.get(variable[1].toLowerCase()) ?? "";
+    throw new Error(`The test server's PowerShell cannot evaluate '${e}'.`);
+  };
+  const envValue = (name: string): string => {
+    if (name.toUpperCase() === "COMPUTERNAME") return context.machineName;
+    const key = Object.keys(context.env).find((k) => k.toLowerCase() === name.toLowerCase());
+    return key ? (context.env[key] ?? "") : "";
+  };
+  try {
+    for (const statement of statements(script)) {
+      if (context.signal.aborted) return 1;
+      const [head = "", ...rest] = statement.split(/\s+/);
+      const argument = statement.slice(head.length).trim();
+      const verb = head.toLowerCase();
+      const assignment = /^\$(\w+)\s*=\s*(.*)$/.exec(statement);
+      if (assignment?.[1]) {
+        const value = assignment[2] ?? "";
+        // Preference variables ($ProgressPreference = 'SilentlyContinue') are accepted and ignored.
+        try {
+          variables.set(assignment[1].toLowerCase(), evaluate(value));
+        } catch {
+          variables.set(assignment[1].toLowerCase(), value);
+        }
+      } else if (verb === "write-output" || verb === "echo" || verb === "write-host") {
+        context.stdout.write(`${argument === "" ? "" : evaluate(argument)}\r\n`);
+      } else if (verb === "write-error") {
+        const message = evaluate(argument.replace(/^-Message\s+/i, ""));
+        context.stderr.write(clixmlError(message));
+        failed = true;
+      } else if (verb === "exit") {
+        throw new ScriptExit(argument === "" ? 0 : Number.parseInt(evaluate(argument), 10) || 0);
+      } else if (verb === "start-sleep") {
+        const ms = /-m(illiseconds)?\s+(\d+)/i.exec(argument);
+        const seconds = /(?:-s(?:econds)?\s+)?(\d+(?:\.\d+)?)/i.exec(argument);
+        await sleep(ms?.[2] ? Number(ms[2]) : Number(seconds?.[1] ?? 0) * 1000, context.signal);
+        if (context.signal.aborted) return 1;
+      } else if (verb === "hostname") {
+        context.stdout.write(`${context.machineName}\r\n`);
+      } else if (statement === "$input" || /^\[Console\]::In\.ReadToEnd\(\)$/i.test(statement)) {
+        context.stdout.write(await readAll(context.stdin));
+      } else if (rest.length === 0 && /^['"$\d-]/.test(statement)) {
+        context.stdout.write(`${evaluate(statement)}\r\n`);
+      } else {
+        context.stderr.write(
+          clixmlError(
+            `${head} : The term '${head}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.`,
+          ),
+        );
+        failed = true;
+      }
+    }
+  } catch (error) {
+    if (error instanceof ScriptExit) return error.code;
+    context.stderr.write(clixmlError((error as Error).message));
+    return 1;
+  }
+  return failed ? 1 : 0;
+}
+
+/** Implements the copy protocol against the VFS: base64 lines on stdin, `sha256:<hex>` on stdout. */
+async function runCopy(context: WinRMCommandContext, markerLine: string): Promise<number> {
+  const dest = /\bdest=([A-Za-z0-9+/=]+)/.exec(markerLine)?.[1];
+  const overwrite = /\boverwrite=(true|false|1|0)\b/i.exec(markerLine)?.[1]?.toLowerCase();
+  if (!dest) {
+    context.stderr.write(clixmlError("opsconductor-copy: the marker line has no dest=<base64 path>"));
+    return 1;
+  }
+  const path = normalizeWindowsPath(Buffer.from(dest, "base64").toString("utf8"));
+  if (context.files.has(path) && !(overwrite === "true" || overwrite === "1")) {
+    context.stderr.write(clixmlError(`The file '${path}' already exists and overwrite was not requested.`));
+    return 1;
+  }
+  const hash = createHash("sha256");
+  const parts: Buffer[] = [];
+  let pending = "";
+  const take = (line: string): void => {
+    const trimmed = line.trim();
+    if (trimmed === "") return;
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed) || trimmed.length % 4 !== 0) throw new Error("opsconductor-copy: a stdin line is not valid base64");
+    const bytes = Buffer.from(trimmed, "base64");
+    hash.update(bytes);
+    parts.push(bytes);
+  };
+  try {
+    for await (const chunk of context.stdin) {
+      if (context.signal.aborted) return 1;
+      pending += Buffer.from(chunk as Uint8Array).toString("latin1");
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) take(line);
+    }
+    take(pending);
+  } catch (error) {
+    context.stderr.write(clixmlError((error as Error).message));
+    return 1;
+  }
+  if (context.signal.aborted) return 1;
+  context.files.set(path, Buffer.concat(parts));
+  context.stdout.write(`sha256:${hash.digest("hex")}\r\n`);
+  return 0;
+}
+
+/** The default handler: copy scripts go to the VFS, other PowerShell to a tiny interpreter, cmd lines to /bin/sh. */
+export const defaultCommandHandler: WinRMCommandHandler = async (context) => {
+  if (context.shell === "powershell") {
+    const script = context.script ?? "";
+    const firstLine = script.replace(/^\uFEFF/, "").split(/\r?\n/, 1)[0]?.trim() ?? "";
+    if (firstLine.startsWith(COPY_MARKER)) return runCopy(context, firstLine);
+    return runPowerShellBasics(context, script);
+  }
+  return runShell(context);
+};

@@ -1,0 +1,198 @@
+// A small namespace-aware XML reader for the test server. It is deliberately independent of the
+// client's XML code so that the two sides of a test cannot share a parsing bug. It handles what
+// SOAP 1.2 envelopes from WinRM clients contain: elements, attributes, namespaces, text, CDATA,
+// comments, processing instructions and the predefined/numeric entities. DTDs are refused.
+
+/** A parsed XML element with namespace-resolved names. */
+export interface XmlElement {
+  /** Local name without prefix. */
+  readonly local: string;
+  /** Namespace URI ("" when none). */
+  readonly ns: string;
+  /** Attributes keyed by local name (namespaced attributes other than xmlns are keyed by local name too). */
+  readonly attrs: Readonly<Record<string, string>>;
+  readonly children: XmlElement[];
+  /** Concatenated character data directly inside this element. */
+  text: string;
+}
+
+/** Thrown when a document is not well-formed enough to read. */
+export class XmlSyntaxError extends Error {
+  constructor(message: string, position: number) {
+    super(`${message} at offset ${position}`);
+    this.name = "XmlSyntaxError";
+  }
+}
+
+const XML_NS = "http://www.w3.org/XML/1998/namespace";
+
+function decodeEntities(raw: string, position: number): string {
+  if (!raw.includes("&")) return raw;
+  return raw.replace(/&([^;&\s]*);?/g, (match, name: string) => {
+    if (!match.endsWith(";")) throw new XmlSyntaxError(`unterminated entity reference "${match}"`, position);
+    switch (name) {
+      case "lt":
+        return "<";
+      case "gt":
+        return ">";
+      case "amp":
+        return "&";
+      case "quot":
+        return '"';
+      case "apos":
+        return "'";
+    }
+    const numeric = /^#(x[0-9a-fA-F]+|[0-9]+)$/.exec(name);
+    if (!numeric?.[1]) throw new XmlSyntaxError(`unknown entity "&${name};"`, position);
+    const code = numeric[1].startsWith("x") ? Number.parseInt(numeric[1].slice(1), 16) : Number.parseInt(numeric[1], 10);
+    if (code > 0x10ffff) throw new XmlSyntaxError(`character reference out of range "&${name};"`, position);
+    return String.fromCodePoint(code);
+  });
+}
+
+interface OpenElement {
+  qname: string;
+  element: XmlElement;
+  scope: Map<string, string>;
+}
+
+const NAME = /^[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?/;
+
+/** Parses a complete document and returns its root element. */
+export function parseXml(input: string): XmlElement {
+  let text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  text = text.replace(/\r\n?/g, "\n");
+  let pos = 0;
+  let root: XmlElement | undefined;
+  const stack: OpenElement[] = [];
+  const rootScope = new Map<string, string>([["xml", XML_NS]]);
+
+  const resolve = (qname: string, scope: Map<string, string>, isAttribute: boolean, at: number): { ns: string; local: string } => {
+    const colon = qname.indexOf(":");
+    if (colon < 0) return { ns: isAttribute ? "" : (scope.get("") ?? ""), local: qname };
+    const prefix = qname.slice(0, colon);
+    const ns = scope.get(prefix);
+    if (ns === undefined) throw new XmlSyntaxError(`undeclared namespace prefix "${prefix}"`, at);
+    return { ns, local: qname.slice(colon + 1) };
+  };
+
+  while (pos < text.length) {
+    const lt = text.indexOf("<", pos);
+    const chunkEnd = lt < 0 ? text.length : lt;
+    if (chunkEnd > pos) {
+      const chars = text.slice(pos, chunkEnd);
+      const top = stack.at(-1);
+      if (top) top.element.text += decodeEntities(chars, pos);
+      else if (chars.trim() !== "") throw new XmlSyntaxError("text outside the root element", pos);
+    }
+    if (lt < 0) break;
+    pos = lt;
+    if (text.startsWith("<!--", pos)) {
+      const end = text.indexOf("-->", pos + 4);
+      if (end < 0) throw new XmlSyntaxError("unterminated comment", pos);
+      pos = end + 3;
+    } else if (text.startsWith("<![CDATA[", pos)) {
+      const end = text.indexOf("]]>", pos + 9);
+      if (end < 0) throw new XmlSyntaxError("unterminated CDATA section", pos);
+      const top = stack.at(-1);
+      if (!top) throw new XmlSyntaxError("CDATA outside the root element", pos);
+      top.element.text += text.slice(pos + 9, end);
+      pos = end + 3;
+    } else if (text.startsWith("<?", pos)) {
+      const end = text.indexOf("?>", pos + 2);
+      if (end < 0) throw new XmlSyntaxError("unterminated processing instruction", pos);
+      pos = end + 2;
+    } else if (text.startsWith("<!", pos)) {
+      // A DOCTYPE could declare entities (billion laughs); WinRM never sends one.
+      throw new XmlSyntaxError("document type declarations are not accepted", pos);
+    } else if (text.startsWith("</", pos)) {
+      const match = NAME.exec(text.slice(pos + 2, pos + 2 + 512));
+      if (!match) throw new XmlSyntaxError("malformed end tag", pos);
+      const qname = match[0];
+      let p = pos + 2 + qname.length;
+      while (/\s/.test(text[p] ?? "")) p++;
+      if (text[p] !== ">") throw new XmlSyntaxError("malformed end tag", pos);
+      const open = stack.pop();
+      if (!open || open.qname !== qname) throw new XmlSyntaxError(`end tag </${qname}> does not match <${open?.qname ?? ""}>`, pos);
+      pos = p + 1;
+      if (stack.length === 0) root = open.element;
+    } else {
+      if (root) throw new XmlSyntaxError("more than one root element", pos);
+      const match = NAME.exec(text.slice(pos + 1, pos + 1 + 512));
+      if (!match) throw new XmlSyntaxError("malformed start tag", pos);
+      const qname = match[0];
+      let p = pos + 1 + qname.length;
+      const rawAttrs: [string, string][] = [];
+      let selfClosing = false;
+      for (;;) {
+        const ws = p;
+        while (/\s/.test(text[p] ?? "")) p++;
+        if (text.startsWith("/>", p)) {
+          selfClosing = true;
+          p += 2;
+          break;
+        }
+        if (text[p] === ">") {
+          p += 1;
+          break;
+        }
+        if (p === ws) throw new XmlSyntaxError("expected whitespace before an attribute", p);
+        const attrMatch = NAME.exec(text.slice(p, p + 512));
+        if (!attrMatch) throw new XmlSyntaxError("malformed attribute", p);
+        p += attrMatch[0].length;
+        while (/\s/.test(text[p] ?? "")) p++;
+        if (text[p] !== "=") throw new XmlSyntaxError("expected = after an attribute name", p);
+        p++;
+        while (/\s/.test(text[p] ?? "")) p++;
+        const quote = text[p];
+        if (quote !== '"' && quote !== "'") throw new XmlSyntaxError("attribute value must be quoted", p);
+        const close = text.indexOf(quote, p + 1);
+        if (close < 0) throw new XmlSyntaxError("unterminated attribute value", p);
+        const rawValue = text.slice(p + 1, close);
+        if (rawValue.includes("<")) throw new XmlSyntaxError("< in an attribute value", p);
+        rawAttrs.push([attrMatch[0], decodeEntities(rawValue, p).replace(/[\t\n]/g, " ")]);
+        p = close + 1;
+      }
+      const parentScope = stack.at(-1)?.scope ?? rootScope;
+      let scope = parentScope;
+      for (const [name, value] of rawAttrs) {
+        if (name === "xmlns" || name.startsWith("xmlns:")) {
+          if (scope === parentScope) scope = new Map(parentScope);
+          scope.set(name === "xmlns" ? "" : name.slice(6), value);
+        }
+      }
+      const attrs: Record<string, string> = {};
+      for (const [name, value] of rawAttrs) {
+        if (name === "xmlns" || name.startsWith("xmlns:")) continue;
+        attrs[resolve(name, scope, true, pos).local] = value;
+      }
+      const { ns, local } = resolve(qname, scope, false, pos);
+      const element: XmlElement = { local, ns, attrs, children: [], text: "" };
+      stack.at(-1)?.element.children.push(element);
+      if (selfClosing) {
+        if (stack.length === 0) root = element;
+      } else {
+        stack.push({ qname, element, scope });
+      }
+      pos = p;
+    }
+  }
+  if (stack.length > 0) throw new XmlSyntaxError(`unclosed element <${stack.at(-1)?.qname ?? ""}>`, text.length);
+  if (!root) throw new XmlSyntaxError("no root element", 0);
+  return root;
+}
+
+/** The first direct child with this namespace and local name. */
+export function child(parent: XmlElement | undefined, ns: string, local: string): XmlElement | undefined {
+  return parent?.children.find((c) => c.ns === ns && c.local === local);
+}
+
+/** All direct children with this namespace and local name. */
+export function childrenNamed(parent: XmlElement | undefined, ns: string, local: string): XmlElement[] {
+  return parent ? parent.children.filter((c) => c.ns === ns && c.local === local) : [];
+}
+
+/** Escapes text for use in element content or a double-quoted attribute. */
+export function escapeXml(value: string): string {
+  return value.replace(/[<>&"']/g, (c) => (c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : c === '"' ? "&quot;" : "&apos;"));
+}

@@ -1,0 +1,345 @@
+// HTTP(S) transport for WS-Management: a small pool of keep-alive connections, each carrying its own
+// authentication state, because an NTLM context (and its sealing keys) is bound to one TCP connection.
+import http from "node:http";
+import https from "node:https";
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import {
+  channelBindingsHash,
+  createAuthenticateMessage,
+  createNegotiateMessage,
+  decryptWinRMBody,
+  encryptWinRMBody,
+  isEncryptedContentType,
+  parseChallengeMessage,
+} from "./ntlm/index.ts";
+import type { NtlmSession } from "./ntlm/index.ts";
+import { WinRMAuthError, WinRMError, WinRMHttpError, WinRMTimeoutError, connectionError } from "./errors.ts";
+
+/** Connection and authentication settings of a transport. */
+export interface TransportOptions {
+  host: string;
+  port: number;
+  transport: "http" | "https";
+  auth: "basic" | "ntlm";
+  username: string;
+  password: string;
+  domain?: string;
+  ca?: string | Buffer | (string | Buffer)[];
+  rejectUnauthorized?: boolean;
+  allowUnencrypted?: boolean;
+  connectTimeoutSec: number;
+  maxConnections: number;
+  path?: string;
+}
+
+/** Counters of what a transport did, for tests and benchmarks. */
+export interface TransportStats {
+  /** HTTP requests sent, authentication legs included. */
+  requests: number;
+  /** TCP connections opened. */
+  connections: number;
+  /** NTLM handshakes performed. */
+  authentications: number;
+}
+
+interface Connection {
+  agent: http.Agent;
+  socket: Socket | undefined;
+  authenticated: boolean;
+  session: NtlmSession | undefined;
+}
+
+interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  socket: Socket;
+}
+
+const SOAP_CONTENT_TYPE = "application/soap+xml;charset=UTF-8";
+
+class RetryableSocketError extends Error {}
+
+/** Sends SOAP envelopes to one WinRM endpoint and returns the (decrypted) response XML. */
+export class Transport {
+  readonly url: string;
+  readonly hostLabel: string;
+  readonly stats: TransportStats = { requests: 0, connections: 0, authentications: 0 };
+  readonly #o: TransportOptions;
+  readonly #encrypt: boolean;
+  readonly #user: string;
+  readonly #domain: string;
+  readonly #all: Connection[] = [];
+  readonly #idle: Connection[] = [];
+  readonly #waiters: ((c: Connection) => void)[] = [];
+  #closed = false;
+
+  constructor(opts: TransportOptions) {
+    this.#o = opts;
+    const hostInUrl = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
+    this.url = `${opts.transport}://${hostInUrl}:${opts.port}${opts.path ?? "/wsman"}`;
+    this.hostLabel = `${hostInUrl}:${opts.port}`;
+    if (opts.auth === "basic" && opts.transport === "http" && !opts.allowUnencrypted) {
+      throw new WinRMError(
+        "Basic authentication over plain HTTP would send the password and every command in clear text: use transport \"https\" or auth \"ntlm\" " +
+          "(which encrypts messages), or set allowUnencrypted: true if the listener really has AllowUnencrypted=true and Basic=true.",
+      );
+    }
+    // Over HTTP, NTLM always seals the messages (MS-WSMV 2.2.9.1.1.2.2); over HTTPS, TLS protects them.
+    this.#encrypt = opts.auth === "ntlm" && opts.transport === "http";
+    const [user, domain] = splitUser(opts.username, opts.domain);
+    this.#user = user;
+    this.#domain = domain;
+  }
+
+  /** True when request bodies are sealed with NTLM. */
+  get encrypted(): boolean {
+    return this.#encrypt;
+  }
+
+  /** Sends one envelope and returns the response XML. */
+  async post(xml: string, opts: { signal?: AbortSignal; timeoutMs: number }): Promise<string> {
+    const conn = await this.#acquire(opts.signal);
+    try {
+      return await this.#postOn(conn, Buffer.from(xml, "utf8"), opts);
+    } finally {
+      this.#release(conn);
+    }
+  }
+
+  /** Closes every connection. */
+  close(): void {
+    this.#closed = true;
+    for (const conn of this.#all) conn.agent.destroy();
+    this.#all.length = 0;
+    this.#idle.length = 0;
+  }
+
+  #newConnection(): Connection {
+    const common = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1, keepAliveMsecs: 30_000 };
+    const agent =
+      this.#o.transport === "https"
+        ? new https.Agent({
+            ...common,
+            ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}),
+            rejectUnauthorized: this.#o.rejectUnauthorized ?? true,
+          })
+        : new http.Agent(common);
+    const conn: Connection = { agent, socket: undefined, authenticated: false, session: undefined };
+    this.#all.push(conn);
+    return conn;
+  }
+
+  #acquire(signal: AbortSignal | undefined): Promise<Connection> {
+    if (this.#closed) return Promise.reject(new WinRMError("the WinRM client was closed"));
+    signal?.throwIfAborted();
+    const idle = this.#idle.pop();
+    if (idle) return Promise.resolve(idle);
+    if (this.#all.length < this.#o.maxConnections) return Promise.resolve(this.#newConnection());
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(take);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(signal?.reason);
+      };
+      const take = (c: Connection) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(c);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(take);
+    });
+  }
+
+  #release(conn: Connection): void {
+    if (this.#closed) {
+      conn.agent.destroy();
+      return;
+    }
+    const next = this.#waiters.shift();
+    if (next) next(conn);
+    else this.#idle.push(conn);
+  }
+
+  async #postOn(conn: Connection, soap: Buffer, opts: { signal?: AbortSignal; timeoutMs: number }): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#attempt(conn, soap, opts, attempt);
+      } catch (error) {
+        // A kept-alive socket the server had already closed: nothing reached the server, so resend once.
+        if (error instanceof RetryableSocketError && attempt === 0) {
+          conn.authenticated = false;
+          continue;
+        }
+        if (error instanceof RetryableSocketError) throw connectionError(error.cause, this.hostLabel, this.#o.transport);
+        throw error;
+      }
+    }
+  }
+
+  async #attempt(conn: Connection, soap: Buffer, opts: { signal?: AbortSignal; timeoutMs: number }, attempt: number): Promise<string> {
+    if (this.#o.auth === "basic") {
+      const token = Buffer.from(`${this.#o.username}:${this.#o.password}`, "utf8").toString("base64");
+      const res = await this.#http(conn, soap, { Authorization: `Basic ${token}`, "Content-Type": SOAP_CONTENT_TYPE }, opts);
+      if (res.status === 401) throw new WinRMAuthError({ host: this.hostLabel, username: this.#o.username, auth: "basic" });
+      return this.#readBody(conn, res);
+    }
+    if (conn.socket?.destroyed) conn.authenticated = false;
+    if (!conn.authenticated) {
+      const res = await this.#handshake(conn, this.#encrypt ? undefined : soap, opts);
+      if (!this.#encrypt) return this.#readBody(conn, res);
+    }
+    const body = this.#encrypt ? encryptWinRMBody(conn.session as NtlmSession, soap) : { body: soap, contentType: SOAP_CONTENT_TYPE };
+    const res = await this.#http(conn, body.body, { "Content-Type": body.contentType }, opts);
+    if (res.status === 401) {
+      conn.authenticated = false;
+      // The server forgot our context (e.g. it closed the connection): authenticate again once.
+      if (attempt === 0) throw new RetryableSocketError("re-authenticate", { cause: res });
+      throw new WinRMAuthError({ host: this.hostLabel, username: this.#o.username, auth: "ntlm", detail: "the server dropped the authenticated session" });
+    }
+    return this.#readBody(conn, res);
+  }
+
+  /** NTLM over the Negotiate scheme; returns the response to the AUTHENTICATE leg. */
+  async #handshake(conn: Connection, body: Buffer | undefined, opts: { signal?: AbortSignal; timeoutMs: number }): Promise<RawResponse> {
+    this.stats.authentications++;
+    const negotiate = createNegotiateMessage();
+    const first = await this.#http(conn, Buffer.alloc(0), { Authorization: `Negotiate ${negotiate.toString("base64")}`, "Content-Type": SOAP_CONTENT_TYPE }, opts);
+    const challengeB64 = negotiateToken(first.headers["www-authenticate"]);
+    if (first.status !== 401 || !challengeB64) {
+      throw new WinRMAuthError({
+        host: this.hostLabel,
+        username: this.#o.username,
+        auth: "ntlm",
+        detail: first.status === 401 ? "the server does not offer Negotiate authentication" : `unexpected HTTP ${first.status} to the NTLM negotiation`,
+      });
+    }
+    const challenge = parseChallengeMessage(Buffer.from(challengeB64, "base64"));
+    let channelBindings: Buffer | undefined;
+    if (this.#o.transport === "https") {
+      const cert = (first.socket as TLSSocket).getPeerCertificate?.(false);
+      if (cert?.raw) channelBindings = channelBindingsHash(cert.raw);
+    }
+    const { message, session } = createAuthenticateMessage({
+      challenge,
+      username: this.#user,
+      password: this.#o.password,
+      domain: this.#domain,
+      negotiateMessage: negotiate,
+      ...(channelBindings ? { channelBindings } : {}),
+    });
+    const payload = body ?? Buffer.alloc(0);
+    const second = await this.#http(conn, payload, { Authorization: `Negotiate ${message.toString("base64")}`, "Content-Type": SOAP_CONTENT_TYPE }, opts);
+    if (second.socket !== first.socket) {
+      throw new WinRMAuthError({ host: this.hostLabel, username: this.#o.username, auth: "ntlm", detail: "the server closed the connection during the NTLM handshake" });
+    }
+    if (second.status === 401) {
+      throw new WinRMAuthError({ host: this.hostLabel, username: this.#o.username, auth: "ntlm" });
+    }
+    conn.authenticated = true;
+    conn.session = session;
+    conn.socket = second.socket;
+    return second;
+  }
+
+  #readBody(conn: Connection, res: RawResponse): string {
+    let body = res.body;
+    const contentType = String(res.headers["content-type"] ?? "");
+    if (isEncryptedContentType(contentType)) {
+      if (!conn.session) throw new WinRMError(`the WinRM server at ${this.hostLabel} sent an encrypted body without an NTLM session`);
+      try {
+        body = decryptWinRMBody(conn.session, body, contentType);
+      } catch (error) {
+        conn.authenticated = false;
+        conn.agent.destroy();
+        throw new WinRMError(`could not decrypt the response from ${this.hostLabel}: ${(error as Error).message}`, { cause: error });
+      }
+    } else if (this.#encrypt && body.length > 0) {
+      throw new WinRMError(`the WinRM server at ${this.hostLabel} answered HTTP ${res.status} without message encryption; refusing an unprotected response`);
+    }
+    const text = body.toString("utf8");
+    if (res.status === 200) return text;
+    if (/<(\w+:)?Fault[\s>]/.test(text)) return text;
+    throw new WinRMHttpError(res.status, this.hostLabel, text.slice(0, 200).trim());
+  }
+
+  #http(conn: Connection, body: Buffer, headers: Record<string, string>, opts: { signal?: AbortSignal; timeoutMs: number }): Promise<RawResponse> {
+    const { signal } = opts;
+    return new Promise<RawResponse>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      this.stats.requests++;
+      const request = this.#o.transport === "https" ? https.request : http.request;
+      const req = request({
+        agent: conn.agent,
+        host: this.#o.host,
+        port: this.#o.port,
+        path: this.#o.path ?? "/wsman",
+        method: "POST",
+        headers: { ...headers, "Content-Length": String(body.length), "User-Agent": "opsconductor-winrm" },
+      });
+      let settled = false;
+      let connectTimer: NodeJS.Timeout | undefined;
+      const finish = (error: unknown, value?: RawResponse) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(connectTimer);
+        signal?.removeEventListener("abort", onAbort);
+        if (error === undefined) resolve(value as RawResponse);
+        else reject(error);
+      };
+      const onAbort = () => {
+        req.destroy();
+        conn.authenticated = false;
+        finish(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      req.on("socket", (socket: Socket) => {
+        if (socket.connecting) {
+          this.stats.connections++;
+          connectTimer = setTimeout(() => {
+            req.destroy(Object.assign(new Error("connect timeout"), { code: "ECONNECT_TIMEOUT" }));
+          }, this.#o.connectTimeoutSec * 1000);
+          socket.once(this.#o.transport === "https" ? "secureConnect" : "connect", () => clearTimeout(connectTimer));
+        }
+      });
+      req.setTimeout(opts.timeoutMs, () => {
+        req.destroy();
+        conn.authenticated = false;
+        finish(new WinRMTimeoutError(`no answer from the WinRM server at ${this.hostLabel} within ${Math.round(opts.timeoutMs / 1000)} s; the host may be overloaded or the network dropping packets`));
+      });
+      req.on("error", (error) => {
+        conn.authenticated = false;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (req.reusedSocket && (code === "ECONNRESET" || code === "EPIPE")) finish(new RetryableSocketError("stale keep-alive socket", { cause: error }));
+        else finish(connectionError(error, this.hostLabel, this.#o.transport));
+      });
+      req.on("response", (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", (error) => finish(connectionError(error, this.hostLabel, this.#o.transport)));
+        res.on("end", () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), socket: res.socket }));
+      });
+      req.end(body);
+    });
+  }
+}
+
+function negotiateToken(header: string | string[] | undefined): string | undefined {
+  const values = Array.isArray(header) ? header : header ? header.split(/,\s*(?=[A-Za-z]+(?:\s|$))/) : [];
+  for (const value of values) {
+    const m = /^\s*Negotiate\s+([A-Za-z0-9+/=]+)\s*$/i.exec(value);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** Splits "DOMAIN\\user" into user and domain; "user@domain" (a UPN) is passed whole with an empty domain. */
+export function splitUser(username: string, domain: string | undefined): [string, string] {
+  const slash = username.indexOf("\\");
+  if (slash >= 0) return [username.slice(slash + 1), username.slice(0, slash)];
+  return [username, domain ?? ""];
+}
