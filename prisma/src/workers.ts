@@ -1,0 +1,52 @@
+import type { Db } from "./client.ts";
+
+/** A worker that has not been seen for this long is reported offline. */
+export const WORKER_STALE_AFTER_MS = 30_000;
+
+export interface WorkerIdentity {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  concurrency: number;
+}
+
+/** Records that a worker is alive (insert on first beat, refresh `lastSeenAt` after). */
+export function recordWorkerHeartbeat(db: Db, worker: WorkerIdentity, now = new Date()) {
+  return db.workerHeartbeat.upsert({
+    where: { id: worker.id },
+    create: { ...worker, startedAt: now, lastSeenAt: now },
+    update: { lastSeenAt: now, concurrency: worker.concurrency },
+  });
+}
+
+/** Removes a worker's heartbeat row when it shuts down cleanly. */
+export async function removeWorkerHeartbeat(db: Db, id: string): Promise<void> {
+  await db.workerHeartbeat.deleteMany({ where: { id } });
+}
+
+export interface SystemOverview {
+  workers: { id: string; host: string; pid: number; version: string; concurrency: number; startedAt: Date; lastSeenAt: Date; online: boolean }[];
+  schedulerEnabled: boolean;
+  counts: { users: number; credentials: number; targets: number; jobs: number; schedules: number; queuedRuns: number; runningRuns: number };
+}
+
+/** What an operator checks first: workers alive, scheduler on, and how much the system holds. */
+export async function getSystemOverview(db: Db, now = new Date()): Promise<SystemOverview> {
+  const [workers, scheduler, users, credentials, targets, jobs, schedules, queuedRuns, runningRuns] = await Promise.all([
+    db.workerHeartbeat.findMany({ orderBy: { startedAt: "asc" }, take: 100 }),
+    db.schedulerState.findUnique({ where: { id: 1 } }),
+    db.user.count(),
+    db.credential.count(),
+    db.target.count(),
+    db.job.count(),
+    db.schedule.count({ where: { enabled: true } }),
+    db.jobRun.count({ where: { status: "queued" } }),
+    db.jobRun.count({ where: { status: "running" } }),
+  ]);
+  return {
+    workers: workers.map((w) => ({ ...w, online: now.getTime() - w.lastSeenAt.getTime() < WORKER_STALE_AFTER_MS })),
+    schedulerEnabled: scheduler?.enabled ?? true,
+    counts: { users, credentials, targets, jobs, schedules, queuedRuns, runningRuns },
+  };
+}
