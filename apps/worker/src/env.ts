@@ -1,0 +1,22 @@
+// The worker's configuration, parsed once at boot; a bad value fails with a message naming the variable.
+import { z } from "zod";
+
+const schema = z.object({
+  DATABASE_URL: z
+    .string({ error: "DATABASE_URL is not set; point it at OpsConductor's PostgreSQL (postgresql://user:password@host:5432/db)" })
+    .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgresql:// connection string"),
+  // Runs are I/O-bound (waiting on WinRM), so a few per core is a sensible default for a small machine.
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  WORKER_ID: z.string().min(1).max(200).optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type WorkerEnv = z.infer<typeof schema>;
+
+/** Parses worker configuration from `source`, throwing one error that names every bad variable. */
+export function parseWorkerEnv(source: Record<string, string | undefined>): WorkerEnv {
+  const result = schema.safeParse(source);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+  throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+}

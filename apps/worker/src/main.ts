@@ -1,0 +1,33 @@
+// Entry point: `pnpm --filter @opsconductor/worker start` runs one worker against DATABASE_URL.
+import { pino } from "pino";
+import { parseWorkerEnv } from "./env.ts";
+import { startWorker } from "./worker.ts";
+
+let config;
+try {
+  config = parseWorkerEnv(process.env);
+} catch (error) {
+  console.error(`worker: ${(error as Error).message}`);
+  process.exit(1);
+}
+const logger = pino({ level: config.LOG_LEVEL, base: { service: "worker" } });
+const worker = await startWorker({ databaseUrl: config.DATABASE_URL, concurrency: config.WORKER_CONCURRENCY, logger, id: config.WORKER_ID });
+
+let signals = 0;
+// "disconnect": the supervisor of `pnpm start` is gone, so nobody would ever stop this worker.
+for (const signal of ["SIGINT", "SIGTERM", "disconnect"] as const) {
+  process.on(signal, () => {
+    signals++;
+    if (signals > 1) {
+      logger.warn("second signal: exiting now");
+      process.exit(1);
+    }
+    worker.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "worker did not stop cleanly");
+        process.exit(1);
+      },
+    );
+  });
+}
