@@ -1,0 +1,111 @@
+import { checkDatabase, getSystemOverview } from "@opsconductor/db";
+import type { MetaFunction } from "@remix-run/node";
+import { useLoaderData } from "@remix-run/react";
+import { db } from "../db.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "OpsConductor · System status" }];
+
+export async function loader() {
+  const database = await checkDatabase(db());
+  if (!database.ok) return { database, overview: null };
+  return { database, overview: await getSystemOverview(db()) };
+}
+
+function Badge({ ok, children }: { ok: boolean; children: string }) {
+  return (
+    <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${ok ? "bg-emerald-100 text-emerald-800" : "bg-rose-100 text-rose-800"}`}>{children}</span>
+  );
+}
+
+export default function SystemStatus() {
+  const { database, overview } = useLoaderData<typeof loader>();
+  const onlineWorkers = overview?.workers.filter((w) => w.online).length ?? 0;
+  return (
+    <main className="mx-auto max-w-4xl space-y-8 p-8">
+      <header>
+        <h1 className="text-2xl font-semibold">OpsConductor</h1>
+        <p className="text-slate-600">System status of this instance.</p>
+      </header>
+
+      <section aria-labelledby="health" className="grid gap-4 sm:grid-cols-3">
+        <h2 id="health" className="sr-only">Health</h2>
+        <div className="rounded-lg border border-slate-200 bg-white p-4">
+          <div className="text-sm text-slate-500">Database</div>
+          <div className="mt-1 flex items-center gap-2">
+            <Badge ok={database.ok}>{database.ok ? "reachable" : "unreachable"}</Badge>
+          </div>
+          {!database.ok && <p className="mt-2 text-sm text-rose-700">{database.reason}</p>}
+        </div>
+        <div className="rounded-lg border border-slate-200 bg-white p-4">
+          <div className="text-sm text-slate-500">Workers online</div>
+          <div className="mt-1 text-2xl font-semibold">{onlineWorkers}</div>
+          {overview && onlineWorkers === 0 && <p className="mt-2 text-sm text-amber-700">No worker is running: queued runs will wait. Start one with `pnpm --filter @opsconductor/worker start`.</p>}
+        </div>
+        <div className="rounded-lg border border-slate-200 bg-white p-4">
+          <div className="text-sm text-slate-500">Scheduler</div>
+          <div className="mt-1">{overview && <Badge ok={overview.schedulerEnabled}>{overview.schedulerEnabled ? "enabled" : "stopped"}</Badge>}</div>
+        </div>
+      </section>
+
+      {overview && (
+        <>
+          <section aria-labelledby="inventory">
+            <h2 id="inventory" className="mb-3 text-lg font-semibold">Inventory</h2>
+            <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
+              {(
+                [
+                  ["Users", overview.counts.users],
+                  ["Credentials", overview.counts.credentials],
+                  ["Targets", overview.counts.targets],
+                  ["Jobs", overview.counts.jobs],
+                  ["Enabled schedules", overview.counts.schedules],
+                  ["Queued runs", overview.counts.queuedRuns],
+                  ["Running runs", overview.counts.runningRuns],
+                ] as const
+              ).map(([label, value]) => (
+                <div key={label} className="rounded-lg border border-slate-200 bg-white p-4">
+                  <dt className="text-sm text-slate-500">{label}</dt>
+                  <dd className="text-xl font-semibold">{value}</dd>
+                </div>
+              ))}
+            </dl>
+          </section>
+
+          <section aria-labelledby="workers">
+            <h2 id="workers" className="mb-3 text-lg font-semibold">Workers</h2>
+            {overview.workers.length === 0 ? (
+              <p className="text-slate-600">No worker has registered yet.</p>
+            ) : (
+              <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-left text-sm">
+                <thead className="bg-slate-100 text-slate-600">
+                  <tr>
+                    <th className="p-2">Worker</th>
+                    <th className="p-2">Host / PID</th>
+                    <th className="p-2">Concurrency</th>
+                    <th className="p-2">Last seen</th>
+                    <th className="p-2">State</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {overview.workers.map((w) => (
+                    <tr key={w.id} className="border-t border-slate-100">
+                      <td className="p-2 font-mono">{w.id}</td>
+                      <td className="p-2">
+                        {w.host} / {w.pid}
+                      </td>
+                      <td className="p-2">{w.concurrency}</td>
+                      <td className="p-2">{new Date(w.lastSeenAt).toISOString()}</td>
+                      <td className="p-2">
+                        <Badge ok={w.online}>{w.online ? "online" : "offline"}</Badge>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </section>
+        </>
+      )}
+    </main>
+  );
+}

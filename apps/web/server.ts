@@ -1,0 +1,71 @@
+// The web app's HTTP server: Express serving the Remix build (or Vite in middleware mode with --dev).
+// Run as `node --conditions=@opsconductor/source server.ts [--dev]`.
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { createRequestHandler } from "@remix-run/express";
+import type { ServerBuild } from "@remix-run/node";
+import compression from "compression";
+import express from "express";
+import { parseWebEnv } from "./app/env.server.ts";
+
+let config;
+try {
+  config = parseWebEnv(process.env);
+} catch (error) {
+  console.error(`web: ${(error as Error).message}`);
+  process.exit(1);
+}
+const dev = process.argv.includes("--dev");
+const here = import.meta.dirname;
+
+const vite = dev ? await import("vite").then((v) => v.createServer({ root: here, server: { middlewareMode: true } })) : undefined;
+
+const app = express();
+app.disable("x-powered-by");
+app.use(compression());
+app.use((_req, res, next) => {
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("Referrer-Policy", "strict-origin-when-cross-origin");
+  res.setHeader("X-Frame-Options", "DENY");
+  next();
+});
+
+let build: ServerBuild | (() => Promise<ServerBuild>);
+if (vite) {
+  app.use(vite.middlewares);
+  build = () => vite.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>;
+} else {
+  const client = join(here, "build", "client");
+  app.use("/assets", express.static(join(client, "assets"), { immutable: true, maxAge: "1y" }));
+  app.use(express.static(client, { maxAge: "1h" }));
+  try {
+    build = (await import(join(here, "build", "server", "index.js"))) as ServerBuild;
+  } catch (error) {
+    console.error(`web: no production build at ${join(here, "build")}; run \`pnpm build\` first, or \`pnpm start\` from the repository root, which builds when needed`);
+    throw error;
+  }
+}
+app.use(createRequestHandler({ build, mode: dev ? "development" : "production" }));
+
+const server = createServer(app);
+server.listen(config.PORT, config.HOST, () => {
+  console.log(`web: listening on http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${config.PORT}${dev ? " (dev)" : ""}`);
+});
+server.on("error", (error) => {
+  console.error(`web: cannot listen on ${config.HOST}:${config.PORT}: ${error.message}`);
+  process.exit(1);
+});
+
+let stopping = false;
+// "disconnect": the supervisor of `pnpm start` is gone, so nobody would ever stop this server.
+for (const signal of ["SIGINT", "SIGTERM", "disconnect"] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+    void vite?.close();
+    // Long-lived responses (live run output) must not hold shutdown hostage.
+    setTimeout(() => process.exit(0), 5_000).unref();
+  });
+}

@@ -1,0 +1,33 @@
+import { vitePlugin as remix } from "@remix-run/dev";
+import tailwindcss from "@tailwindcss/vite";
+import { defineConfig } from "vite";
+
+declare module "@remix-run/node" {
+  interface Future {
+    v3_singleFetch: true;
+  }
+}
+
+const WORKSPACE_PACKAGES = ["@opsconductor/core", "@opsconductor/db", "@opsconductor/winrm"];
+
+export default defineConfig({
+  plugins: [
+    tailwindcss(),
+    remix({
+      // Every v3 flag on, so the move to React Router 7 stays a codemod.
+      future: {
+        v3_fetcherPersist: true,
+        v3_relativeSplatPath: true,
+        v3_throwAbortReason: true,
+        v3_singleFetch: true,
+        v3_lazyRouteDiscovery: true,
+        v3_routeConfig: true,
+      },
+    }),
+  ],
+  resolve: { conditions: ["@opsconductor/source"] },
+  // Workspace packages run from their TypeScript source in Node (type stripping) rather than being
+  // bundled, so web and worker execute the very same modules.
+  ssr: { external: WORKSPACE_PACKAGES },
+  build: { rollupOptions: { external: (id) => WORKSPACE_PACKAGES.some((name) => id === name || id.startsWith(`${name}/`)) } },
+});
