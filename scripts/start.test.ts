@@ -100,7 +100,7 @@ describe("pnpm start without DATABASE_URL", () => {
     expect(await verifyPassword(password!, hash!)).toBe(true);
     expect(readFileSync(join(dir, "master.key"), "utf8")).toMatch(/^[\w.-]+:[A-Za-z0-9+/]{43}=\n$/);
     // The status page shows the worker that `pnpm start` runs beside the web app.
-    await waitFor(first, /"msg":"worker ready"|worker ready/);
+    await waitFor(first, /\[worker\] INFO worker ready workerId=\S+ concurrency=4/);
     const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
     expect(page).toContain("Workers online");
     await ctrlC(first, dir);

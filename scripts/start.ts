@@ -249,7 +249,25 @@ function stopChild(child: ChildProcess, graceMs = 40_000): Promise<void> {
 
 function prefixLines(child: ChildProcess, name: string) {
   for (const [stream, out] of [[child.stdout!, process.stdout], [child.stderr!, process.stderr]] as const) {
-    createInterface({ input: stream }).on("line", (line) => out.write(`[${name}] ${line}\n`));
+    createInterface({ input: stream }).on("line", (line) => out.write(`[${name}] ${readableLogLine(line)}\n`));
+  }
+}
+
+const LEVELS: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL" };
+const QUIET_FIELDS = new Set(["level", "time", "msg", "service", "pid", "hostname"]);
+
+// The worker logs JSON (pino) for log collectors; on a terminal a person reads this instead.
+function readableLogLine(line: string): string {
+  if (!line.startsWith("{")) return line;
+  try {
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    if (typeof entry.level !== "number" || typeof entry.msg !== "string") return line;
+    const fields = Object.entries(entry)
+      .filter(([key]) => !QUIET_FIELDS.has(key))
+      .map(([key, value]) => `${key}=${typeof value === "object" ? JSON.stringify(value) : String(value)}`);
+    return [LEVELS[entry.level] ?? entry.level, entry.msg, ...fields].join(" ");
+  } catch {
+    return line;
   }
 }
 
