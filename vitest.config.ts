@@ -11,6 +11,7 @@ const shared = {
 
 export default defineConfig({
   test: {
+    reporters: ["default", "./tests/setup/summary-reporter.ts"],
     // A console.error or warning during a test fails it: see tests/setup/fail-on-console.ts.
     projects: [
       {
