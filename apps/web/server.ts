@@ -1,5 +1,6 @@
 // The web app's HTTP server: Express serving the Remix build (or Vite in middleware mode with --dev).
 // Run as `node --conditions=@opsconductor/source server.ts [--dev]`.
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { createRequestHandler } from "@remix-run/express";
@@ -23,10 +24,31 @@ const vite = dev ? await import("vite").then((v) => v.createServer({ root: here,
 const app = express();
 app.disable("x-powered-by");
 app.use(compression());
-app.use((_req, res, next) => {
+app.set("trust proxy", config.TRUST_PROXY_HOPS);
+app.use((req, res, next) => {
+  const nonce = randomBytes(16).toString("base64");
+  res.locals.cspNonce = nonce;
+  const csp = [
+    "default-src 'self'",
+    `script-src 'self' 'nonce-${nonce}'`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    // Vite's dev server pushes module updates over a WebSocket.
+    dev ? "connect-src 'self' ws: wss:" : "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+  res.setHeader("Content-Security-Policy", csp);
   res.setHeader("X-Content-Type-Options", "nosniff");
   res.setHeader("Referrer-Policy", "strict-origin-when-cross-origin");
   res.setHeader("X-Frame-Options", "DENY");
+  res.setHeader("Cross-Origin-Opener-Policy", "same-origin");
+  if (req.secure || config.OPSCONDUCTOR_PUBLIC_URL?.startsWith("https:")) {
+    res.setHeader("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+  }
   next();
 });
 
@@ -45,7 +67,13 @@ if (vite) {
     throw error;
   }
 }
-app.use(createRequestHandler({ build, mode: dev ? "development" : "production" }));
+app.use(
+  createRequestHandler({
+    build,
+    mode: dev ? "development" : "production",
+    getLoadContext: (req, res) => ({ clientIp: req.ip ?? req.socket.remoteAddress ?? null, cspNonce: res.locals.cspNonce as string }),
+  }),
+);
 
 const server = createServer(app);
 server.listen(config.PORT, config.HOST, () => {

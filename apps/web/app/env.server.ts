@@ -1,6 +1,10 @@
 // The web app's configuration, parsed once at boot: a bad value fails at once with a message naming
 // the variable. Nothing else in the web app reads process.env.
+import { parseMasterKeys, type MasterKeys } from "@opsconductor/db";
 import { z } from "zod";
+
+const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const duration = z.coerce.number().int().positive();
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -9,9 +13,61 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgresql:// connection string"),
   PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
   HOST: z.string().min(1).default("0.0.0.0"),
+  OPSCONDUCTOR_MASTER_KEY: z
+    .string({ error: "OPSCONDUCTOR_MASTER_KEY is not set; `pnpm start` creates a development key, production needs its own" })
+    .transform((value, ctx) => {
+      try {
+        return parseMasterKeys(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** Public base URL (https://ops.example.com); makes cookies Secure and is the SSO redirect base. */
+  OPSCONDUCTOR_PUBLIC_URL: z.url({ error: "OPSCONDUCTOR_PUBLIC_URL must be an absolute URL such as https://ops.example.com" }).optional(),
+  /** Overrides the access-token signing key, which is otherwise derived from the primary master key. */
+  OPSCONDUCTOR_JWT_SECRET: z.string().min(32, "OPSCONDUCTOR_JWT_SECRET must be at least 32 characters").optional(),
+  ACCESS_TOKEN_TTL_SEC: duration.default(15 * 60),
+  REFRESH_TOKEN_TTL_SEC: duration.default(7 * 24 * 60 * 60),
+  OPSCONDUCTOR_SELF_REGISTRATION: flag.default(false),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: duration.default(5),
+  LOGIN_MAX_FAILURES_PER_IP: duration.default(20),
+  LOGIN_THROTTLE_WINDOW_SEC: duration.default(15 * 60),
+  /** Trust X-Forwarded-For from this many proxies in front of the app (0: use the socket address). */
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  // SSO: each provider is on when its client id is set.
+  ENTRA_TENANT_ID: z.string().min(1).optional(),
+  ENTRA_CLIENT_ID: z.string().min(1).optional(),
+  ENTRA_CLIENT_SECRET: z.string().min(1).optional(),
+  OIDC_ISSUER: z.url({ error: "OIDC_ISSUER must be the provider's issuer URL" }).optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  OIDC_NAME: z.string().min(1).default("Single sign-on"),
+  /** JSON map from a group or role claim value to admin | operator | viewer. */
+  SSO_ROLE_MAP: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (!value) return {} as Record<string, "admin" | "operator" | "viewer">;
+      const parsed = z.record(z.string(), z.enum(["admin", "operator", "viewer"])).safeParse(safeJson(value));
+      if (!parsed.success) {
+        ctx.addIssue({ code: "custom", message: 'SSO_ROLE_MAP must be a JSON object such as {"ops-admins":"admin","ops-team":"operator"}' });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
 });
 
+function safeJson(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+}
+
 export type WebEnv = z.infer<typeof schema>;
+export type { MasterKeys };
 
 /** Parses web configuration from `source`, throwing one error that names every bad variable. */
 export function parseWebEnv(source: Record<string, string | undefined>): WebEnv {

@@ -1,5 +1,6 @@
 // The web server as users run it, over a real socket: /health tells a load balancer the truth.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { freePort } from "@opsconductor/db/embedded";
 import { createTestDatabase } from "@opsconductor/db/testing";
@@ -15,7 +16,7 @@ async function startWeb(databaseUrl: string): Promise<string> {
   const port = await freePort();
   const child = spawn(process.execPath, ["--conditions=@opsconductor/source", "server.ts", "--dev"], {
     cwd: WEB_DIR,
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: "127.0.0.1", NODE_ENV: "development" },
+    env: { ...process.env, DATABASE_URL: databaseUrl, OPSCONDUCTOR_MASTER_KEY: randomBytes(32).toString("base64"), PORT: String(port), HOST: "127.0.0.1", NODE_ENV: "development" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

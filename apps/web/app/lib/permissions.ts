@@ -1,0 +1,41 @@
+// The one permission table: the API's route builder enforces it and the UI asks it what to show.
+
+export const ROLES = ["admin", "operator", "viewer"] as const;
+export type Role = (typeof ROLES)[number];
+
+const ALL: readonly Role[] = ROLES;
+const WRITERS: readonly Role[] = ["admin", "operator"];
+const ADMIN: readonly Role[] = ["admin"];
+
+/** Which roles hold each permission. */
+export const PERMISSIONS = Object.freeze({
+  "profile:read": ALL,
+  "profile:write": ALL,
+  "users:read": ADMIN,
+  "users:write": ADMIN,
+  /** Names and types of credentials, to pick one for a target; never their details. */
+  "credentials:reference": WRITERS,
+  "credentials:read": ADMIN,
+  "credentials:write": ADMIN,
+  "targets:read": ALL,
+  "targets:write": WRITERS,
+  "targets:test": WRITERS,
+  "jobs:read": ALL,
+  "jobs:write": WRITERS,
+  "jobs:run": WRITERS,
+  "runs:read": ALL,
+  "runs:cancel": WRITERS,
+  "schedules:read": ALL,
+  "schedules:write": WRITERS,
+  "scheduler:read": ALL,
+  "scheduler:control": ADMIN,
+  "executor:read": ALL,
+  "audit:read": ADMIN,
+} satisfies Record<string, readonly Role[]>);
+
+export type Permission = keyof typeof PERMISSIONS;
+
+/** True when `role` holds `permission`. */
+export function can(role: Role, permission: Permission): boolean {
+  return PERMISSIONS[permission].includes(role);
+}

@@ -1,0 +1,6 @@
+import { apiRoute } from "../server/api.server.ts";
+
+export const loader = apiRoute(
+  { method: "GET", path: "/api/verify", summary: "The signed-in principal", permission: "authenticated", tags: ["auth"] },
+  async ({ principal }) => ({ user: { id: principal.id, username: principal.username, role: principal.role } }),
+);

@@ -1,0 +1,198 @@
+// One builder for every /api route: authentication, the permission check, CSRF, zod parsing of
+// params, query and body, and the mapping of thrown errors to the error shape. Routes stay thin.
+import type { PrismaClient } from "@opsconductor/db";
+import type { ActionFunctionArgs, AppLoadContext, LoaderFunctionArgs } from "@remix-run/node";
+import { z } from "zod";
+import { db } from "../db.server.ts";
+import { can, type Permission } from "../lib/permissions.ts";
+import { recordAudit, type AuditEntry } from "./audit.server.ts";
+import { authenticate, checkCsrf, type ClientMeta, type Principal } from "./auth.server.ts";
+import { ApiError, toErrorResponse, type ErrorDetail } from "./errors.server.ts";
+
+declare module "@remix-run/node" {
+  interface AppLoadContext {
+    clientIp: string | null;
+    cspNonce: string;
+  }
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** What a route declares; the builder enforces it and /api/openapi.json describes it. */
+export interface RouteDefinition<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, A extends boolean> {
+  method: Method;
+  /** OpenAPI-style path, e.g. /api/users/{id}. */
+  path: string;
+  summary: string;
+  /** Required permission; "authenticated" for any signed-in user, "public" for none. */
+  permission: Permission | "authenticated" | "public";
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Status of a successful answer (200 unless stated). */
+  status?: number;
+  /** Allows a route whose permission is "public" to see a principal when there is one. */
+  optionalAuth?: A;
+  tags?: string[];
+}
+
+export interface RouteContext<P, Q, B, Principalish> {
+  request: Request;
+  params: P;
+  query: Q;
+  body: B;
+  principal: Principalish;
+  db: PrismaClient;
+  meta: ClientMeta;
+  /** Writes an audit row for this request's principal; pass `tx` to write it inside a transaction. */
+  audit(entry: Omit<AuditEntry, "actor" | "ip" | "userAgent"> & { actor?: AuditEntry["actor"] }, tx?: Parameters<typeof recordAudit>[0]): Promise<void>;
+}
+
+export interface ApiHandler {
+  (args: LoaderFunctionArgs | ActionFunctionArgs): Promise<Response>;
+  definitions: RouteDefinition<z.ZodType, z.ZodType, z.ZodType, boolean>[];
+}
+
+function issuesToDetails(error: z.ZodError, prefix: string): ErrorDetail[] {
+  return error.issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
+    return { path, message: `${path} ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}` };
+  });
+}
+
+function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, part: string): z.infer<T> {
+  if (!schema) return undefined as z.infer<T>;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const details = issuesToDetails(result.error, part);
+  throw new ApiError(400, "validation_failed", details.map((d) => d.message).join("; "), { details });
+}
+
+function queryObject(url: URL): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of url.searchParams) {
+    const existing = out[k];
+    out[k] = existing === undefined ? v : Array.isArray(existing) ? [...existing, v] : [existing, v];
+  }
+  return out;
+}
+
+async function readJson(request: Request): Promise<unknown> {
+  const length = Number(request.headers.get("content-length") ?? 0);
+  if (length > MAX_BODY_BYTES) throw new ApiError(413, "payload_too_large", `the request body may be at most ${MAX_BODY_BYTES} bytes`);
+  const text = await request.text();
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new ApiError(413, "payload_too_large", `the request body may be at most ${MAX_BODY_BYTES} bytes`);
+  if (text.trim() === "") return undefined;
+  const type = request.headers.get("content-type") ?? "";
+  if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
+    throw new ApiError(415, "unsupported_media_type", `send the body as application/json (got ${type.split(";")[0]})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ApiError(400, "invalid_json", `the request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The caller's address and user agent, for audit rows and throttling. */
+export function clientMeta(request: Request, context: AppLoadContext | undefined): ClientMeta {
+  return { ip: context?.clientIp ?? null, userAgent: request.headers.get("user-agent") };
+}
+
+/** Builds a loader/action for one method of one route. */
+export function apiRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, B extends z.ZodType = z.ZodUndefined, A extends boolean = false>(
+  definition: RouteDefinition<P, Q, B, A>,
+  handler: (ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>, A extends true ? Principal | null : Principal>) => unknown,
+): ApiHandler {
+  const run = async ({ request, params, context }: LoaderFunctionArgs | ActionFunctionArgs): Promise<Response> => {
+    try {
+      if (request.method !== definition.method && !(definition.method === "GET" && request.method === "HEAD")) {
+        throw new ApiError(405, "method_not_allowed", `${request.method} is not supported here`);
+      }
+      const prisma = db();
+      const principal = await authenticate(request, prisma);
+      if (definition.permission !== "public") {
+        if (!principal) throw new ApiError(401, "unauthenticated", "sign in first: send Authorization: Bearer <access token>");
+        if (definition.permission !== "authenticated" && !can(principal.role, definition.permission)) {
+          throw new ApiError(403, "forbidden", `the ${principal.role} role may not do this (needs ${definition.permission})`);
+        }
+      }
+      checkCsrf(request, principal);
+      const parsedParams = parsePart(definition.params, params, "params");
+      const parsedQuery = parsePart(definition.query, queryObject(new URL(request.url)), "query");
+      const rawBody = definition.body ? await readJson(request) : undefined;
+      if (definition.body && rawBody === undefined && !definition.body.safeParse(undefined).success) throw new ApiError(400, "validation_failed", "the request needs a JSON body", { details: [{ path: "body", message: "body is required" }] });
+      const parsedBody = parsePart(definition.body, rawBody, "body");
+      const meta = clientMeta(request, context);
+      const audit: RouteContext<unknown, unknown, unknown, Principal | null>["audit"] = (entry, tx) =>
+        recordAudit(tx ?? prisma, {
+          ...entry,
+          actor: entry.actor ?? (principal ? { id: principal.id, name: principal.username } : null),
+          ip: meta.ip,
+          userAgent: meta.userAgent,
+        });
+      const result = await handler({
+        request,
+        params: parsedParams,
+        query: parsedQuery,
+        body: parsedBody,
+        principal: principal as A extends true ? Principal | null : Principal,
+        db: prisma,
+        meta,
+        audit,
+      });
+      if (result instanceof Response) return result;
+      const status = definition.status ?? 200;
+      if (status === 204) return new Response(null, { status, headers: { "Cache-Control": "no-store" } });
+      return Response.json(result ?? null, { status, headers: { "Cache-Control": "no-store" } });
+    } catch (error) {
+      return toErrorResponse(error);
+    }
+  };
+  return Object.assign(run, { definitions: [definition as RouteDefinition<z.ZodType, z.ZodType, z.ZodType, boolean>] });
+}
+
+/** Dispatches an action by HTTP method to the routes built for each; other methods get a 405. */
+export function methods(handlers: Partial<Record<Exclude<Method, "GET">, ApiHandler>>): ApiHandler {
+  const run = async (args: ActionFunctionArgs) => {
+    const handler = handlers[args.request.method as Exclude<Method, "GET">];
+    if (!handler) {
+      return toErrorResponse(new ApiError(405, "method_not_allowed", `${args.request.method} is not supported here; use ${Object.keys(handlers).join(", ")}`));
+    }
+    return handler(args);
+  };
+  return Object.assign(run, { definitions: Object.values(handlers).flatMap((h) => h!.definitions) });
+}
+
+/** Schemas shared by many routes. */
+export const idParams = z.object({ id: z.uuid({ error: "must be a UUID" }) });
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+});
+
+/** An opaque cursor for keyset pagination over (createdAt desc, id desc) or similar pairs. */
+export function encodeCursor(value: Record<string, string | number>): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+/** Decodes a cursor made by encodeCursor; a tampered cursor is a 400 naming the query field. */
+export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, shape: T): z.infer<T> | undefined {
+  if (!cursor) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    value = undefined;
+  }
+  const parsed = shape.safeParse(value);
+  if (!parsed.success) throw new ApiError(400, "validation_failed", "query.cursor is not a cursor this API returned", { details: [{ path: "query.cursor", message: "query.cursor is not a cursor this API returned" }] });
+  return parsed.data;
+}
+
+/** Cuts one extra row off a page query's result and makes the next cursor from the last kept row. */
+export function toPage<T>(rows: T[], limit: number, cursorOf: (row: T) => Record<string, string | number>): { items: T[]; nextCursor: string | null } {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit ? encodeCursor(cursorOf(items[items.length - 1]!)) : null };
+}

@@ -1,0 +1,279 @@
+// Sign-in sessions: short-lived access JWTs (HS256) and single-use refresh tokens kept hashed in the
+// database. Reusing a spent refresh token revokes its whole family; revoke-all bumps the user's
+// token version, which every access token carries.
+import { createHash, hkdfSync, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import type { Db, PrismaClient } from "@opsconductor/db";
+import { hmac } from "@oslojs/crypto/hmac";
+import { SHA256 } from "@oslojs/crypto/sha2";
+import { createJWTSignatureMessage, encodeJWT, parseJWT } from "@oslojs/jwt";
+import { env } from "../env.server.ts";
+import type { Role } from "../lib/permissions.ts";
+import { ApiError } from "./errors.server.ts";
+
+export const ACCESS_COOKIE = "oc_access";
+export const REFRESH_COOKIE = "oc_refresh";
+export const CSRF_COOKIE = "oc_csrf";
+export const CSRF_HEADER = "x-csrf-token";
+const ISSUER = "opsconductor";
+
+/** The authenticated caller of a request. */
+export interface Principal {
+  id: string;
+  username: string;
+  role: Role;
+  /** How the request proved it: cookie-authenticated mutations must also pass the CSRF check. */
+  via: "bearer" | "cookie";
+}
+
+export interface IssuedTokens {
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  refreshExpiresIn: number;
+}
+
+export interface ClientMeta {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+let signingKey: Uint8Array | undefined;
+// Derived from the primary master key unless configured, so a deployment has one secret fewer.
+function key(): Uint8Array {
+  if (signingKey) return signingKey;
+  const config = env();
+  if (config.OPSCONDUCTOR_JWT_SECRET) {
+    signingKey = new TextEncoder().encode(config.OPSCONDUCTOR_JWT_SECRET);
+  } else {
+    const master = Buffer.from(config.OPSCONDUCTOR_MASTER_KEY.keys[config.OPSCONDUCTOR_MASTER_KEY.primary]!, "base64");
+    signingKey = new Uint8Array(hkdfSync("sha256", master, Buffer.alloc(0), "opsconductor access-token signing v1", 32));
+  }
+  return signingKey;
+}
+
+const sha256Hex = (value: string) => createHash("sha256").update(value).digest("hex");
+
+function signAccessToken(user: { id: string; role: Role; tokenVersion: number }): string {
+  const now = Math.floor(Date.now() / 1000);
+  const header = JSON.stringify({ alg: "HS256", typ: "JWT" });
+  const payload = JSON.stringify({ iss: ISSUER, sub: user.id, role: user.role, tv: user.tokenVersion, iat: now, exp: now + env().ACCESS_TOKEN_TTL_SEC, jti: randomUUID() });
+  return encodeJWT(header, payload, hmac(SHA256, key(), createJWTSignatureMessage(header, payload)));
+}
+
+interface AccessClaims {
+  sub: string;
+  tv: number;
+}
+
+/** Returns the claims of a valid, unexpired access token signed by us, else null. */
+export function verifyAccessToken(token: string): AccessClaims | null {
+  let parts;
+  try {
+    parts = parseJWT(token);
+  } catch {
+    return null;
+  }
+  const [header, payload, signature, message] = parts as [Record<string, unknown>, Record<string, unknown>, Uint8Array, Uint8Array];
+  if (header.alg !== "HS256") return null;
+  const expected = hmac(SHA256, key(), message);
+  if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) return null;
+  if (payload.iss !== ISSUER || typeof payload.sub !== "string" || typeof payload.tv !== "number" || typeof payload.exp !== "number") return null;
+  if (payload.exp * 1000 <= Date.now()) return null;
+  return { sub: payload.sub, tv: payload.tv };
+}
+
+async function createRefreshToken(db: Db, userId: string, family: string, meta: ClientMeta) {
+  const token = `ocr_${randomBytes(32).toString("base64url")}`;
+  const row = await db.refreshToken.create({
+    data: {
+      tokenHash: sha256Hex(token),
+      family,
+      userId,
+      expiresAt: new Date(Date.now() + env().REFRESH_TOKEN_TTL_SEC * 1000),
+      ip: meta.ip,
+      userAgent: meta.userAgent?.slice(0, 500) ?? null,
+    },
+  });
+  return { token, row };
+}
+
+/** Starts a new token family for a signed-in user. */
+export async function issueTokens(db: Db, user: { id: string; role: Role; tokenVersion: number }, meta: ClientMeta): Promise<IssuedTokens> {
+  const { token } = await createRefreshToken(db, user.id, randomUUID(), meta);
+  return { accessToken: signAccessToken(user), refreshToken: token, expiresIn: env().ACCESS_TOKEN_TTL_SEC, refreshExpiresIn: env().REFRESH_TOKEN_TTL_SEC };
+}
+
+export type RefreshOutcome =
+  | { ok: true; tokens: IssuedTokens; user: { id: string; username: string; role: Role } }
+  | { ok: false; reason: "unknown" | "expired" | "reused" | "revoked" | "disabled"; userId?: string; username?: string };
+
+/** Exchanges a refresh token for a new pair, once; presenting a spent token revokes its family. */
+export async function rotateRefreshToken(prisma: PrismaClient, token: string, meta: ClientMeta): Promise<RefreshOutcome> {
+  return prisma.$transaction(async (tx) => {
+    const row = await tx.refreshToken.findUnique({ where: { tokenHash: sha256Hex(token) }, include: { user: true } });
+    if (!row) return { ok: false, reason: "unknown" } as const;
+    const who = { userId: row.userId, username: row.user.username };
+    if (row.revokedAt) return { ok: false, reason: "revoked", ...who } as const;
+    // Claim the token atomically: of two concurrent presentations only one wins, the other is reuse.
+    const claimed = row.usedAt ? 0 : (await tx.refreshToken.updateMany({ where: { id: row.id, usedAt: null }, data: { usedAt: new Date() } })).count;
+    if (claimed === 0) {
+      await tx.refreshToken.updateMany({ where: { family: row.family, revokedAt: null }, data: { revokedAt: new Date() } });
+      return { ok: false, reason: "reused", ...who } as const;
+    }
+    if (row.expiresAt.getTime() <= Date.now()) return { ok: false, reason: "expired", ...who } as const;
+    if (row.user.disabled) return { ok: false, reason: "disabled", ...who } as const;
+    const next = await createRefreshToken(tx, row.userId, row.family, meta);
+    await tx.refreshToken.update({ where: { id: row.id }, data: { replacedById: next.row.id } });
+    const user = { id: row.user.id, username: row.user.username, role: row.user.role as Role };
+    return {
+      ok: true,
+      user,
+      tokens: { accessToken: signAccessToken({ ...user, tokenVersion: row.user.tokenVersion }), refreshToken: next.token, expiresIn: env().ACCESS_TOKEN_TTL_SEC, refreshExpiresIn: env().REFRESH_TOKEN_TTL_SEC },
+    } as const;
+  });
+}
+
+/** Revokes one refresh token's family (sign-out of that session). */
+export async function revokeRefreshFamily(db: Db, token: string): Promise<void> {
+  const row = await db.refreshToken.findUnique({ where: { tokenHash: sha256Hex(token) }, select: { family: true } });
+  if (row) await db.refreshToken.updateMany({ where: { family: row.family, revokedAt: null }, data: { revokedAt: new Date() } });
+}
+
+/** Invalidates every access and refresh token of a user. */
+export async function revokeAllTokens(db: Db, userId: string): Promise<void> {
+  await db.user.update({ where: { id: userId }, data: { tokenVersion: { increment: 1 } } });
+  await db.refreshToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: new Date() } });
+}
+
+/** Reads one cookie from a request. */
+export function readCookie(request: Request, name: string): string | null {
+  const header = request.headers.get("cookie");
+  if (!header) return null;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq === -1) continue;
+    if (part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
+}
+
+function bearer(request: Request): string | null {
+  const header = request.headers.get("authorization");
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw new ApiError(401, "unauthenticated", 'the Authorization header must be "Bearer <access token>"');
+  return match[1]!;
+}
+
+/** The principal of a request (Bearer token first, then the access cookie), or null. */
+export async function authenticate(request: Request, db: Db): Promise<Principal | null> {
+  const fromHeader = bearer(request);
+  const token = fromHeader ?? readCookie(request, ACCESS_COOKIE);
+  if (!token) return null;
+  const claims = verifyAccessToken(token);
+  if (!claims) {
+    if (fromHeader) throw new ApiError(401, "invalid_token", "the access token is invalid or has expired; refresh it with POST /api/refresh");
+    return null;
+  }
+  const user = await db.user.findUnique({ where: { id: claims.sub }, select: { id: true, username: true, role: true, disabled: true, tokenVersion: true } });
+  if (!user || user.disabled || user.tokenVersion !== claims.tv) {
+    if (fromHeader) throw new ApiError(401, "invalid_token", "the access token was revoked; sign in again");
+    return null;
+  }
+  return { id: user.id, username: user.username, role: user.role as Role, via: fromHeader ? "bearer" : "cookie" };
+}
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * Cross-site request forgery defence for cookie-authenticated mutations: the browser must echo the
+ * readable CSRF cookie in a header (double submit), and a foreign Origin is refused outright.
+ * Bearer-token clients are not affected: a browser never attaches that header on its own.
+ */
+export function checkCsrf(request: Request, principal: Principal | null, formToken?: string | null): void {
+  if (!UNSAFE.has(request.method)) return;
+  if (principal?.via === "bearer") return;
+  const origin = request.headers.get("origin");
+  if (origin && origin !== "null" && origin !== new URL(request.url).origin) {
+    throw new ApiError(403, "csrf_failed", `requests from ${origin} may not act on this site`);
+  }
+  if (principal?.via !== "cookie") return;
+  const cookie = readCookie(request, CSRF_COOKIE);
+  const sent = request.headers.get(CSRF_HEADER) ?? formToken ?? null;
+  if (!cookie || !sent || cookie.length !== sent.length || !timingSafeEqual(Buffer.from(cookie), Buffer.from(sent))) {
+    throw new ApiError(403, "csrf_failed", `cookie-authenticated requests must send the ${CSRF_COOKIE} cookie's value in the X-CSRF-Token header`);
+  }
+}
+
+function secureCookies(request: Request): boolean {
+  const configured = env().OPSCONDUCTOR_PUBLIC_URL;
+  if (configured) return configured.startsWith("https:");
+  return new URL(request.url).protocol === "https:";
+}
+
+function cookie(name: string, value: string, maxAgeSec: number, options: { httpOnly: boolean; secure: boolean }): string {
+  return [
+    `${name}=${encodeURIComponent(value)}`,
+    "Path=/",
+    `Max-Age=${maxAgeSec}`,
+    "SameSite=Lax",
+    ...(options.httpOnly ? ["HttpOnly"] : []),
+    ...(options.secure ? ["Secure"] : []),
+  ].join("; ");
+}
+
+/** Set-Cookie headers carrying a new token pair and a fresh CSRF token. */
+export function authCookies(request: Request, tokens: IssuedTokens): string[] {
+  const secure = secureCookies(request);
+  return [
+    cookie(ACCESS_COOKIE, tokens.accessToken, tokens.expiresIn, { httpOnly: true, secure }),
+    cookie(REFRESH_COOKIE, tokens.refreshToken, tokens.refreshExpiresIn, { httpOnly: true, secure }),
+    cookie(CSRF_COOKIE, randomBytes(24).toString("base64url"), tokens.refreshExpiresIn, { httpOnly: false, secure }),
+  ];
+}
+
+/** Set-Cookie headers that remove every auth cookie. */
+export function clearedAuthCookies(request: Request): string[] {
+  const secure = secureCookies(request);
+  return [ACCESS_COOKIE, REFRESH_COOKIE, CSRF_COOKIE].map((name) => cookie(name, "", 0, { httpOnly: name !== CSRF_COOKIE, secure }));
+}
+
+/** A sliding-window counter of failed sign-ins per key (account or address), in this process. */
+export class LoginThrottle {
+  private readonly failures = new Map<string, number[]>();
+  private readonly limits: () => { windowSec: number };
+  constructor(limits: () => { windowSec: number }) {
+    this.limits = limits;
+  }
+
+  /** Seconds until `key` may try again, or 0 when it is under `max` failures in the window. */
+  retryAfter(key: string, max: number, now = Date.now()): number {
+    const windowMs = this.limits().windowSec * 1000;
+    const recent = (this.failures.get(key) ?? []).filter((t) => now - t < windowMs);
+    this.failures.set(key, recent);
+    if (recent.length < max) return 0;
+    return Math.max(1, Math.ceil((recent[recent.length - max]! + windowMs - now) / 1000));
+  }
+
+  fail(key: string, now = Date.now()): void {
+    const list = this.failures.get(key) ?? [];
+    list.push(now);
+    if (list.length > 1000) list.splice(0, list.length - 1000);
+    this.failures.set(key, list);
+  }
+
+  clear(key: string): void {
+    this.failures.delete(key);
+  }
+}
+
+const holder = globalThis as typeof globalThis & { __opsconductorThrottle?: LoginThrottle };
+/** This process's sign-in throttle. */
+export const loginThrottle = (holder.__opsconductorThrottle ??= new LoginThrottle(() => ({ windowSec: env().LOGIN_THROTTLE_WINDOW_SEC })));

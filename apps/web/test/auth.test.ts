@@ -1,0 +1,158 @@
+import { describe, expect, test } from "vitest";
+import { cookieHeader, cookieValue, startApp } from "./harness.ts";
+
+const app = await startApp();
+
+describe("POST /api/login", () => {
+  test("answers tokens in the body and as httpOnly SameSite=Lax cookies, and audits the sign-in", async () => {
+    const res = await app.request("POST", "/api/login", { body: { username: "operator", password: "operator-password-1" } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ expiresIn: 900, user: { id: app.users.operator.id, username: "operator", role: "operator" } });
+    expect(res.body.accessToken.split(".")).toHaveLength(3);
+    expect(res.body.refreshToken).toMatch(/^ocr_/);
+    const cookies = res.headers.getSetCookie();
+    for (const name of ["oc_access", "oc_refresh"]) {
+      const c = cookies.find((x) => x.startsWith(`${name}=`))!;
+      expect(c).toMatch(/HttpOnly/);
+      expect(c).toMatch(/SameSite=Lax/);
+      expect(c).not.toMatch(/Secure/); // plain http here
+    }
+    expect(cookies.find((x) => x.startsWith("oc_csrf="))).not.toMatch(/HttpOnly/);
+    const audit = await app.prisma.auditLog.findFirst({ where: { action: "auth.login", actorId: app.users.operator.id } });
+    expect(audit).toMatchObject({ summary: "operator signed in", ip: expect.stringContaining("127.0.0.1") });
+  });
+
+  test("a wrong password and an unknown user get the same 401, and both are audited", async () => {
+    const wrong = await app.request("POST", "/api/login", { body: { username: "viewer", password: "nope" } });
+    const unknown = await app.request("POST", "/api/login", { body: { username: "nobody", password: "nope" } });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(wrong.body).toEqual(unknown.body);
+    expect(wrong.body.error).toEqual({ code: "invalid_credentials", message: "wrong username or password" });
+    const failures = await app.prisma.auditLog.findMany({ where: { action: "auth.login_failed" } });
+    expect(failures.map((f) => f.details)).toEqual(expect.arrayContaining([{ username: "viewer", reason: "wrong password" }, { username: "nobody", reason: "unknown user" }]));
+    expect(JSON.stringify(failures.map((f) => [f.summary, f.details]))).not.toContain("nope");
+  });
+
+  test("bad bodies get a 400 naming the field", async () => {
+    const missing = await app.request("POST", "/api/login", { body: { username: "admin" } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.code).toBe("validation_failed");
+    expect(missing.body.error.details).toEqual([expect.objectContaining({ path: "body.password" })]);
+    const broken = await app.request("POST", "/api/login", { rawBody: '{"username":', headers: { "content-type": "application/json" } });
+    expect(broken.status).toBe(400);
+    expect(broken.body.error.code).toBe("invalid_json");
+  });
+});
+
+describe("tokens", () => {
+  test("GET /api/verify returns the principal for a Bearer token, 401 without or with a forged one", async () => {
+    const { accessToken } = await app.login("viewer");
+    const ok = await app.request("GET", "/api/verify", { token: accessToken });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ user: { id: app.users.viewer.id, username: "viewer", role: "viewer" } });
+    expect((await app.request("GET", "/api/verify")).status).toBe(401);
+    const [h, p, s] = accessToken.split(".");
+    const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, "base64url").toString()), role: "admin" })).toString("base64url");
+    expect((await app.request("GET", "/api/verify", { token: `${h}.${forgedPayload}.${s}` })).status).toBe(401);
+  });
+
+  test("a refresh token works exactly once; presenting it again revokes its whole family", async () => {
+    const first = await app.login("operator");
+    const second = await app.request("POST", "/api/refresh", { body: { refreshToken: first.refreshToken } });
+    expect(second.status).toBe(200);
+    expect(second.body.refreshToken).not.toBe(first.refreshToken);
+    expect((await app.request("GET", "/api/verify", { token: second.body.accessToken })).status).toBe(200);
+
+    const replay = await app.request("POST", "/api/refresh", { body: { refreshToken: first.refreshToken } });
+    expect(replay.status).toBe(401);
+    expect(replay.body.error.message).toMatch(/already used/);
+    // The thief's replay also kills the legitimate successor.
+    const successor = await app.request("POST", "/api/refresh", { body: { refreshToken: second.body.refreshToken } });
+    expect(successor.status).toBe(401);
+    expect(await app.prisma.auditLog.count({ where: { action: "auth.refresh_reused", entityId: app.users.operator.id } })).toBe(1);
+  });
+
+  test("the refresh cookie works in place of the body, with the CSRF header a browser client sends", async () => {
+    const { cookies } = await app.login("viewer");
+    const res = await app.request("POST", "/api/refresh", { headers: { cookie: cookieHeader(cookies), "x-csrf-token": cookieValue(cookies, "oc_csrf")! } });
+    expect(res.status).toBe(200);
+    expect(res.headers.getSetCookie().some((c) => c.startsWith("oc_access="))).toBe(true);
+  });
+
+  test("revoke-all invalidates the caller's access and refresh tokens at once", async () => {
+    const a = await app.login("viewer");
+    const b = await app.login("viewer");
+    const res = await app.request("POST", "/api/revoke-all", { token: a.accessToken });
+    expect(res.status).toBe(200);
+    for (const token of [a.accessToken, b.accessToken]) expect((await app.request("GET", "/api/verify", { token })).status).toBe(401);
+    expect((await app.request("POST", "/api/refresh", { body: { refreshToken: b.refreshToken } })).status).toBe(401);
+    expect(await app.prisma.auditLog.count({ where: { action: "auth.revoke_all", entityId: app.users.viewer.id } })).toBe(1);
+  });
+
+  test("an admin may revoke another user's tokens; an operator may not", async () => {
+    const victim = await app.login("viewer");
+    const operator = await app.login("operator");
+    const denied = await app.request("POST", "/api/revoke-all", { token: operator.accessToken, body: { userId: app.users.viewer.id } });
+    expect(denied.status).toBe(403);
+    expect((await app.request("GET", "/api/verify", { token: victim.accessToken })).status).toBe(200);
+    const admin = await app.login("admin");
+    expect((await app.request("POST", "/api/revoke-all", { token: admin.accessToken, body: { userId: app.users.viewer.id } })).status).toBe(200);
+    expect((await app.request("GET", "/api/verify", { token: victim.accessToken })).status).toBe(401);
+    expect((await app.request("GET", "/api/verify", { token: admin.accessToken })).status).toBe(200);
+  });
+
+  test("logout revokes the session's refresh token and clears the cookies", async () => {
+    const session = await app.login("operator");
+    const res = await app.request("POST", "/api/logout", { token: session.accessToken, body: { refreshToken: session.refreshToken } });
+    expect(res.status).toBe(204);
+    expect(res.headers.getSetCookie().every((c) => /Max-Age=0/.test(c))).toBe(true);
+    expect((await app.request("POST", "/api/refresh", { body: { refreshToken: session.refreshToken } })).status).toBe(401);
+    expect(await app.prisma.auditLog.count({ where: { action: "auth.logout", actorId: app.users.operator.id } })).toBeGreaterThan(0);
+  });
+});
+
+describe("throttling", () => {
+  test("an account is locked for a while after 5 failures, even for the right password, with Retry-After", async () => {
+    const { createUser } = await import("@opsconductor/db");
+    await createUser(app.prisma, { username: "throttled", password: "right-password-1", role: "viewer" });
+    for (let i = 0; i < 5; i++) expect((await app.request("POST", "/api/login", { body: { username: "throttled", password: `wrong-${i}` } })).status).toBe(401);
+    const locked = await app.request("POST", "/api/login", { body: { username: "THROTTLED", password: "right-password-1" } });
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(800);
+    expect(locked.body.error.code).toBe("too_many_attempts");
+    expect(await app.prisma.auditLog.count({ where: { action: "auth.login_throttled" } })).toBeGreaterThan(0);
+    // Other accounts are unaffected.
+    expect((await app.request("POST", "/api/login", { body: { username: "viewer", password: "viewer-password-1" } })).status).toBe(200);
+  });
+});
+
+describe("CSRF", () => {
+  test("a cookie-authenticated mutation needs the CSRF token echoed in a header", async () => {
+    const { cookies } = await app.login("admin");
+    const cookie = cookieHeader(cookies);
+    const without = await app.request("POST", "/api/revoke-all", { headers: { cookie }, body: { userId: app.users.viewer.id } });
+    expect(without.status).toBe(403);
+    expect(without.body.error.code).toBe("csrf_failed");
+    const withToken = await app.request("POST", "/api/revoke-all", { headers: { cookie, "x-csrf-token": cookieValue(cookies, "oc_csrf")! }, body: { userId: app.users.viewer.id } });
+    expect(withToken.status).toBe(200);
+  });
+
+  test("a request from a foreign origin is refused, and reads by cookie still work", async () => {
+    const { cookies } = await app.login("operator");
+    const cookie = cookieHeader(cookies);
+    const foreign = await app.request("POST", "/api/logout", { headers: { cookie, origin: "https://evil.example", "x-csrf-token": cookieValue(cookies, "oc_csrf")! } });
+    expect(foreign.status).toBe(403);
+    expect((await app.request("GET", "/api/verify", { headers: { cookie } })).status).toBe(200);
+  });
+});
+
+test("every response carries the security headers", async () => {
+  for (const path of ["/health", "/api/verify", "/"]) {
+    const res = await app.request("GET", path);
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("content-security-policy")).toMatch(/frame-ancestors 'none'/);
+    expect(res.headers.get("content-security-policy")).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+'/);
+    expect(res.headers.get("referrer-policy")).toBe("strict-origin-when-cross-origin");
+  }
+});

@@ -1,0 +1,119 @@
+// Runs the real web server (Vite middleware mode, as `pnpm dev` does) on a real socket against this
+// test file's own database, with one user per role.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { createUser, type PrismaClient } from "@opsconductor/db";
+import { freePort } from "@opsconductor/db/embedded";
+import { createTestDatabase } from "@opsconductor/db/testing";
+import { afterAll } from "vitest";
+
+export const ROLES = ["admin", "operator", "viewer"] as const;
+export type TestRole = (typeof ROLES)[number];
+export const PASSWORDS: Record<TestRole, string> = { admin: "admin-password-1", operator: "operator-password-1", viewer: "viewer-password-1" };
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface RequestOptions {
+  token?: string | null;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestApp {
+  url: string;
+  databaseUrl: string;
+  prisma: PrismaClient;
+  masterKey: string;
+  users: Record<TestRole, { id: string; username: string }>;
+  /** Everything the server printed so far. */
+  output(): string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect response bodies freely
+  request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
+  /** Signs in as the seeded user of `role` and returns its tokens. */
+  login(role: TestRole): Promise<{ accessToken: string; refreshToken: string; cookies: string[] }>;
+}
+
+/** Starts the app for this test file and stops it after the file. */
+export async function startApp(extraEnv: Record<string, string> = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const users = {} as TestApp["users"];
+  for (const role of ROLES) {
+    const user = await createUser(database.prisma, { username: role, password: PASSWORDS[role], role, displayName: `The ${role}` });
+    users[role] = { id: user.id, username: user.username };
+  }
+  const port = await freePort();
+  const masterKey = randomBytes(32).toString("base64");
+  const child = spawn(process.execPath, ["--conditions=@opsconductor/source", "server.ts", "--dev"], {
+    cwd: join(import.meta.dirname, ".."),
+    env: {
+      ...process.env,
+      DATABASE_URL: database.url,
+      OPSCONDUCTOR_MASTER_KEY: masterKey,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      NODE_ENV: "development",
+      LOGIN_MAX_FAILURES_PER_IP: "1000",
+      ...extraEnv,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((done) => child.on("exit", () => done()));
+  afterAll(async () => {
+    child.kill("SIGTERM");
+    await exited;
+  });
+  const deadline = Date.now() + 60_000;
+  while (!output.includes("listening on")) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`web server did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const url = `http://127.0.0.1:${port}`;
+
+  const request: TestApp["request"] = async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let body: string | undefined = options.rawBody;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers["content-type"] ??= "application/json";
+    }
+    const res = await fetch(`${url}${path}`, { method, headers, body, redirect: "manual" });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, headers: res.headers, body: parsed as never, text };
+  };
+
+  const login: TestApp["login"] = async (role) => {
+    const res = await request<{ accessToken: string; refreshToken: string }>("POST", "/api/login", { body: { username: role, password: PASSWORDS[role] } });
+    if (res.status !== 200) throw new Error(`login as ${role} failed: ${res.status} ${res.text}`);
+    return { ...res.body, cookies: res.headers.getSetCookie() };
+  };
+
+  return { url, databaseUrl: database.url, prisma: database.prisma, masterKey, users, output: () => output, request, login };
+}
+
+/** A Cookie header carrying the given Set-Cookie values, as a browser would send them back. */
+export function cookieHeader(setCookies: string[]): string {
+  return setCookies.map((c) => c.split(";")[0]).join("; ");
+}
+
+/** The value of one cookie among Set-Cookie values. */
+export function cookieValue(setCookies: string[], name: string): string | undefined {
+  const found = setCookies.find((c) => c.startsWith(`${name}=`));
+  return found ? decodeURIComponent(found.split(";")[0]!.slice(name.length + 1)) : undefined;
+}
