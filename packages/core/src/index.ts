@@ -1,2 +1,68 @@
-// Public entry point of the package.
-export {};
+// Public entry point of @opsconductor/core.
+export {
+  createJobDefinitionSchema,
+  createStepTypeRegistry,
+  defaultStepTypes,
+  defineStepType,
+  jobDefinitionJsonSchema,
+  jobDefinitionSchema,
+  JobDefinitionError,
+  parameterDeclarationSchema,
+  parameterSchema,
+  parameterTypes,
+  parseJobDefinition,
+  stepBaseShape,
+  winrmCopyStepType,
+  winrmExecStepType,
+} from "./definition.ts";
+export type {
+  CustomJobDefinition,
+  JobDefinition,
+  JobDefinitionInput,
+  JobStep,
+  ParameterDeclaration,
+  ParameterType,
+  ParameterValue,
+  ParseJobDefinitionOptions,
+  StepType,
+  StepTypeRegistry,
+  WinRMCopyStep,
+  WinRMExecStep,
+} from "./definition.ts";
+export { formatPath, formatZodIssues } from "./issues.ts";
+export type { ValidationIssue } from "./issues.ts";
+export { checkParameterValue, ParameterError, resolveParameters } from "./parameters.ts";
+export type { ResolvedParameters } from "./parameters.ts";
+export {
+  interpolate,
+  InterpolationError,
+  listPlaceholders,
+  POWERSHELL_DOUBLE_QUOTES,
+  POWERSHELL_SINGLE_QUOTES,
+  quoteCmd,
+  quotePowerShell,
+} from "./interpolate.ts";
+export type { InterpolateOptions, InterpolationShell, Placeholder } from "./interpolate.ts";
+export { createKeyring, decryptSecret, encryptSecret, KeyringError, needsRewrap, rewrapSecret, SecretDecryptionError } from "./crypto.ts";
+export type { Keyring, KeyringOptions, SealedSecret, SecretAadOptions, SecretDecryptionFailure } from "./crypto.ts";
+export { createSecretMasker, MASK } from "./masker.ts";
+export type { SecretMasker, SecretMaskStream } from "./masker.ts";
+export { runJob } from "./engine.ts";
+export type {
+  Credential,
+  OutputStream,
+  RunEvent,
+  RunJobOptions,
+  RunnableDefinition,
+  RunnableStep,
+  RunResult,
+  RunStatus,
+  StepContext,
+  StepExecutor,
+  StepOutcome,
+  StepResult,
+  StepStatus,
+  Target,
+} from "./engine.ts";
+export { createWinRMExecutors, winrmConnectionOptions } from "./executors/winrm.ts";
+export type { WinRMClientLike, WinRMConnectionOptions, WinRMExecutorOptions, WinRMRunOptions } from "./executors/winrm.ts";
