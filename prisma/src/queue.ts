@@ -1,0 +1,52 @@
+// The run queue on pg-boss, shared by the web app (which enqueues) and the worker (which executes).
+// A run row and its queue job are always created in one transaction: neither exists without the other.
+import type { PgBoss } from "pg-boss";
+import { fromPrisma } from "pg-boss";
+import type { PrismaClient } from "./client.ts";
+import { createRun, type NewRun } from "./runs.ts";
+
+/** Queue that carries one job per run; the job's id is the run's id. */
+export const RUN_QUEUE = "opsconductor-runs";
+/** Where pg-boss moves a run's job after its last failed attempt. */
+export const RUN_DEAD_LETTER_QUEUE = "opsconductor-runs-dead";
+
+/** Payload of a run's queue job. */
+export interface RunJobData {
+  runId: string;
+}
+
+/** Creates the run queues if missing; safe to call from every process at start. */
+export async function ensureRunQueues(boss: PgBoss): Promise<void> {
+  if (!(await boss.getQueue(RUN_DEAD_LETTER_QUEUE))) await boss.createQueue(RUN_DEAD_LETTER_QUEUE, { retentionSeconds: 14 * 24 * 3600 });
+  if (!(await boss.getQueue(RUN_QUEUE))) {
+    // A worker refreshes its claim by heartbeat; one that stops (killed, host lost) lets the job
+    // expire within heartbeatSeconds, so no run stays "running" for long.
+    await boss.createQueue(RUN_QUEUE, { deadLetter: RUN_DEAD_LETTER_QUEUE, heartbeatSeconds: 15, expireInSeconds: 24 * 3600, retryLimit: 0 });
+  }
+}
+
+export interface EnqueueOptions {
+  /** Extra attempts after a failure, as the job declares (none by default). */
+  retryLimit?: number;
+  retryDelaySec?: number;
+}
+
+/**
+ * Inserts a queued run and sends its queue job in ONE transaction; a repeated idempotency key
+ * returns the existing run without sending anything.
+ */
+export async function enqueueRun(prisma: PrismaClient, boss: PgBoss, input: NewRun, options: EnqueueOptions = {}) {
+  return prisma.$transaction(async (tx) => {
+    const result = await createRun(tx, input);
+    if (!result.created) return result;
+    const data: RunJobData = { runId: result.run.id };
+    const jobId = await boss.send(RUN_QUEUE, data as unknown as object, {
+      id: result.run.id,
+      db: fromPrisma(tx),
+      retryLimit: options.retryLimit ?? 0,
+      ...(options.retryLimit ? { retryDelay: options.retryDelaySec ?? 30, retryBackoff: true } : {}),
+    });
+    const run = await tx.jobRun.update({ where: { id: result.run.id }, data: { queueJobId: jobId ?? result.run.id } });
+    return { run, created: true };
+  });
+}
