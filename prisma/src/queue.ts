@@ -2,7 +2,7 @@
 // A run row and its queue job are always created in one transaction: neither exists without the other.
 import type { PgBoss } from "pg-boss";
 import { fromPrisma } from "pg-boss";
-import type { PrismaClient } from "./client.ts";
+import type { Db, PrismaClient } from "./client.ts";
 import { createRun, type NewRun } from "./runs.ts";
 
 /** Queue that carries one job per run; the job's id is the run's id. */
@@ -13,6 +13,11 @@ export const RUN_DEAD_LETTER_QUEUE = "opsconductor-runs-dead";
 /** Payload of a run's queue job. */
 export interface RunJobData {
   runId: string;
+  /**
+   * Values of secret parameters, which job_runs never stores: sealed with core's encryptSecret under
+   * the master key, AAD `run-parameters:<runId>`, so the queue table holds no plaintext either.
+   */
+  sealedSecretParameters?: unknown;
 }
 
 /** Creates the run queues if missing; safe to call from every process at start. */
@@ -26,6 +31,8 @@ export async function ensureRunQueues(boss: PgBoss): Promise<void> {
 }
 
 export interface EnqueueOptions {
+  /** See RunJobData.sealedSecretParameters; pass NewRun.id so the caller can seal before inserting. */
+  sealedSecretParameters?: unknown;
   /** Extra attempts after a failure, as the job declares (none by default). */
   retryLimit?: number;
   retryDelaySec?: number;
@@ -36,10 +43,15 @@ export interface EnqueueOptions {
  * returns the existing run without sending anything.
  */
 export async function enqueueRun(prisma: PrismaClient, boss: PgBoss, input: NewRun, options: EnqueueOptions = {}) {
-  return prisma.$transaction(async (tx) => {
-    const result = await createRun(tx, input);
-    if (!result.created) return result;
-    const data: RunJobData = { runId: result.run.id };
+  return prisma.$transaction((tx) => enqueueRunInTransaction(tx, boss, input, options));
+}
+
+/** enqueueRun inside a transaction the caller already holds (the scheduler claims and enqueues in one). */
+export async function enqueueRunInTransaction(tx: Db, boss: PgBoss, input: NewRun, options: EnqueueOptions = {}) {
+  const result = await createRun(tx, input);
+  if (!result.created) return result;
+  const data: RunJobData = { runId: result.run.id, ...(options.sealedSecretParameters ? { sealedSecretParameters: options.sealedSecretParameters } : {}) };
+  {
     const jobId = await boss.send(RUN_QUEUE, data as unknown as object, {
       id: result.run.id,
       db: fromPrisma(tx),
@@ -48,5 +60,5 @@ export async function enqueueRun(prisma: PrismaClient, boss: PgBoss, input: NewR
     });
     const run = await tx.jobRun.update({ where: { id: result.run.id }, data: { queueJobId: jobId ?? result.run.id } });
     return { run, created: true };
-  });
+  }
 }

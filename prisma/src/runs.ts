@@ -4,6 +4,8 @@ import type { Prisma } from "./generated/client.ts";
 import type { OutputStream, RunTrigger } from "./generated/enums.ts";
 
 export interface NewRun {
+  /** Lets the caller know the id before the insert (to bind sealed data to it); generated if absent. */
+  id?: string;
   jobId: string;
   jobVersionId: string;
   /** Resolved parameters with secret values already removed. */
@@ -26,6 +28,7 @@ export async function createRun(db: Db, input: NewRun): Promise<{ run: Prisma.Jo
   try {
     const run = await db.jobRun.create({
       data: {
+        ...(input.id ? { id: input.id } : {}),
         jobId: input.jobId,
         jobVersionId: input.jobVersionId,
         parameters: input.parameters,
