@@ -51,14 +51,12 @@ export async function enqueueRunInTransaction(tx: Db, boss: PgBoss, input: NewRu
   const result = await createRun(tx, input);
   if (!result.created) return result;
   const data: RunJobData = { runId: result.run.id, ...(options.sealedSecretParameters ? { sealedSecretParameters: options.sealedSecretParameters } : {}) };
-  {
-    const jobId = await boss.send(RUN_QUEUE, data as unknown as object, {
-      id: result.run.id,
-      db: fromPrisma(tx),
-      retryLimit: options.retryLimit ?? 0,
-      ...(options.retryLimit ? { retryDelay: options.retryDelaySec ?? 30, retryBackoff: true } : {}),
-    });
-    const run = await tx.jobRun.update({ where: { id: result.run.id }, data: { queueJobId: jobId ?? result.run.id } });
-    return { run, created: true };
-  }
+  const jobId = await boss.send(RUN_QUEUE, data as unknown as object, {
+    id: result.run.id,
+    db: fromPrisma(tx),
+    retryLimit: options.retryLimit ?? 0,
+    ...(options.retryLimit ? { retryDelay: options.retryDelaySec ?? 30, retryBackoff: true } : {}),
+  });
+  const run = await tx.jobRun.update({ where: { id: result.run.id }, data: { queueJobId: jobId ?? result.run.id } });
+  return { run, created: true };
 }
