@@ -105,6 +105,17 @@ export class WinRMFaultError extends WinRMError {
   }
 }
 
+/** copyFile() could not read the source, the remote script failed, or the remote checksum did not match. */
+export class WinRMCopyError extends WinRMError {
+  /** The remote copy script's exit code, when it ran to the end. */
+  readonly exitCode: number | undefined;
+  constructor(message: string, opts: { exitCode?: number; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = "WinRMCopyError";
+    this.exitCode = opts.exitCode;
+  }
+}
+
 /** Translates a Node socket/TLS error into a WinRMConnectionError with advice. */
 export function connectionError(error: unknown, host: string, transport: "http" | "https"): WinRMConnectionError {
   if (error instanceof WinRMConnectionError) return error;

@@ -17,25 +17,25 @@ const SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell";
 /** Resource URI of the Windows Remote Shell (cmd). */
 export const CMD_RESOURCE_URI = `${SHELL}/cmd`;
 /** WS-Addressing actions used by the client. */
-export const ACTIONS = {
+export const ACTIONS = Object.freeze({
   create: "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
   delete: "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete",
   command: `${SHELL}/Command`,
   send: `${SHELL}/Send`,
   receive: `${SHELL}/Receive`,
   signal: `${SHELL}/Signal`,
-} as const;
+} as const);
 /** Signal code that terminates a command (MS-WSMV 2.2.4.38). */
 export const SIGNAL_TERMINATE = `${SHELL}/signal/terminate`;
 const COMMAND_STATE_DONE = `${SHELL}/CommandState/Done`;
 
 /** WSManFault codes the client treats specially. */
-export const FAULT_CODES = {
+export const FAULT_CODES = Object.freeze({
   timedOut: 2150858793,
   invalidSelectors: 2150858843,
   quotaLimit: 2150859174,
   commandLineTooLong: 2147942606,
-} as const;
+} as const);
 
 /** A request ready to send, with the MessageID its reply must quote in RelatesTo. */
 export interface SoapRequest {
@@ -98,12 +98,16 @@ export function createShellRequest(ctx: RequestContext, opts: { workingDirectory
   return envelope({ ...ctx, action: ACTIONS.create, options: { WINRS_NOPROFILE: "TRUE", WINRS_CODEPAGE: "65001" }, body: shell });
 }
 
-/** Builds a Command request starting `command` with `args` in a shell. */
-export function commandRequest(ctx: RequestContext, shellId: string, command: string, args: string[]): SoapRequest {
+/**
+ * Builds a Command request starting `command` with `args` in a shell. `pipedStdin` turns console-mode
+ * stdin off: data sent with Send then reaches the process as a plain pipe that ends at End="true".
+ */
+export function commandRequest(ctx: RequestContext, shellId: string, command: string, args: readonly string[], pipedStdin = false): SoapRequest {
   let body = `<rsp:CommandLine><rsp:Command>${escapeXml(command)}</rsp:Command>`;
   for (const arg of args) body += `<rsp:Arguments>${escapeXml(arg)}</rsp:Arguments>`;
   body += "</rsp:CommandLine>";
-  return envelope({ ...ctx, action: ACTIONS.command, shellId, options: { WINRS_CONSOLEMODE_STDIN: "TRUE", WINRS_SKIP_CMD_SHELL: "FALSE" }, body });
+  const options = { WINRS_CONSOLEMODE_STDIN: pipedStdin ? "FALSE" : "TRUE", WINRS_SKIP_CMD_SHELL: "FALSE" };
+  return envelope({ ...ctx, action: ACTIONS.command, shellId, options, body });
 }
 
 /** Builds a Send request carrying stdin bytes for a command. */
@@ -166,6 +170,9 @@ export function parseResponse(xml: string, request: SoapRequest, host: string): 
   }
   const fault = findFirst(body, "Fault");
   if (fault) throw faultFromXml(fault, host);
+  if (request.messageId && !relatesTo) {
+    throw new WinRMError(`the WinRM server at ${host} answered message ${request.messageId} without RelatesTo; a proxy may be rewriting the traffic`);
+  }
   return { root, body };
 }
 

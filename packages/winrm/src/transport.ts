@@ -207,6 +207,7 @@ export class Transport {
     const negotiate = createNegotiateMessage();
     const first = await this.#http(conn, Buffer.alloc(0), { Authorization: `Negotiate ${negotiate.toString("base64")}`, "Content-Type": SOAP_CONTENT_TYPE }, opts);
     const challengeB64 = negotiateToken(first.headers["www-authenticate"]);
+    if (first.status !== 401 && first.status !== 200) throw new WinRMHttpError(first.status, this.hostLabel, first.body.toString("utf8").slice(0, 200).trim());
     if (first.status !== 401 || !challengeB64) {
       throw new WinRMAuthError({
         host: this.hostLabel,
@@ -318,10 +319,12 @@ export class Transport {
         else finish(connectionError(error, this.hostLabel, this.#o.transport));
       });
       req.on("response", (res) => {
+        // Captured now: once the body ends, a keep-alive socket is detached from the response.
+        const socket = res.socket;
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", (error) => finish(connectionError(error, this.hostLabel, this.#o.transport)));
-        res.on("end", () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), socket: res.socket }));
+        res.on("end", () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), socket }));
       });
       req.end(body);
     });
