@@ -1,4 +1,5 @@
 // The worker's configuration, parsed once at boot; a bad value fails with a message naming the variable.
+import { parseMasterKeys } from "@opsconductor/db";
 import { z } from "zod";
 
 const schema = z.object({
@@ -8,6 +9,20 @@ const schema = z.object({
   // Runs are I/O-bound (waiting on WinRM), so a few per core is a sensible default for a small machine.
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   WORKER_ID: z.string().min(1).max(200).optional(),
+  OPSCONDUCTOR_MASTER_KEY: z
+    .string({ error: "OPSCONDUCTOR_MASTER_KEY is not set; the worker needs the same master key as the web app to decrypt credentials" })
+    .transform((value, ctx) => {
+      try {
+        return parseMasterKeys(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** Port of the Prometheus /metrics endpoint; 0 turns it off. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+  /** How long SIGTERM waits for running runs before failing them. */
+  WORKER_SHUTDOWN_GRACE_SEC: z.coerce.number().int().min(0).max(3600).default(30),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -11,7 +11,15 @@ try {
   process.exit(1);
 }
 const logger = pino({ level: config.LOG_LEVEL, base: { service: "worker" } });
-const worker = await startWorker({ databaseUrl: config.DATABASE_URL, concurrency: config.WORKER_CONCURRENCY, logger, id: config.WORKER_ID });
+const worker = await startWorker({
+  databaseUrl: config.DATABASE_URL,
+  masterKeys: config.OPSCONDUCTOR_MASTER_KEY,
+  concurrency: config.WORKER_CONCURRENCY,
+  logger,
+  id: config.WORKER_ID,
+  metricsPort: config.METRICS_PORT === 0 ? null : config.METRICS_PORT,
+  shutdownGraceSec: config.WORKER_SHUTDOWN_GRACE_SEC,
+});
 
 let signals = 0;
 // "disconnect": the supervisor of `pnpm start` is gone, so nobody would ever stop this worker.

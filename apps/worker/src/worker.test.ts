@@ -1,11 +1,18 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
+import { enqueueRun, requestRunControl, type RunStatus } from "@opsconductor/db";
 import { createTestDatabase } from "@opsconductor/db/testing";
+import { PgBoss } from "pg-boss";
 import { pino } from "pino";
-import { expect, test } from "vitest";
+import { afterAll, describe, expect, test } from "vitest";
 import { parseWorkerEnv } from "./env.ts";
-import { startWorker } from "./worker.ts";
+import { createWorkerFixture } from "./testing.ts";
+import { startWorker, type RunningWorker } from "./worker.ts";
 
 const { url, prisma } = await createTestDatabase();
+const fixture = await createWorkerFixture(prisma);
+afterAll(() => fixture.server.close());
 
 function captureLogger() {
   const lines: Record<string, unknown>[] = [];
@@ -18,26 +25,166 @@ function captureLogger() {
   return { logger: pino({ level: "info" }, stream), lines };
 }
 
-test("a worker starts pg-boss, reports ready with a heartbeat row, and removes it when stopped", async () => {
+const workers: RunningWorker[] = [];
+async function worker(options: { id?: string; shutdownGraceSec?: number; concurrency?: number } = {}) {
   const { logger, lines } = captureLogger();
-  const worker = await startWorker({ databaseUrl: url, concurrency: 3, logger, id: "worker-under-test" });
-  try {
-    const row = await prisma.workerHeartbeat.findUniqueOrThrow({ where: { id: "worker-under-test" } });
-    expect(row).toMatchObject({ pid: process.pid, concurrency: 3 });
-    expect(Date.now() - row.lastSeenAt.getTime()).toBeLessThan(10_000);
-    const [schema] = await prisma.$queryRaw<{ exists: boolean }[]>`SELECT EXISTS (SELECT 1 FROM information_schema.schemata WHERE schema_name = 'pgboss') AS exists`;
-    expect(schema?.exists).toBe(true);
-    expect(lines.some((l) => l.msg === "worker ready" && l.workerId === "worker-under-test")).toBe(true);
-  } finally {
-    await worker.stop();
+  const started = await startWorker({ databaseUrl: url, masterKeys: fixture.masterKeys, concurrency: options.concurrency ?? 2, logger, id: options.id, metricsPort: null, shutdownGraceSec: options.shutdownGraceSec ?? 5 });
+  workers.push(started);
+  return { worker: started, lines };
+}
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+});
+
+const TERMINAL: RunStatus[] = ["succeeded", "failed", "canceled", "timed_out"];
+async function waitForRun(runId: string, until: (run: { status: RunStatus; workerId: string | null }) => boolean, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await prisma.jobRun.findUniqueOrThrow({ where: { id: runId } });
+    if (until(run)) return run;
+    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${run.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
   }
-  expect(await prisma.workerHeartbeat.count({ where: { id: "worker-under-test" } })).toBe(0);
-  expect(lines.at(-1)?.msg).toBe("worker stopped");
+}
+
+const sample = {
+  name: "Sample Windows Service Restart",
+  version: 1,
+  parameters: { svc: "Spooler" },
+  steps: [{ type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command: "Restart-Service {{ svc }}; (Get-Service {{ svc }}).Status", timeoutSec: 90 }],
+};
+const sleeper = (seconds: number) => ({
+  name: "Long step",
+  version: 1,
+  steps: [
+    { type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command: `Start-Sleep -Seconds ${seconds}`, timeoutSec: 600 },
+    { type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command: "Write-Output 'never'" },
+  ],
+});
+
+describe("executing queued runs", () => {
+  test("the original product's sample job succeeds, with its steps and output persisted in order", async () => {
+    const { worker: w, lines } = await worker({ id: "worker-sample" });
+    const { jobId, versionId } = await fixture.job(sample);
+    const { run } = await enqueueRun(prisma, w.boss, { jobId, jobVersionId: versionId, parameters: { svc: "Spooler" } });
+    const done = await waitForRun(run.id, (r) => TERMINAL.includes(r.status));
+    expect(done).toMatchObject({ status: "succeeded", workerId: "worker-sample", error: null, attempt: 1 });
+    expect(done.startedAt!.getTime()).toBeLessThanOrEqual(done.finishedAt!.getTime());
+    const steps = await prisma.jobRunStep.findMany({ where: { runId: run.id }, orderBy: { index: "asc" } });
+    expect(steps).toMatchObject([{ index: 0, type: "winrm.exec", targetName: "sample-windows-server", status: "succeeded", exitCode: 0 }]);
+    const chunks = await prisma.runOutputChunk.findMany({ where: { runId: run.id }, orderBy: { sequence: "asc" } });
+    expect(chunks.map((c) => c.sequence)).toEqual(chunks.map((_, i) => i + 1));
+    const stdout = chunks.filter((c) => c.stream === "stdout").map((c) => c.text).join("");
+    expect(stdout).toBe("WARNING: Waiting for service 'Spooler' to stop...\r\nRunning\r\n");
+    expect(chunks.every((c) => c.stream === "system" || c.stepId === steps[0]!.id)).toBe(true);
+    expect(chunks[0]!.text).toBe("Run started on worker worker-sample.\n");
+    expect(chunks.at(-1)!.text).toBe("Run succeeded.\n");
+    expect(fixture.server.stats.openShells).toBe(0);
+    expect(lines.some((l) => l.msg === "run finished" && l.runId === run.id && l.status === "succeeded")).toBe(true);
+  });
+
+  test("a failing command fails its step and the run, and later steps are skipped", async () => {
+    const { worker: w } = await worker();
+    const { jobId, versionId } = await fixture.job({ name: "Broken", version: 1, steps: [{ type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command: "Get-Nonsense" }, { type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command: "Write-Output 'x'" }] });
+    const { run } = await enqueueRun(prisma, w.boss, { jobId, jobVersionId: versionId, parameters: {} });
+    const done = await waitForRun(run.id, (r) => TERMINAL.includes(r.status));
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatch(/Step 1 .* failed/);
+    const steps = await prisma.jobRunStep.findMany({ where: { runId: run.id }, orderBy: { index: "asc" } });
+    expect(steps.map((s) => [s.status, s.exitCode])).toEqual([["failed", 1], ["skipped", null]]);
+  });
+
+  test("the credential's password never reaches the stored output, even when a command prints it", async () => {
+    const { worker: w } = await worker();
+    const { jobId, versionId } = await fixture.job({ name: "Leaky", version: 1, parameters: { text: "x" }, steps: [{ type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command: "Write-Output {{ text }}" }] });
+    const { run } = await enqueueRun(prisma, w.boss, { jobId, jobVersionId: versionId, parameters: { text: "Winter2026!secret" } });
+    await waitForRun(run.id, (r) => TERMINAL.includes(r.status));
+    const chunks = await prisma.runOutputChunk.findMany({ where: { runId: run.id } });
+    const text = chunks.map((c) => c.text).join("");
+    expect(text).toContain("***");
+    expect(text).not.toContain("Winter2026!secret");
+  });
+});
+
+describe("cancellation", () => {
+  test("cancel ends a running step within 2 s and leaves no shell open on the server", async () => {
+    const { worker: w } = await worker();
+    const { jobId, versionId } = await fixture.job(sleeper(60));
+    const { run } = await enqueueRun(prisma, w.boss, { jobId, jobVersionId: versionId, parameters: {} });
+    await waitForRun(run.id, (r) => r.status === "running");
+    const deadline = Date.now() + 20_000;
+    while (fixture.server.stats.runningCommands === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const asked = Date.now();
+    await prisma.jobRun.update({ where: { id: run.id }, data: { cancelRequestedAt: new Date() } });
+    await requestRunControl(prisma, { runId: run.id, action: "cancel" });
+    const done = await waitForRun(run.id, (r) => TERMINAL.includes(r.status), 10_000);
+    expect(Date.now() - asked).toBeLessThan(2_000);
+    expect(done.status).toBe("canceled");
+    const steps = await prisma.jobRunStep.findMany({ where: { runId: run.id }, orderBy: { index: "asc" } });
+    expect(steps.map((s) => s.status)).toEqual(["canceled", "skipped"]);
+    expect(fixture.server.stats.openShells).toBe(0);
+  });
+});
+
+describe("shutdown and crashes", () => {
+  test("SIGTERM stops claiming runs, and fails a run still executing after the grace period with a clear reason", async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    const { worker: w } = await worker({ id: "worker-draining", shutdownGraceSec: 1 });
+    const quick = await fixture.job(sample);
+    const slow = await fixture.job(sleeper(60));
+    const { run: slowRun } = await enqueueRun(prisma, w.boss, { jobId: slow.jobId, jobVersionId: slow.versionId, parameters: {} });
+    await waitForRun(slowRun.id, (r) => r.status === "running" && r.workerId === "worker-draining");
+    await w.stop();
+    const failed = await prisma.jobRun.findUniqueOrThrow({ where: { id: slowRun.id } });
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toBe("the worker shut down before the run finished (it waited 1 s for it)");
+    expect(fixture.server.stats.openShells).toBe(0);
+    // A stopped worker claims nothing more; another one picks the run up.
+    const { worker: next } = await worker({ id: "worker-next" });
+    const { run: later } = await enqueueRun(prisma, next.boss, { jobId: quick.jobId, jobVersionId: quick.versionId, parameters: {} });
+    const done = await waitForRun(later.id, (r) => TERMINAL.includes(r.status));
+    expect(done.workerId).not.toBe("worker-draining");
+  });
+
+  test("a worker killed with SIGKILL mid-run: the run ends failed within 60 s and another worker keeps processing", { timeout: 120_000 }, async () => {
+    // Only the doomed worker may claim the run: stop the others first.
+    await Promise.all(workers.map((w) => w.stop()));
+    const doomedId = `worker-doomed-${randomBytes(3).toString("hex")}`;
+    const child = spawn(process.execPath, ["--conditions=@opsconductor/source", "src/main.ts"], {
+      cwd: `${import.meta.dirname}/..`,
+      env: { ...process.env, DATABASE_URL: url, OPSCONDUCTOR_MASTER_KEY: `test:${fixture.masterKeys.keys.test}`, WORKER_ID: doomedId, METRICS_PORT: "0", WORKER_CONCURRENCY: "1", LOG_LEVEL: "warn" },
+      stdio: "ignore",
+    });
+    const exited = new Promise<void>((done) => child.on("exit", () => done()));
+    const boss = new PgBoss({ connectionString: url, max: 2, supervise: false, schedule: false });
+    await boss.start();
+    try {
+      const slow = await fixture.job(sleeper(300));
+      const { run } = await enqueueRun(prisma, boss, { jobId: slow.jobId, jobVersionId: slow.versionId, parameters: {} });
+      await waitForRun(run.id, (r) => r.status === "running" && r.workerId === doomedId, 60_000);
+      child.kill("SIGKILL");
+      await exited;
+      const killedAt = Date.now();
+      const { worker: survivor } = await worker({ id: "worker-survivor" });
+      const failed = await waitForRun(run.id, (r) => r.status !== "running", 60_000);
+      expect(Date.now() - killedAt).toBeLessThan(60_000);
+      expect(failed.status).toBe("failed");
+      expect(failed.error).toMatch(new RegExp(`the worker ${doomedId} executing this run stopped responding`));
+      const next = await fixture.job(sample);
+      const { run: after } = await enqueueRun(prisma, survivor.boss, { jobId: next.jobId, jobVersionId: next.versionId, parameters: {} });
+      expect((await waitForRun(after.id, (r) => TERMINAL.includes(r.status))).status).toBe("succeeded");
+    } finally {
+      child.kill("SIGKILL");
+      await boss.stop({ graceful: false });
+    }
+  });
 });
 
 test("configuration errors name the variable", () => {
-  expect(() => parseWorkerEnv({})).toThrow(/DATABASE_URL is not set/);
-  expect(() => parseWorkerEnv({ DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL must be a postgresql:\/\/ connection string/);
-  expect(() => parseWorkerEnv({ DATABASE_URL: "postgresql://x", WORKER_CONCURRENCY: "0" })).toThrow(/WORKER_CONCURRENCY/);
-  expect(parseWorkerEnv({ DATABASE_URL: "postgresql://x" })).toMatchObject({ WORKER_CONCURRENCY: 4, LOG_LEVEL: "info" });
+  const key = randomBytes(32).toString("base64");
+  expect(() => parseWorkerEnv({ OPSCONDUCTOR_MASTER_KEY: key })).toThrow(/DATABASE_URL is not set/);
+  expect(() => parseWorkerEnv({ DATABASE_URL: "mysql://x", OPSCONDUCTOR_MASTER_KEY: key })).toThrow(/DATABASE_URL must be a postgresql:\/\/ connection string/);
+  expect(() => parseWorkerEnv({ DATABASE_URL: "postgresql://x", OPSCONDUCTOR_MASTER_KEY: key, WORKER_CONCURRENCY: "0" })).toThrow(/WORKER_CONCURRENCY/);
+  expect(() => parseWorkerEnv({ DATABASE_URL: "postgresql://x" })).toThrow(/OPSCONDUCTOR_MASTER_KEY is not set/);
+  expect(parseWorkerEnv({ DATABASE_URL: "postgresql://x", OPSCONDUCTOR_MASTER_KEY: key })).toMatchObject({ WORKER_CONCURRENCY: 4, LOG_LEVEL: "info", METRICS_PORT: 9464 });
 });

@@ -1,40 +1,72 @@
-// A worker process: pg-boss for queued work, plus a heartbeat row so the web app can tell which
-// workers are alive.
+// A worker process: executes queued runs from pg-boss, hears cancel requests over NOTIFY, fails the
+// runs of workers that died, and keeps a heartbeat row so everyone can tell which workers are alive.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { createPrismaClient, recordWorkerHeartbeat, removeWorkerHeartbeat, type PrismaClient } from "@opsconductor/db";
+import { createKeyring, createWinRMExecutors, type StepExecutor } from "@opsconductor/core";
+import {
+  createPrismaClient,
+  ensureRunQueues,
+  recordWorkerHeartbeat,
+  removeWorkerHeartbeat,
+  RUN_CONTROL_CHANNEL,
+  RUN_QUEUE,
+  type MasterKeys,
+  type PrismaClient,
+  type RunControl,
+  type RunJobData,
+} from "@opsconductor/db";
+import { WinRMClient } from "@opsconductor/winrm";
 import { PgBoss } from "pg-boss";
 import type { Logger } from "pino";
+import { executeRun, WorkerShutdown } from "./executor.ts";
+import { listen } from "./listen.ts";
+import { startMetrics, type WorkerMetrics } from "./metrics.ts";
+import { reapLostRuns } from "./reaper.ts";
 
 /** How often a worker refreshes its heartbeat row. */
 export const HEARTBEAT_INTERVAL_MS = 10_000;
+const REAP_INTERVAL_MS = 10_000;
+const CANCEL_POLL_MS = 2_000;
 
 export interface WorkerOptions {
   databaseUrl: string;
+  masterKeys: MasterKeys;
   concurrency: number;
   logger: Logger;
   id?: string | undefined;
   version?: string;
+  /** Port for /metrics; null serves none. */
+  metricsPort?: number | null;
+  shutdownGraceSec?: number;
+  /** Step executors; the WinRM ones by default. */
+  executors?: Readonly<Record<string, StepExecutor>>;
 }
 
 export interface RunningWorker {
   id: string;
   boss: PgBoss;
   prisma: PrismaClient;
-  /** Stops claiming work, waits for pg-boss to wind down and removes the heartbeat row. */
+  metrics: WorkerMetrics;
+  /** Ids of the runs executing here now. */
+  activeRuns(): string[];
+  /** Stops claiming work, lets running runs finish within the grace period, fails the rest, cleans up. */
   stop(): Promise<void>;
 }
 
-/** Starts pg-boss and the heartbeat; resolves once the worker is ready for work. */
+/** Starts pg-boss, the run executor, cancel listening, the reaper and the heartbeat. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const log = options.logger.child({ workerId: id });
-  const prisma = createPrismaClient(options.databaseUrl, { maxConnections: 4 });
+  const prisma = createPrismaClient(options.databaseUrl, { maxConnections: Math.max(4, options.concurrency + 2) });
+  const keyring = createKeyring(options.masterKeys);
+  const executors = options.executors ?? createWinRMExecutors({ createClient: (connection) => new WinRMClient(connection) });
   const boss = new PgBoss({ connectionString: options.databaseUrl, max: 4 });
   // pg-boss reports background failures (a lost connection, a failed maintenance query) as events.
   boss.on("error", (error) => log.error({ err: error }, "pg-boss error"));
   boss.on("warning", (warning) => log.warn({ warning }, "pg-boss warning"));
   await boss.start();
+  await ensureRunQueues(boss);
+  const metrics = await startMetrics({ prisma, port: options.metricsPort ?? null, logger: log });
 
   const identity = { id, host: hostname(), pid: process.pid, version: options.version ?? "0.1.0", concurrency: options.concurrency };
   await recordWorkerHeartbeat(prisma, identity);
@@ -42,19 +74,87 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     recordWorkerHeartbeat(prisma, identity).catch((error: unknown) => log.warn({ err: error }, "heartbeat failed; retrying"));
   }, HEARTBEAT_INTERVAL_MS);
   beat.unref();
-  log.info({ concurrency: options.concurrency, host: identity.host, pid: identity.pid }, "worker ready");
+
+  const active = new Map<string, AbortController>();
+  const cancel = (runId: string) => {
+    const controller = active.get(runId);
+    if (controller && !controller.signal.aborted) {
+      log.info({ runId }, "cancel requested; stopping the run");
+      controller.abort(new Error("The run was canceled."));
+    }
+  };
+  const control = listen({
+    databaseUrl: options.databaseUrl,
+    channels: [RUN_CONTROL_CHANNEL],
+    logger: log,
+    onNotification: (_channel, payload) => {
+      const message = JSON.parse(payload) as RunControl;
+      if (message.action === "cancel") cancel(message.runId);
+    },
+  });
+  // NOTIFY is lost while the listen connection is down; a cheap poll catches those cancels too.
+  const cancelPoll = setInterval(() => {
+    if (active.size === 0) return;
+    prisma.jobRun
+      .findMany({ where: { id: { in: [...active.keys()] }, cancelRequestedAt: { not: null } }, select: { id: true } })
+      .then((rows) => rows.forEach((r) => cancel(r.id)))
+      .catch((error: unknown) => log.warn({ err: error }, "cancel poll failed"));
+  }, CANCEL_POLL_MS);
+  cancelPoll.unref();
+
+  const reaper = setInterval(() => {
+    reapLostRuns(prisma)
+      .then((ids) => ids.length && log.warn({ runIds: ids }, "failed runs of a lost worker"))
+      .catch((error: unknown) => log.warn({ err: error }, "reaping lost runs failed"));
+  }, REAP_INTERVAL_MS);
+  reaper.unref();
+
+  const execute = async (data: RunJobData) => {
+    const controller = new AbortController();
+    active.set(data.runId, controller);
+    metrics.activeRuns.set(active.size);
+    try {
+      const outcome = await executeRun(
+        { prisma, keyring, workerId: id, logger: log, executors, onStepFinished: (type, status, ms) => metrics.stepDuration.observe({ type, status }, ms / 1000) },
+        data,
+        controller.signal,
+      );
+      if (outcome.status !== "skipped") metrics.runsFinished.inc({ status: outcome.status });
+    } finally {
+      active.delete(data.runId);
+      metrics.activeRuns.set(active.size);
+    }
+  };
+  await boss.work<RunJobData>(RUN_QUEUE, { localConcurrency: options.concurrency, pollingIntervalSeconds: 1 }, async ([job]) => {
+    if (job) await execute(job.data);
+  });
+  log.info({ concurrency: options.concurrency, host: identity.host, pid: identity.pid, metricsPort: metrics.port }, "worker ready");
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      const graceSec = options.shutdownGraceSec ?? 30;
+      log.info({ activeRuns: active.size, graceSec }, "worker stopping: no new runs are claimed");
+      await boss.offWork(RUN_QUEUE, { wait: false });
+      const deadline = Date.now() + graceSec * 1000;
+      while (active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      if (active.size > 0) {
+        log.warn({ runIds: [...active.keys()] }, "grace period over: failing the runs still executing");
+        for (const controller of active.values()) controller.abort(new WorkerShutdown(graceSec));
+        const hard = Date.now() + 15_000;
+        while (active.size > 0 && Date.now() < hard) await new Promise((r) => setTimeout(r, 100));
+      }
       clearInterval(beat);
-      log.info("worker stopping");
-      await boss.stop({ graceful: true, timeout: 30_000 });
+      clearInterval(cancelPoll);
+      clearInterval(reaper);
+      await control.close();
+      await boss.stop({ graceful: true, timeout: 10_000 });
+      await metrics.close();
       await removeWorkerHeartbeat(prisma, id).catch((error: unknown) => log.warn({ err: error }, "could not remove heartbeat row"));
       await prisma.$disconnect();
       log.info("worker stopped");
     })();
     return stopping;
   };
-  return { id, boss, prisma, stop };
+  return { id, boss, prisma, metrics, activeRuns: () => [...active.keys()], stop };
 }

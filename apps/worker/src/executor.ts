@@ -1,0 +1,151 @@
+// Executes one queued run: claims it, loads its job version, targets and credentials (decrypted with
+// the keyring), runs it with core's runJob and records every event as it happens.
+import { decryptSecret, parseJobDefinition, runJob, type Credential, type Keyring, type RunEvent, type RunResult, type SealedSecret, type StepExecutor, type Target } from "@opsconductor/core";
+import { notifyRun, sealedSecretFromColumns, type Prisma, type PrismaClient, type RunJobData } from "@opsconductor/db";
+import type { Logger } from "pino";
+import { RunRecorder } from "./recorder.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface ExecutorDeps {
+  prisma: PrismaClient;
+  keyring: Keyring;
+  workerId: string;
+  logger: Logger;
+  executors: Readonly<Record<string, StepExecutor>>;
+  /** Called when a step finishes, for metrics. */
+  onStepFinished?(type: string, status: string, durationMs: number): void;
+}
+
+/** Why a run's signal was aborted by the worker itself rather than by a user. */
+export class WorkerShutdown extends Error {
+  constructor(graceSec: number) {
+    super(`the worker shut down before the run finished (it waited ${graceSec} s for it)`);
+    this.name = "WorkerShutdown";
+  }
+}
+
+type Outcome = { status: "succeeded" | "failed" | "canceled" | "timed_out" | "skipped"; error: string | null };
+
+function labelOf(step: { name?: string | undefined; id?: string | undefined; type: string }, index: number) {
+  return step.name ?? step.id ?? `${step.type} #${index + 1}`;
+}
+
+/** Executes the run named by a queue job; resolves when its final state is recorded. */
+export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: AbortSignal): Promise<Outcome> {
+  const { prisma, workerId } = deps;
+  const log = deps.logger.child({ runId: data.runId });
+  const claimed = await prisma.jobRun.updateMany({
+    where: { id: data.runId, status: "queued" },
+    data: { status: "running", startedAt: new Date(), workerId, attempt: { increment: 1 } },
+  });
+  if (claimed.count === 0) {
+    const current = await prisma.jobRun.findUnique({ where: { id: data.runId }, select: { status: true } });
+    log.info({ status: current?.status ?? "missing" }, "run is no longer queued; nothing to do");
+    return { status: "skipped", error: null };
+  }
+  await notifyRun(prisma, { runId: data.runId, kind: "run" });
+  const run = await prisma.jobRun.findUniqueOrThrow({ where: { id: data.runId }, include: { jobVersion: true, job: { select: { name: true } } } });
+  const last = await prisma.runOutputChunk.aggregate({ where: { runId: run.id }, _max: { sequence: true } });
+
+  let definition;
+  try {
+    definition = parseJobDefinition(run.jobVersion.definition);
+  } catch (error) {
+    return finishEarly(deps, run.id, last._max.sequence ?? 0, "failed", `the stored job definition is no longer valid: ${(error as Error).message}`, log);
+  }
+  if (run.cancelRequestedAt) return finishEarly(deps, run.id, last._max.sequence ?? 0, "canceled", "the run was canceled before it started", log);
+
+  await prisma.jobRunStep.createMany({
+    data: definition.steps.map((step, index) => ({ runId: run.id, index, stepKey: step.id ?? null, name: labelOf(step, index), type: step.type, targetName: step.target ?? null })),
+    skipDuplicates: true,
+  });
+  const stepRows = await prisma.jobRunStep.findMany({ where: { runId: run.id }, orderBy: { index: "asc" }, select: { id: true } });
+  const recorder = new RunRecorder({ prisma, runId: run.id, stepIds: stepRows.map((s) => s.id), lastSequence: last._max.sequence ?? 0, logger: log });
+  await notifyRun(prisma, { runId: run.id, kind: "step" });
+
+  const params: Record<string, unknown> = { ...(run.parameters as Record<string, unknown>) };
+  if (data.sealedSecretParameters) {
+    try {
+      Object.assign(params, JSON.parse(decryptSecret(deps.keyring, data.sealedSecretParameters as SealedSecret, { aad: `run-parameters:${run.id}` })));
+    } catch (error) {
+      return finish(recorder, run.id, "failed", `the run's secret parameters could not be decrypted: ${(error as Error).message}`, log);
+    }
+  }
+
+  const resolveTarget = async (ref: string): Promise<Target | undefined> => {
+    const row = await prisma.target.findFirst({ where: UUID.test(ref) ? { OR: [{ id: ref }, { name: ref }] } : { name: ref } });
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      name: row.name,
+      hostname: row.hostname,
+      port: row.port,
+      os: row.os,
+      credentialId: row.credentialId,
+      winrm: { transport: row.winrmTransport, auth: row.winrmAuth, allowUnencrypted: row.winrmAllowUnencrypted, caCertificate: row.winrmCaCertificate, rejectUnauthorized: row.winrmRejectUnauthorized },
+    };
+  };
+  const resolveCredential = async (target: Target): Promise<Credential | undefined> => {
+    if (!target.credentialId) return undefined;
+    const row = await prisma.credential.findUnique({ where: { id: target.credentialId } });
+    if (!row) throw new Error(`the credential of target "${target.name}" no longer exists`);
+    if (row.type !== "winrm") throw new Error(`target "${target.name}" uses credential "${row.name}" of type ${row.type}; WinRM steps need a winrm credential`);
+    let secret: { password?: unknown };
+    try {
+      secret = JSON.parse(decryptSecret(deps.keyring, sealedSecretFromColumns(row), { aad: row.id })) as { password?: unknown };
+    } catch (error) {
+      throw new Error(`credential "${row.name}" could not be decrypted: ${(error as Error).message}`, { cause: error });
+    }
+    if (typeof secret.password !== "string") throw new Error(`credential "${row.name}" holds no password`);
+    return { id: row.id, name: row.name, type: "password", username: row.username ?? "", domain: row.domain, secret: { password: secret.password } };
+  };
+
+  const onEvent = (event: RunEvent) => {
+    switch (event.type) {
+      case "step.started":
+        recorder.step(event.stepIndex, { status: "running", startedAt: new Date(event.at) });
+        break;
+      case "step.output":
+        recorder.output(event.stepIndex, event.stream, event.text);
+        break;
+      case "step.finished":
+        if (event.error) recorder.output(event.stepIndex, "system", `${event.error}\n`);
+        recorder.step(event.stepIndex, { status: event.status, exitCode: event.exitCode, finishedAt: new Date(event.at), error: event.error });
+        deps.onStepFinished?.(definition.steps[event.stepIndex]?.type ?? "unknown", event.status, event.durationMs);
+        break;
+      default:
+        break;
+    }
+  };
+
+  log.info({ job: run.job.name, version: run.jobVersion.number, steps: definition.steps.length, attempt: run.attempt + 1 }, "run started");
+  recorder.output(null, "system", `Run started on worker ${workerId}.\n`);
+  let result: RunResult;
+  try {
+    result = await runJob({ definition, params, resolveTarget, resolveCredential, executors: deps.executors, signal, onEvent });
+  } catch (error) {
+    // Only invalid parameters (or a bug in our event handling) reach here; the message names them.
+    return finish(recorder, run.id, "failed", (error as Error).message, log);
+  }
+  for (const [index, step] of result.steps.entries()) {
+    if (step.status === "skipped") recorder.step(index, { status: "skipped" });
+  }
+  const shutdown = signal.aborted && signal.reason instanceof WorkerShutdown ? signal.reason : undefined;
+  if (shutdown && result.status === "canceled") return finish(recorder, run.id, "failed", shutdown.message, log);
+  return finish(recorder, run.id, result.status, result.error, log);
+}
+
+async function finish(recorder: RunRecorder, runId: string, status: Outcome["status"] & string, error: string | null, log: Logger): Promise<Outcome> {
+  if (status === "skipped") throw new Error("unreachable");
+  recorder.output(null, "system", `Run ${status.replace("_", " ")}${error ? `: ${error}` : "."}\n`);
+  recorder.run({ status, finishedAt: new Date(), error } satisfies Prisma.JobRunUpdateInput);
+  await recorder.drain();
+  log.info({ status, error }, "run finished");
+  return { status, error };
+}
+
+async function finishEarly(deps: ExecutorDeps, runId: string, lastSequence: number, status: "failed" | "canceled", error: string, log: Logger): Promise<Outcome> {
+  const recorder = new RunRecorder({ prisma: deps.prisma, runId, stepIds: [], lastSequence, logger: log });
+  return finish(recorder, runId, status, error, log);
+}

@@ -1,0 +1,25 @@
+// Runs whose worker stopped heart-beating (killed, host lost) are failed with a reason, so no run
+// stays "running" forever. Every worker runs this; the UPDATE is idempotent.
+import { notifyRun, type PrismaClient } from "@opsconductor/db";
+
+/** How long a worker may go without a heartbeat before its running runs are declared lost. */
+export const LOST_AFTER_MS = 30_000;
+
+/** Fails the running runs of workers not seen for `lostAfterMs`; returns their ids. */
+export async function reapLostRuns(prisma: PrismaClient, lostAfterMs = LOST_AFTER_MS): Promise<string[]> {
+  const lost = await prisma.$queryRaw<{ id: string; worker_id: string | null }[]>`
+    UPDATE job_runs r
+       SET status = 'failed',
+           finished_at = now(),
+           error = 'the worker ' || coalesce(r.worker_id, '(unknown)') || ' executing this run stopped responding (killed or disconnected); the run did not finish'
+     WHERE r.status = 'running'
+       AND NOT EXISTS (
+         SELECT 1 FROM worker_heartbeats w
+          WHERE w.id = r.worker_id AND w.last_seen_at > now() - make_interval(secs => ${lostAfterMs / 1000}))
+     RETURNING r.id, r.worker_id`;
+  for (const run of lost) {
+    await prisma.jobRunStep.updateMany({ where: { runId: run.id, status: { in: ["running", "pending"] } }, data: { status: "failed", finishedAt: new Date(), error: "the worker was lost" } });
+    await notifyRun(prisma, { runId: run.id, kind: "run" });
+  }
+  return lost.map((r) => r.id);
+}

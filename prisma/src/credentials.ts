@@ -1,0 +1,23 @@
+// Credential rows hold core's SealedSecret in binary columns; these convert between the two forms.
+import type { SealedSecret } from "@opsconductor/core";
+
+/** The sealed-secret columns of a credentials row. */
+export interface SealedColumns {
+  ciphertext: Uint8Array;
+  iv: Uint8Array;
+  authTag: Uint8Array;
+  wrappedKey: Uint8Array;
+  keyId: string;
+}
+
+/** Columns to store for a secret sealed by core's encryptSecret. */
+export function sealedSecretColumns(sealed: SealedSecret): { ciphertext: Uint8Array<ArrayBuffer>; iv: Uint8Array<ArrayBuffer>; authTag: Uint8Array<ArrayBuffer>; wrappedKey: Uint8Array<ArrayBuffer>; keyId: string } {
+  const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, "base64"));
+  return { ciphertext: bytes(sealed.ciphertext), iv: bytes(sealed.iv), authTag: bytes(sealed.authTag), wrappedKey: bytes(sealed.wrappedKey), keyId: sealed.keyId };
+}
+
+/** The SealedSecret stored in a credentials row, for core's decryptSecret (AAD: the row id). */
+export function sealedSecretFromColumns(row: SealedColumns): SealedSecret {
+  const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+  return { v: 1, alg: "AES-256-GCM", keyId: row.keyId, wrappedKey: b64(row.wrappedKey), iv: b64(row.iv), ciphertext: b64(row.ciphertext), authTag: b64(row.authTag) };
+}
