@@ -28,6 +28,6 @@ export default defineConfig({
   resolve: { conditions: ["@opsconductor/source"] },
   // Workspace packages run from their TypeScript source in Node (type stripping) rather than being
   // bundled, so web and worker execute the very same modules.
-  ssr: { external: WORKSPACE_PACKAGES },
+  ssr: { external: WORKSPACE_PACKAGES, resolve: { externalConditions: ["@opsconductor/source"] } },
   build: { rollupOptions: { external: (id) => WORKSPACE_PACKAGES.some((name) => id === name || id.startsWith(`${name}/`)) } },
 });

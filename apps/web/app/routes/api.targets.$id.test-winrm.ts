@@ -1,0 +1,16 @@
+import { apiRoute, idParams, methods } from "../server/api.server.ts";
+import { testTargetConnection } from "../server/targets.server.ts";
+
+export const action = methods({
+  POST: apiRoute(
+    {
+      method: "POST",
+      path: "/api/targets/{id}/test-winrm",
+      summary: "Connect to the target with its credential (Identify, then `hostname`); answers ok: false with a hint when it fails",
+      permission: "targets:test",
+      params: idParams,
+      tags: ["targets"],
+    },
+    ({ db, params, audit }) => testTargetConnection(db, params.id, audit),
+  ),
+});

@@ -1,0 +1,18 @@
+import { apiRoute, idParams, methods } from "../server/api.server.ts";
+import { deleteTarget, getTarget, updateTarget, updateTargetBody } from "../server/targets.server.ts";
+
+export const loader = apiRoute(
+  { method: "GET", path: "/api/targets/{id}", summary: "Get a target", permission: "targets:read", params: idParams, tags: ["targets"] },
+  ({ db, params }) => getTarget(db, params.id),
+);
+
+export const action = methods({
+  PUT: apiRoute(
+    { method: "PUT", path: "/api/targets/{id}", summary: "Update a target; fields left out keep their value", permission: "targets:write", params: idParams, body: updateTargetBody, tags: ["targets"] },
+    ({ db, params, body, audit }) => updateTarget(db, params.id, body, audit),
+  ),
+  DELETE: apiRoute(
+    { method: "DELETE", path: "/api/targets/{id}", summary: "Delete a target", permission: "targets:write", params: idParams, status: 204, tags: ["targets"] },
+    ({ db, params, audit }) => deleteTarget(db, params.id, audit),
+  ),
+});

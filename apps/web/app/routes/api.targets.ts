@@ -1,0 +1,14 @@
+import { apiRoute, methods } from "../server/api.server.ts";
+import { createTarget, createTargetBody, listTargets, targetListQuery } from "../server/targets.server.ts";
+
+export const loader = apiRoute(
+  { method: "GET", path: "/api/targets", summary: "List targets, newest first, by tag, OS or text", permission: "targets:read", query: targetListQuery, tags: ["targets"] },
+  ({ db, query }) => listTargets(db, query),
+);
+
+export const action = methods({
+  POST: apiRoute(
+    { method: "POST", path: "/api/targets", summary: "Register a target", permission: "targets:write", body: createTargetBody, status: 201, tags: ["targets"] },
+    ({ db, body, audit }) => createTarget(db, body, audit),
+  ),
+});

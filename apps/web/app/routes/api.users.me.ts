@@ -1,0 +1,14 @@
+import { apiRoute, methods } from "../server/api.server.ts";
+import { getUser, profileBody, updateProfile } from "../server/users.server.ts";
+
+export const loader = apiRoute(
+  { method: "GET", path: "/api/users/me", summary: "The signed-in user's profile", permission: "profile:read", tags: ["profile"] },
+  ({ db, principal }) => getUser(db, principal.id),
+);
+
+export const action = methods({
+  PATCH: apiRoute(
+    { method: "PATCH", path: "/api/users/me", summary: "Change the signed-in user's display name or email", permission: "profile:write", body: profileBody, tags: ["profile"] },
+    ({ db, principal, body, audit }) => updateProfile(db, principal.id, body, audit),
+  ),
+});
