@@ -1,38 +1,21 @@
-import { checkDatabase, getSystemOverview } from "@opsconductor/db";
-import type { MetaFunction } from "@remix-run/node";
-import { useLoaderData } from "@remix-run/react";
-import { db } from "../db.server.ts";
+import type { SystemOverview } from "@opsconductor/db";
+import { StatusBadge } from "./status-badge.tsx";
 
-export const meta: MetaFunction = () => [{ title: "OpsConductor · System status" }];
+export type DatabaseHealth = { ok: true } | { ok: false; reason: string };
 
-export async function loader() {
-  const database = await checkDatabase(db());
-  if (!database.ok) return { database, overview: null };
-  return { database, overview: await getSystemOverview(db()) };
-}
-
-function Badge({ ok, children }: { ok: boolean; children: string }) {
-  return (
-    <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${ok ? "bg-emerald-100 text-emerald-800" : "bg-rose-100 text-rose-800"}`}>{children}</span>
-  );
-}
-
-export default function SystemStatus() {
-  const { database, overview } = useLoaderData<typeof loader>();
+/** Health of this instance: database, workers, scheduler, and what it holds. */
+export function SystemStatus({ database, overview }: { database: DatabaseHealth; overview: SystemOverview | null }) {
   const onlineWorkers = overview?.workers.filter((w) => w.online).length ?? 0;
   return (
-    <main className="mx-auto max-w-4xl space-y-8 p-8">
-      <header>
-        <h1 className="text-2xl font-semibold">OpsConductor</h1>
-        <p className="text-slate-600">System status of this instance.</p>
-      </header>
-
+    <div className="space-y-8">
       <section aria-labelledby="health" className="grid gap-4 sm:grid-cols-3">
-        <h2 id="health" className="sr-only">Health</h2>
+        <h2 id="health" className="sr-only">
+          Health
+        </h2>
         <div className="rounded-lg border border-slate-200 bg-white p-4">
           <div className="text-sm text-slate-500">Database</div>
           <div className="mt-1 flex items-center gap-2">
-            <Badge ok={database.ok}>{database.ok ? "reachable" : "unreachable"}</Badge>
+            <StatusBadge ok={database.ok}>{database.ok ? "reachable" : "unreachable"}</StatusBadge>
           </div>
           {!database.ok && <p className="mt-2 text-sm text-rose-700">{database.reason}</p>}
         </div>
@@ -43,14 +26,16 @@ export default function SystemStatus() {
         </div>
         <div className="rounded-lg border border-slate-200 bg-white p-4">
           <div className="text-sm text-slate-500">Scheduler</div>
-          <div className="mt-1">{overview && <Badge ok={overview.schedulerEnabled}>{overview.schedulerEnabled ? "enabled" : "stopped"}</Badge>}</div>
+          <div className="mt-1">{overview && <StatusBadge ok={overview.schedulerEnabled}>{overview.schedulerEnabled ? "enabled" : "stopped"}</StatusBadge>}</div>
         </div>
       </section>
 
       {overview && (
         <>
           <section aria-labelledby="inventory">
-            <h2 id="inventory" className="mb-3 text-lg font-semibold">Inventory</h2>
+            <h2 id="inventory" className="mb-3 text-lg font-semibold">
+              Inventory
+            </h2>
             <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
               {(
                 [
@@ -72,7 +57,9 @@ export default function SystemStatus() {
           </section>
 
           <section aria-labelledby="workers">
-            <h2 id="workers" className="mb-3 text-lg font-semibold">Workers</h2>
+            <h2 id="workers" className="mb-3 text-lg font-semibold">
+              Workers
+            </h2>
             {overview.workers.length === 0 ? (
               <p className="text-slate-600">No worker has registered yet.</p>
             ) : (
@@ -96,7 +83,7 @@ export default function SystemStatus() {
                       <td className="p-2">{w.concurrency}</td>
                       <td className="p-2">{new Date(w.lastSeenAt).toISOString()}</td>
                       <td className="p-2">
-                        <Badge ok={w.online}>{w.online ? "online" : "offline"}</Badge>
+                        <StatusBadge ok={w.online}>{w.online ? "online" : "offline"}</StatusBadge>
                       </td>
                     </tr>
                   ))}
@@ -106,6 +93,6 @@ export default function SystemStatus() {
           </section>
         </>
       )}
-    </main>
+    </div>
   );
 }

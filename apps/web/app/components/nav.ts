@@ -1,0 +1,19 @@
+// The app shell's sections, in one list: the shell shows each entry the signed-in role may use.
+import { can, type Permission, type Role } from "../lib/permissions.ts";
+
+export interface NavItem {
+  to: string;
+  label: string;
+  /** Needed to see the entry; none for sections every signed-in user has. */
+  permission?: Permission;
+  /** Active only on this exact path (the dashboard at "/"), not on paths below it. */
+  end?: boolean;
+}
+
+/** Every section of the app; later sections add an entry here with the permission that guards them. */
+export const NAV_ITEMS: readonly NavItem[] = Object.freeze([{ to: "/", label: "Dashboard", end: true }]);
+
+/** The entries of `items` that `role` may see. */
+export function navFor(role: Role, items: readonly NavItem[] = NAV_ITEMS): NavItem[] {
+  return items.filter((item) => item.permission === undefined || can(role, item.permission));
+}

@@ -1,0 +1,118 @@
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { db } from "../db.server.ts";
+import { clientMeta } from "../server/api.server.ts";
+import { authCookies, checkCsrf } from "../server/auth.server.ts";
+import { ApiError } from "../server/errors.server.ts";
+import { signInWithPassword } from "../server/session.server.ts";
+import { listSsoProviders, ssoErrorMessage, type SsoProviderId } from "../server/sso.server.ts";
+import { getWebSession, safeRedirect, type PageData } from "../server/web-session.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "OpsConductor · Sign in" }];
+
+export const headers: HeadersFunction = ({ actionHeaders }) => {
+  const out = new Headers({ "Cache-Control": "no-store" });
+  const retryAfter = actionHeaders.get("Retry-After");
+  if (retryAfter) out.set("Retry-After", retryAfter);
+  return out;
+};
+
+interface LoginPage {
+  providers: { id: SsoProviderId; name: string }[];
+  redirectTo: string;
+  ssoError: string | null;
+}
+
+export async function loader({ request, context }: LoaderFunctionArgs): Promise<PageData<LoginPage>> {
+  const url = new URL(request.url);
+  const redirectTo = safeRedirect(url.searchParams.get("redirectTo"));
+  const { session, headers } = await getWebSession(request, context);
+  if (session) throw redirect(redirectTo, { headers });
+  const error = url.searchParams.get("error");
+  return data({ providers: listSsoProviders(), redirectTo, ssoError: error ? ssoErrorMessage(error) : null }, { headers });
+}
+
+const sentence = (message: string) => message.charAt(0).toUpperCase() + message.slice(1) + (/[.!?]$/.test(message) ? "" : ".");
+
+export async function action({ request, context }: ActionFunctionArgs): Promise<PageData<{ error: string; username: string }> | Response> {
+  const form = await request.formData();
+  const username = String(form.get("username") ?? "").trim();
+  const password = String(form.get("password") ?? "");
+  const redirectTo = safeRedirect(form.get("redirectTo"));
+  try {
+    // Only the Origin check applies here: there is no session yet whose token the form could echo.
+    checkCsrf(request, null);
+    if (!username || !password || username.length > 200 || password.length > 1024) {
+      return data({ error: "Enter your username and password.", username: username.slice(0, 200) }, { status: 400 });
+    }
+    const signedIn = await signInWithPassword(db(), username, password, clientMeta(request, context));
+    const headers = new Headers({ "Cache-Control": "no-store" });
+    for (const c of authCookies(request, signedIn.tokens)) headers.append("Set-Cookie", c);
+    return redirect(redirectTo, { headers });
+  } catch (error) {
+    if (error instanceof ApiError) return data({ error: sentence(error.message), username }, { status: error.status, headers: error.headers });
+    throw error;
+  }
+}
+
+export default function Login() {
+  const { providers, redirectTo, ssoError } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const submitting = useNavigation().state === "submitting";
+  const error = result?.error ?? ssoError;
+  return (
+    <main className="flex min-h-full items-center justify-center p-6">
+      <div className="w-full max-w-sm space-y-6 rounded-xl border border-slate-200 bg-white p-8 shadow-sm">
+        <header>
+          <h1 className="text-xl font-semibold">Sign in to OpsConductor</h1>
+        </header>
+        {error && (
+          <p role="alert" id="login-error" className="rounded-md bg-rose-50 px-3 py-2 text-sm text-rose-800">
+            {error}
+          </p>
+        )}
+        <Form method="post" action="/login" className="space-y-4" aria-describedby={error ? "login-error" : undefined}>
+          <input type="hidden" name="redirectTo" value={redirectTo} />
+          <label className="block text-sm font-medium text-slate-700">
+            Username
+            <input
+              name="username"
+              autoComplete="username"
+              required
+              autoFocus
+              defaultValue={result?.username ?? ""}
+              className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-slate-900 focus:border-sky-500 focus:outline-none"
+            />
+          </label>
+          <label className="block text-sm font-medium text-slate-700">
+            Password
+            <input
+              name="password"
+              type="password"
+              autoComplete="current-password"
+              required
+              className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-slate-900 focus:border-sky-500 focus:outline-none"
+            />
+          </label>
+          <button type="submit" disabled={submitting} className="w-full rounded-md bg-slate-900 px-3 py-2 font-medium text-white hover:bg-slate-700 disabled:opacity-60">
+            {submitting ? "Signing in…" : "Sign in"}
+          </button>
+        </Form>
+        {providers.length > 0 && (
+          <div className="space-y-2 border-t border-slate-200 pt-6">
+            {providers.map((p) => (
+              // A plain link: the provider's page is a full navigation away from this app.
+              <a
+                key={p.id}
+                href={`/auth/sso/${p.id}${redirectTo === "/" ? "" : `?redirectTo=${encodeURIComponent(redirectTo)}`}`}
+                className="block w-full rounded-md border border-slate-300 px-3 py-2 text-center font-medium text-slate-800 hover:bg-slate-50"
+              >
+                Sign in with {p.name}
+              </a>
+            ))}
+          </div>
+        )}
+      </div>
+    </main>
+  );
+}
