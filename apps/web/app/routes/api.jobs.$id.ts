@@ -1,0 +1,23 @@
+import { z } from "zod";
+import { apiRoute, idParams, methods } from "../server/api.server.ts";
+import { addVersion, deleteJob, getJob, jobDefinitionBody, setJobActive } from "../server/jobs.server.ts";
+
+export const loader = apiRoute(
+  { method: "GET", path: "/api/jobs/{id}", summary: "A job with its current version and definition", permission: "jobs:read", params: idParams, tags: ["jobs"] },
+  ({ db, params }) => getJob(db, params.id),
+);
+
+export const action = methods({
+  PUT: apiRoute(
+    { method: "PUT", path: "/api/jobs/{id}", summary: "Save a new definition as the job's next immutable version", permission: "jobs:write", params: idParams, body: jobDefinitionBody, tags: ["jobs"] },
+    ({ db, params, body, principal, audit }) => addVersion(db, params.id, body, principal, audit),
+  ),
+  PATCH: apiRoute(
+    { method: "PATCH", path: "/api/jobs/{id}", summary: "Activate or deactivate a job", permission: "jobs:write", params: idParams, body: z.strictObject({ active: z.boolean() }), tags: ["jobs"] },
+    ({ db, params, body, principal, audit }) => setJobActive(db, params.id, body.active, principal, audit),
+  ),
+  DELETE: apiRoute(
+    { method: "DELETE", path: "/api/jobs/{id}", summary: "Delete a job with its versions, runs and schedules", permission: "jobs:write", params: idParams, status: 204, tags: ["jobs"] },
+    ({ db, params, principal, audit }) => deleteJob(db, params.id, principal, audit),
+  ),
+});

@@ -1,0 +1,7 @@
+import { apiRoute, idParams, pageQuery } from "../server/api.server.ts";
+import { listVersions } from "../server/jobs.server.ts";
+
+export const loader = apiRoute(
+  { method: "GET", path: "/api/jobs/{id}/versions", summary: "A job's versions, newest first", permission: "jobs:read", params: idParams, query: pageQuery, tags: ["jobs"] },
+  ({ db, params, query }) => listVersions(db, params.id, query),
+);
