@@ -1,0 +1,6 @@
+import { apiRoute } from "../server/api.server.ts";
+import { openApiDocument, type DocumentedRoute } from "../server/openapi.server.ts";
+
+const definition: DocumentedRoute = { method: "GET", path: "/api/openapi.json", summary: "This API's OpenAPI 3.1 description", permission: "public", tags: ["meta"] };
+
+export const loader = apiRoute(definition, async () => openApiDocument([definition]));

@@ -1,0 +1,17 @@
+import { z } from "zod";
+import { apiRoute, idParams } from "../server/api.server.ts";
+import type { DocumentedRoute } from "../server/openapi.server.ts";
+import { resumeSequence, runEventStream } from "../server/run-events.server.ts";
+
+const definition = {
+  method: "GET" as const,
+  path: "/api/runs/{id}/events",
+  summary: "Live run events (Server-Sent Events): run, step, output (id = sequence) and end; resumes after Last-Event-ID",
+  permission: "runs:read" as const,
+  params: idParams,
+  query: z.object({ lastEventId: z.coerce.number({ error: "must be a whole number" }).int("must be a whole number").optional().describe("Resume after this output sequence (the Last-Event-ID header wins)") }),
+  tags: ["runs"],
+  responseContentType: "text/event-stream",
+} satisfies DocumentedRoute;
+
+export const loader = apiRoute(definition, async ({ request, params, query, db }) => runEventStream(db, params.id, resumeSequence(request, query.lastEventId), request.signal));
