@@ -99,10 +99,14 @@ describe("pnpm start without DATABASE_URL", () => {
     const [hash] = await adminHash(dbUrl);
     expect(await verifyPassword(password!, hash!)).toBe(true);
     expect(readFileSync(join(dir, "master.key"), "utf8")).toMatch(/^[\w.-]+:[A-Za-z0-9+/]{43}=\n$/);
-    // The status page shows the worker that `pnpm start` runs beside the web app.
+    // The admin signs in with the printed password; the dashboard shows the worker `pnpm start` runs.
     await waitFor(first, /\[worker\] INFO worker ready workerId=\S+ concurrency=4/);
-    const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
-    expect(page).toContain("Workers online");
+    const login = await fetch(`http://127.0.0.1:${port}/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password }) });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    const page = await (await fetch(`http://127.0.0.1:${port}/`, { headers: { cookie } })).text();
+    expect(page).toContain("admin");
+    expect(page).toMatch(/Workers online.*?>1</s);
     await ctrlC(first, dir);
 
     const second = start(env);

@@ -35,6 +35,7 @@ function labelOf(step: { name?: string | undefined; id?: string | undefined; typ
 export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: AbortSignal): Promise<Outcome> {
   const { prisma, workerId } = deps;
   const log = deps.logger.child({ runId: data.runId });
+  await waitForTurn(prisma, data.runId, signal, log);
   const claimed = await prisma.jobRun.updateMany({
     where: { id: data.runId, status: "queued" },
     data: { status: "running", startedAt: new Date(), workerId, attempt: { increment: 1 } },
@@ -134,6 +135,21 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
   const shutdown = signal.aborted && signal.reason instanceof WorkerShutdown ? signal.reason : undefined;
   if (shutdown && result.status === "canceled") return finish(recorder, run.id, "failed", shutdown.message, log);
   return finish(recorder, run.id, result.status, result.error, log);
+}
+
+// A schedule with overlap policy "queue" fires even while its previous run is active; the new run
+// waits here, still queued, until the earlier runs of that schedule have finished.
+async function waitForTurn(prisma: PrismaClient, runId: string, signal: AbortSignal, log: Logger): Promise<void> {
+  const run = await prisma.jobRun.findUnique({ where: { id: runId }, select: { scheduleId: true, queuedAt: true, schedule: { select: { overlapPolicy: true } } } });
+  if (!run?.scheduleId || run.schedule?.overlapPolicy !== "queue") return;
+  let logged = false;
+  while (!signal.aborted) {
+    const earlier = await prisma.jobRun.count({ where: { scheduleId: run.scheduleId, id: { not: runId }, status: { in: ["queued", "running"] }, queuedAt: { lt: run.queuedAt } } });
+    if (earlier === 0) return;
+    if (!logged) log.info({ earlier }, "waiting for the schedule's earlier runs to finish (overlap policy: queue)");
+    logged = true;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
 }
 
 async function finish(recorder: RunRecorder, runId: string, status: Outcome["status"] & string, error: string | null, log: Logger): Promise<Outcome> {

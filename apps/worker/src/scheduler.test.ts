@@ -355,3 +355,29 @@ test("a schedule that cannot fire is parked with one warning and does not stop t
     ]),
   );
 });
+
+test("secret parameters are sealed into the queue job through sealSecrets and masked in the run row", async () => {
+  const { logger, problems } = captureLogger();
+  const clock = manualClock("2026-11-27T15:00:00Z");
+  const withSecret = await createJob(prisma, { name: "rotate key", definition: { ...definition, parameters: { ...definition.parameters, password: { type: "secret" } } } });
+  const sealed: { runId: string; secrets: Record<string, string> }[] = [];
+  const s = await scheduler(logger, { clock, sealSecrets: (runId, secrets) => (sealed.push({ runId, secrets }), { sealed: runId }) });
+  await idle(s);
+  const schedule = await addSchedule({ jobId: withSecret.id, cron: "* * * * *", overlapPolicy: "allow", parameters: { password: "hunter2" }, nextRunAt: new Date("2026-11-27T15:00:00Z") });
+  await tick(s);
+  const [run] = await runsOf(schedule.id);
+  expect(run!.parameters).toEqual({ service: "Spooler", password: "***" });
+  expect(sealed).toEqual([{ runId: run!.id, secrets: { password: "hunter2" } }]);
+  const queued = await boss.getJobById(RUN_QUEUE, run!.id);
+  expect(queued?.data).toEqual({ runId: run!.id, sealedSecretParameters: { sealed: run!.id } });
+  expect(problems()).toEqual([]);
+
+  // A scheduler without a sealing key refuses to fire such a schedule rather than lose the secret.
+  const { logger: other, problems: otherProblems } = captureLogger();
+  const keyless = await scheduler(other, { clock });
+  await s.stop();
+  clock.set("2026-11-27T15:01:00Z");
+  await tick(keyless);
+  expect(await runsOf(schedule.id)).toHaveLength(1);
+  expect(otherProblems()).toEqual(["schedule did not fire: its job takes secret parameters and this worker has no key to seal them"]);
+});

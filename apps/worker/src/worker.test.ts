@@ -106,6 +106,22 @@ describe("executing queued runs", () => {
   });
 });
 
+test("a due schedule fires through the worker's scheduler and its run is executed", async () => {
+  const { worker: w } = await worker();
+  expect(w.scheduler).toBeDefined();
+  const { jobId } = await fixture.job(sample);
+  const schedule = await prisma.schedule.create({ data: { jobId, cron: "* * * * * *", timezone: "Europe/London", parameters: { svc: "Spooler" }, nextRunAt: new Date() } });
+  w.scheduler!.wake();
+  const deadline = Date.now() + 30_000;
+  let run = await prisma.jobRun.findFirst({ where: { scheduleId: schedule.id, status: "succeeded" } });
+  while (!run && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    run = await prisma.jobRun.findFirst({ where: { scheduleId: schedule.id, status: "succeeded" } });
+  }
+  await prisma.schedule.update({ where: { id: schedule.id }, data: { enabled: false } });
+  expect(run).toMatchObject({ trigger: "schedule", status: "succeeded", parameters: { svc: "Spooler" } });
+});
+
 describe("cancellation", () => {
   test("cancel ends a running step within 2 s and leaves no shell open on the server", async () => {
     const { worker: w } = await worker();

@@ -2,7 +2,7 @@
 // runs of workers that died, and keeps a heartbeat row so everyone can tell which workers are alive.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { createKeyring, createWinRMExecutors, type StepExecutor } from "@opsconductor/core";
+import { createKeyring, createWinRMExecutors, encryptSecret, type StepExecutor } from "@opsconductor/core";
 import {
   createPrismaClient,
   ensureRunQueues,
@@ -22,6 +22,7 @@ import { executeRun, WorkerShutdown } from "./executor.ts";
 import { listen } from "./listen.ts";
 import { startMetrics, type WorkerMetrics } from "./metrics.ts";
 import { reapLostRuns } from "./reaper.ts";
+import { startScheduler, type Scheduler } from "./scheduler.ts";
 
 /** How often a worker refreshes its heartbeat row. */
 export const HEARTBEAT_INTERVAL_MS = 10_000;
@@ -40,6 +41,8 @@ export interface WorkerOptions {
   shutdownGraceSec?: number;
   /** Step executors; the WinRM ones by default. */
   executors?: Readonly<Record<string, StepExecutor>>;
+  /** Run the schedule loop in this worker too (default true; safe with many workers). */
+  scheduler?: boolean;
 }
 
 export interface RunningWorker {
@@ -47,6 +50,7 @@ export interface RunningWorker {
   boss: PgBoss;
   prisma: PrismaClient;
   metrics: WorkerMetrics;
+  scheduler: Scheduler | undefined;
   /** Ids of the runs executing here now. */
   activeRuns(): string[];
   /** Stops claiming work, lets running runs finish within the grace period, fails the rest, cleans up. */
@@ -128,13 +132,24 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await boss.work<RunJobData>(RUN_QUEUE, { localConcurrency: options.concurrency, pollingIntervalSeconds: 1 }, async ([job]) => {
     if (job) await execute(job.data);
   });
-  log.info({ concurrency: options.concurrency, host: identity.host, pid: identity.pid, metricsPort: metrics.port }, "worker ready");
+  const scheduler =
+    options.scheduler === false
+      ? undefined
+      : await startScheduler({
+          prisma,
+          boss,
+          databaseUrl: options.databaseUrl,
+          logger: log,
+          sealSecrets: (runId, secrets) => encryptSecret(keyring, JSON.stringify(secrets), { aad: `run-parameters:${runId}` }),
+        });
+  log.info({ concurrency: options.concurrency, host: identity.host, pid: identity.pid, metricsPort: metrics.port, scheduler: Boolean(scheduler) }, "worker ready");
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       const graceSec = options.shutdownGraceSec ?? 30;
       log.info({ activeRuns: active.size, graceSec }, "worker stopping: no new runs are claimed");
+      await scheduler?.stop();
       await boss.offWork(RUN_QUEUE, { wait: false });
       const deadline = Date.now() + graceSec * 1000;
       while (active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -156,5 +171,5 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     })();
     return stopping;
   };
-  return { id, boss, prisma, metrics, activeRuns: () => [...active.keys()], stop };
+  return { id, boss, prisma, metrics, scheduler, activeRuns: () => [...active.keys()], stop };
 }
