@@ -31,6 +31,10 @@ const envSchema = z.object({
 });
 type StartEnv = z.infer<typeof envSchema>;
 
+// Declared before the top-level await below: the supervisor uses them while this module is still evaluating.
+const LEVELS: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL" };
+const QUIET_FIELDS = new Set(["level", "time", "msg", "service", "pid", "hostname"]);
+
 const log = (message: string) => process.stdout.write(`[start] ${message}\n`);
 const fail = (message: string): never => {
   process.stderr.write(`[start] ${message}\n`);
@@ -253,8 +257,6 @@ function prefixLines(child: ChildProcess, name: string) {
   }
 }
 
-const LEVELS: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL" };
-const QUIET_FIELDS = new Set(["level", "time", "msg", "service", "pid", "hostname"]);
 
 // The worker logs JSON (pino) for log collectors; on a terminal a person reads this instead.
 function readableLogLine(line: string): string {
