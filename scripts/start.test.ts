@@ -19,8 +19,15 @@ async function dataDir() {
   return dir;
 }
 afterAll(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  // A failed test may have left its product running: stop it as Ctrl-C would, then make sure.
+  for (const started of running) if (started.child.exitCode === null) process.kill(-started.child.pid!, "SIGINT");
+  await Promise.race([Promise.all(running.map((s) => s.exited)), new Promise((r) => setTimeout(r, 20_000))]);
+  for (const dir of dirs) {
+    for (const pid of processesUsing(dir)) process.kill(pid, "SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  }
 });
+const running: Started[] = [];
 
 interface Started {
   child: ChildProcess;
@@ -37,7 +44,9 @@ function start(env: Record<string, string>): Started {
   child.stdout!.on("data", (d: Buffer) => (text += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (text += d.toString()));
   const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
-  return { child, output: () => text, exited };
+  const started = { child, output: () => text, exited };
+  running.push(started);
+  return started;
 }
 
 async function waitFor(started: Started, pattern: RegExp, timeoutMs = 150_000): Promise<RegExpMatchArray> {
