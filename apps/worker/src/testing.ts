@@ -17,7 +17,8 @@ export const windowsLikeHandler: WinRMCommandHandler = async (ctx) => {
     const status = /^\(Get-Service '([^']+)'\)\.Status$/i.exec(statement);
     const sleep = /^Start-Sleep -Seconds (\d+)$/i.exec(statement);
     const echo = /^Write-Output '([^']*)'$/i.exec(statement);
-    if (restart) ctx.stdout.write(`WARNING: Waiting for service '${restart[1]}' to stop...\r\n`);
+    if (/^hostname$/i.test(statement)) ctx.stdout.write(`${ctx.machineName}\r\n`);
+    else if (restart) ctx.stdout.write(`WARNING: Waiting for service '${restart[1]}' to stop...\r\n`);
     else if (status) ctx.stdout.write("Running\r\n");
     else if (echo) ctx.stdout.write(`${echo[1]}\r\n`);
     else if (sleep) {
