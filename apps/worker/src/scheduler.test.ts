@@ -8,11 +8,8 @@ import { afterAll, afterEach, describe, expect, test } from "vitest";
 import type { Clock } from "./clock.ts";
 import { planFirings, scheduledRunKey, startScheduler, type Scheduler, type SchedulerOptions } from "./scheduler.ts";
 
-/**
- * How long two schedulers race on a every-second schedule. The issue asks for 30 s; 10 s gives the
- * same evidence (ten contested instants) and keeps the suite fast.
- */
-const RACE_SECONDS = 10;
+/** How long two schedulers race on an every-second schedule (the issue's acceptance check: 30 s). */
+const RACE_SECONDS = 30;
 
 const { url, prisma } = await createTestDatabase();
 const boss = new PgBoss({ connectionString: url, max: 3, supervise: false, schedule: false });

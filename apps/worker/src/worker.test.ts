@@ -26,9 +26,9 @@ function captureLogger() {
 }
 
 const workers: RunningWorker[] = [];
-async function worker(options: { id?: string; shutdownGraceSec?: number; concurrency?: number } = {}) {
+async function worker(options: { id?: string; shutdownGraceSec?: number; concurrency?: number; metricsPort?: number } = {}) {
   const { logger, lines } = captureLogger();
-  const started = await startWorker({ databaseUrl: url, masterKeys: fixture.masterKeys, concurrency: options.concurrency ?? 2, logger, id: options.id, metricsPort: null, shutdownGraceSec: options.shutdownGraceSec ?? 5 });
+  const started = await startWorker({ databaseUrl: url, masterKeys: fixture.masterKeys, concurrency: options.concurrency ?? 2, logger, id: options.id, metricsPort: options.metricsPort ?? null, shutdownGraceSec: options.shutdownGraceSec ?? 5 });
   workers.push(started);
   return { worker: started, lines };
 }
@@ -120,6 +120,25 @@ test("a due schedule fires through the worker's scheduler and its run is execute
   }
   await prisma.schedule.update({ where: { id: schedule.id }, data: { enabled: false } });
   expect(run).toMatchObject({ trigger: "schedule", status: "succeeded", parameters: { svc: "Spooler" } });
+});
+
+test("Prometheus metrics: runs by status, step durations, queue depth and scheduler lag", async () => {
+  const { worker: w } = await worker({ metricsPort: 0 });
+  expect(w.metrics.port).toBeGreaterThan(0);
+  const { jobId, versionId } = await fixture.job(sample);
+  const { run } = await enqueueRun(prisma, w.boss, { jobId, jobVersionId: versionId, parameters: {} });
+  await waitForRun(run.id, (r) => TERMINAL.includes(r.status));
+  // The run may have been executed by another worker of this file; this one still reports the shared gauges.
+  const res = await fetch(`http://127.0.0.1:${w.metrics.port}/metrics`);
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  expect(text).toMatch(/^opsconductor_runs\{status="succeeded"\} [1-9]\d*$/m);
+  expect(text).toMatch(/^opsconductor_queue_depth \d+$/m);
+  expect(text).toMatch(/^opsconductor_scheduler_lag_seconds [\d.]+$/m);
+  expect(text).toContain("# TYPE opsconductor_step_duration_seconds histogram");
+  expect(text).toContain("# TYPE opsconductor_runs_finished_total counter");
+  expect(text).toMatch(/^opsconductor_worker_active_runs \d+$/m);
+  expect((await fetch(`http://127.0.0.1:${w.metrics.port}/other`)).status).toBe(404);
 });
 
 describe("cancellation", () => {
