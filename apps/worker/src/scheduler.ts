@@ -9,9 +9,12 @@ import { MASK, ParameterError, parseJobDefinition, resolveParameters, type JobDe
 import {
   enqueueRunInTransaction,
   notifyRun,
+  cronInstants,
+  nextInstant,
   requestRunControl,
   RUN_QUEUE,
   SCHEDULES_CHANNEL,
+  validateCron,
   type Db,
   type MisfirePolicy,
   type OverlapPolicy,
@@ -21,7 +24,6 @@ import {
 import type { PgBoss } from "pg-boss";
 import type { Logger } from "pino";
 import { systemClock, type Clock } from "./clock.ts";
-import { cronInstants, nextInstant, validateCron } from "./cron.ts";
 import { listen } from "./listen.ts";
 
 /** Defaults of the tunable limits in SchedulerOptions. */

@@ -1,7 +1,6 @@
 // Cron schedules of jobs and the scheduler's on/off switch. Every change NOTIFYs the schedules
 // channel inside its transaction so workers re-plan as soon as it commits.
-import { notify, SCHEDULES_CHANNEL, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
-import { CronExpressionParser } from "cron-parser";
+import { nextInstants, notify, SCHEDULES_CHANNEL, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
 import { z } from "zod";
 import type { RouteContext } from "./api.server.ts";
 import { decodeCursor, toPage } from "./api.server.ts";
@@ -75,11 +74,9 @@ function fieldCountProblem(cron: string): string | undefined {
   return `must have 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first; got ${count}`;
 }
 
-/** The next `count` instants of a cron expression in an IANA zone, after `from`. */
+/** The next `count` instants of a cron expression in an IANA zone, after `from` (the worker's own rules, DST included). */
 function upcoming(cron: string, timezone: string, from: Date, count: number): Date[] {
-  return CronExpressionParser.parse(cron, { tz: timezone, currentDate: from })
-    .take(count)
-    .map((d) => d.toDate());
+  return nextInstants(cron, timezone, from, count);
 }
 
 /**
