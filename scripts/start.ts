@@ -28,6 +28,7 @@ const envSchema = z.object({
   OPSCONDUCTOR_ADMIN_PASSWORD: z.string().min(12, "OPSCONDUCTOR_ADMIN_PASSWORD must be at least 12 characters").optional(),
   OPSCONDUCTOR_MASTER_KEY: z.string().optional(),
   OPSCONDUCTOR_EMBEDDED_PG_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
+  WORKER_SHUTDOWN_GRACE_SEC: z.coerce.number().int().min(0).max(3600).default(30),
 });
 type StartEnv = z.infer<typeof envSchema>;
 
@@ -78,7 +79,8 @@ async function supervise() {
     shuttingDown = true;
     if (reason) log(reason);
     log("stopping web app and worker");
-    await Promise.all(children.map((c) => stopChild(c.process)));
+    // The worker gets its own grace period for running runs, plus time to fail the rest and clean up.
+    await Promise.all(children.map((c) => stopChild(c.process, c.name === "worker" ? (config.WORKER_SHUTDOWN_GRACE_SEC + 30) * 1000 : 15_000)));
     log("stopping database");
     await stopDatabase().catch((error: unknown) => log(`database did not stop cleanly: ${(error as Error).message}`));
     process.exit(code);
@@ -238,7 +240,7 @@ async function waitForHealth(port: number, timeoutMs = 120_000) {
   throw new Error(`the web app did not become healthy within ${timeoutMs / 1000} s (last: ${last})`);
 }
 
-function stopChild(child: ChildProcess, graceMs = 40_000): Promise<void> {
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((done) => {
     const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);

@@ -4,9 +4,14 @@ import { parseMasterKeys } from "./config.ts";
 
 const key = () => randomBytes(32).toString("base64");
 
-test("one bare key becomes the primary key", () => {
-  const k = key();
-  expect(parseMasterKeys(k)).toEqual({ keys: { primary: k }, primary: "primary" });
+test("a key listed without an id gets one derived from the key, so reordering the list keeps it", () => {
+  const [a, b] = [key(), key()];
+  const alone = parseMasterKeys(a);
+  expect(alone.primary).toMatch(/^k-[0-9a-f]{12}$/);
+  expect(alone.keys).toEqual({ [alone.primary]: a });
+  const rotated = parseMasterKeys(`${b},${a}`);
+  expect(rotated.keys[alone.primary]).toBe(a);
+  expect(rotated.primary).not.toBe(alone.primary);
 });
 
 test("named keys keep their ids and the first one is primary, so old keys can stay for rotation", () => {

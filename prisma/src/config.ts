@@ -1,4 +1,5 @@
 // Configuration formats that web, worker and `pnpm start` share.
+import { createHash } from "node:crypto";
 
 /** Master keys as core's createKeyring takes them: key id → base64 key, and the primary key's id. */
 export interface MasterKeys {
@@ -8,6 +9,11 @@ export interface MasterKeys {
 
 const HOW_TO_GENERATE = `generate one with: node -e "console.log(require('node:crypto').randomBytes(32).toString('base64'))"`;
 
+/** The id a key listed without one gets: derived from the key, so it survives reordering the list. */
+export function defaultKeyId(base64Key: string): string {
+  return `k-${createHash("sha256").update(Buffer.from(base64Key, "base64")).digest("hex").slice(0, 12)}`;
+}
+
 /**
  * Parses OPSCONDUCTOR_MASTER_KEY: comma-separated `[keyId:]base64Key` entries, the first being the
  * primary (used for new secrets); older keys stay listed until every secret is re-wrapped.
@@ -16,9 +22,9 @@ export function parseMasterKeys(value: string, variable = "OPSCONDUCTOR_MASTER_K
   const entries = value.split(",").map((e) => e.trim()).filter(Boolean);
   if (entries.length === 0) throw new Error(`${variable} is empty; ${HOW_TO_GENERATE}`);
   const keys: Record<string, string> = {};
-  entries.forEach((entry, index) => {
+  entries.forEach((entry) => {
     const colon = entry.indexOf(":");
-    const id = colon === -1 ? (index === 0 ? "primary" : `key${index + 1}`) : entry.slice(0, colon);
+    const id = colon === -1 ? defaultKeyId(entry) : entry.slice(0, colon);
     const key = colon === -1 ? entry : entry.slice(colon + 1);
     if (!/^[\w.-]{1,64}$/.test(id)) throw new Error(`${variable}: key id "${id}" may hold only letters, digits, "_", "." and "-" (at most 64)`);
     if (keys[id]) throw new Error(`${variable}: key id "${id}" is listed twice`);

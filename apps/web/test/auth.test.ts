@@ -147,6 +147,15 @@ describe("CSRF", () => {
   });
 });
 
+test("behind a proxy, the configured public URL counts as this site's origin", async () => {
+  const proxied = await startApp({ OPSCONDUCTOR_PUBLIC_URL: "https://ops.example.com" });
+  const { cookies } = await proxied.login("operator");
+  const headers = { cookie: cookieHeader(cookies), "x-csrf-token": cookieValue(cookies, "oc_csrf")! };
+  expect(cookies.every((c) => /; Secure/.test(c))).toBe(true);
+  expect((await proxied.request("POST", "/api/logout", { headers: { ...headers, origin: "https://ops.example.com" } })).status).toBe(204);
+  expect((await proxied.request("POST", "/api/logout", { headers: { ...headers, origin: "https://elsewhere.example.com" } })).status).toBe(403);
+});
+
 test("every response carries the security headers", async () => {
   for (const path of ["/health", "/api/verify", "/"]) {
     const res = await app.request("GET", path);

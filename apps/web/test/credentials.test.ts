@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createKeyring, decryptSecret, SecretDecryptionError, type SealedSecret } from "@opsconductor/core";
+import { parseMasterKeys } from "@opsconductor/db";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { describe, expect, test } from "vitest";
 import { startApp } from "./harness.ts";
@@ -7,8 +8,9 @@ import { startApp } from "./harness.ts";
 const app = await startApp();
 const sessions = await Promise.all([app.login("admin"), app.login("operator"), app.login("viewer")]);
 const [admin, operator, viewer] = [sessions[0].accessToken, sessions[1].accessToken, sessions[2].accessToken];
-// The harness passes one unnamed key, which the configuration names "primary".
-const keyring = createKeyring({ keys: { primary: app.masterKey }, primary: "primary" });
+// The harness passes one key without an id; the configuration derives its id from the key.
+const masterKeys = parseMasterKeys(app.masterKey);
+const keyring = createKeyring(masterKeys);
 
 const paths = (res: { body: { error: { details: { path: string }[] } } }) => res.body.error.details.map((d) => d.path);
 
@@ -40,7 +42,7 @@ describe("/api/credentials", () => {
       username: "svc-ops",
       domain: "CORP",
       description: "Domain admin",
-      keyId: "primary",
+      keyId: masterKeys.primary,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
       rotatedAt: null,

@@ -1,7 +1,7 @@
 // Jobs over HTTP: definitions validated by core, immutable versions, runs queued with their
 // pg-boss job in one transaction.
 import { createKeyring, decryptSecret, type SealedSecret } from "@opsconductor/core";
-import { RUN_QUEUE } from "@opsconductor/db";
+import { parseMasterKeys, RUN_QUEUE } from "@opsconductor/db";
 import { beforeAll, describe, expect, test } from "vitest";
 import { startApp } from "./harness.ts";
 
@@ -238,7 +238,7 @@ describe("POST /api/jobs/{id}/run", () => {
     expect(app.output()).not.toContain("Hunter2!");
     // The worker gets the secret value sealed in the queue job, bound to this run.
     const [job0] = await app.prisma.$queryRawUnsafe<{ data: { sealedSecretParameters: SealedSecret } }[]>(`SELECT data FROM pgboss.job WHERE name = $1 AND id::text = $2`, RUN_QUEUE, res.body.runId);
-    const keyring = createKeyring({ keys: { primary: app.masterKey }, primary: "primary" });
+    const keyring = createKeyring(parseMasterKeys(app.masterKey));
     expect(JSON.parse(decryptSecret(keyring, job0!.data.sealedSecretParameters, { aad: `run-parameters:${res.body.runId}` }))).toEqual({ adminPassword: "Hunter2!" });
     expect(() => decryptSecret(keyring, job0!.data.sealedSecretParameters, { aad: "run-parameters:another-run" })).toThrow();
   });

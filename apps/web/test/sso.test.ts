@@ -209,7 +209,7 @@ describe("users", () => {
     expect(await prisma.refreshToken.count({ where: { userId: user.id } })).toBe(1);
     const login = await prisma.auditLog.findFirstOrThrow({ where: { action: "auth.login", entityId: user.id } });
     expect(login).toMatchObject({ actorId: user.id, details: { method: "sso", provider: "oidc" }, ip: META.ip });
-    expect(await prisma.auditLog.count({ where: { action: "user.created", entityId: user.id } })).toBe(1);
+    expect(await prisma.auditLog.count({ where: { action: "user.create", entityId: user.id } })).toBe(1);
 
     const again = await sso.signInWithSso(prisma, oidc, await claimsFor("new-person", { preferred_username: "grace" }), META);
     expect(again).toMatchObject({ created: false, user: { id: user.id } });
@@ -224,10 +224,22 @@ describe("users", () => {
     const remapped = await sso.signInWithSso(prisma, oidc, await claimsFor("lead", { groups: ["ops-team"] }), META);
     expect(remapped.user.role).toBe("operator");
     expect((await prisma.user.findUniqueOrThrow({ where: { id: first.user.id } })).role).toBe("operator");
-    expect(await prisma.auditLog.findFirst({ where: { action: "user.role_changed", entityId: first.user.id } })).toMatchObject({ details: { from: "viewer", to: "operator", source: "sso", provider: "oidc" } });
+    expect(await prisma.auditLog.findFirst({ where: { action: "user.update", entityId: first.user.id } })).toMatchObject({ details: { from: "viewer", to: "operator", source: "sso", provider: "oidc" } });
 
     const unmapped = await sso.signInWithSso(prisma, oidc, await claimsFor("lead", { groups: ["nothing-mapped"] }), META);
     expect(unmapped.user.role).toBe("operator");
+  });
+
+  test("the group mapping never demotes the last enabled admin", async () => {
+    const { prisma: fresh } = await createTestDatabase();
+    const first = await sso.signInWithSso(fresh, oidc, await claimsFor("only-admin", { preferred_username: "solo", groups: ["ops-admins"] }), META);
+    expect(first.user.role).toBe("admin");
+    const kept = await sso.signInWithSso(fresh, oidc, await claimsFor("only-admin", { groups: ["ops-team"] }), META);
+    expect(kept.user.role).toBe("admin");
+    expect(await fresh.auditLog.findFirst({ where: { action: "user.update", entityId: first.user.id } })).toMatchObject({ details: { from: "admin", to: "operator", applied: false } });
+    await createUser(fresh, { username: "second-admin", password: "second-admin-pw", role: "admin" });
+    const demoted = await sso.signInWithSso(fresh, oidc, await claimsFor("only-admin", { groups: ["ops-team"] }), META);
+    expect(demoted.user.role).toBe("operator");
   });
 
   test("a new identity never takes over a local account with the same name or email", async () => {

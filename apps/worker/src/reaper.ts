@@ -23,3 +23,21 @@ export async function reapLostRuns(prisma: PrismaClient, lostAfterMs = LOST_AFTE
   }
   return lost.map((r) => r.id);
 }
+
+/**
+ * Fails runs still marked running under this worker's id: with a fixed WORKER_ID, a restarted worker
+ * would otherwise keep its predecessor's heartbeat row fresh and hide those runs from the reaper.
+ */
+export async function failRunsOfPreviousIncarnation(prisma: PrismaClient, workerId: string): Promise<string[]> {
+  const runs = await prisma.jobRun.findMany({ where: { status: "running", workerId }, select: { id: true } });
+  for (const { id } of runs) {
+    const updated = await prisma.jobRun.updateMany({
+      where: { id, status: "running", workerId },
+      data: { status: "failed", finishedAt: new Date(), error: `the worker ${workerId} restarted while executing this run; the run did not finish` },
+    });
+    if (updated.count === 0) continue;
+    await prisma.jobRunStep.updateMany({ where: { runId: id, status: { in: ["running", "pending"] } }, data: { status: "failed", finishedAt: new Date(), error: "the worker restarted" } });
+    await notifyRun(prisma, { runId: id, kind: "run" });
+  }
+  return runs.map((r) => r.id);
+}

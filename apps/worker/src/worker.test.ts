@@ -215,6 +215,15 @@ describe("shutdown and crashes", () => {
   });
 });
 
+test("a worker restarted under the same WORKER_ID fails the runs its previous process left running", async () => {
+  const { jobId, versionId } = await fixture.job(sample);
+  const stale = await prisma.jobRun.create({ data: { jobId, jobVersionId: versionId, status: "running", workerId: "worker-fixed-id", startedAt: new Date() } });
+  await worker({ id: "worker-fixed-id" });
+  const after = await prisma.jobRun.findUniqueOrThrow({ where: { id: stale.id } });
+  expect(after.status).toBe("failed");
+  expect(after.error).toBe("the worker worker-fixed-id restarted while executing this run; the run did not finish");
+});
+
 test("configuration errors name the variable", () => {
   const key = randomBytes(32).toString("base64");
   expect(() => parseWorkerEnv({ OPSCONDUCTOR_MASTER_KEY: key })).toThrow(/DATABASE_URL is not set/);

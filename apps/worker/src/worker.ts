@@ -21,7 +21,7 @@ import type { Logger } from "pino";
 import { executeRun, WorkerShutdown } from "./executor.ts";
 import { listen } from "./listen.ts";
 import { startMetrics, type WorkerMetrics } from "./metrics.ts";
-import { reapLostRuns } from "./reaper.ts";
+import { failRunsOfPreviousIncarnation, reapLostRuns } from "./reaper.ts";
 import { startScheduler, type Scheduler } from "./scheduler.ts";
 
 /** How often a worker refreshes its heartbeat row. */
@@ -71,6 +71,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await boss.start();
   await ensureRunQueues(boss);
   const metrics = await startMetrics({ prisma, port: options.metricsPort ?? null, logger: log });
+
+  const orphaned = await failRunsOfPreviousIncarnation(prisma, id);
+  if (orphaned.length > 0) log.warn({ runIds: orphaned }, "failed the runs an earlier process with this worker id left running");
 
   const identity = { id, host: hostname(), pid: process.pid, version: options.version ?? "0.1.0", concurrency: options.concurrency };
   await recordWorkerHeartbeat(prisma, identity);

@@ -4,6 +4,7 @@
 // everywhere afterwards.
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
+import { parseMasterKeys } from "@opsconductor/db";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { pino } from "pino";
 import { afterAll, expect, test } from "vitest";
@@ -28,7 +29,7 @@ const winrm = await startWinRMTestServer({
 let workerLog = "";
 const worker = await startWorker({
   databaseUrl: app.databaseUrl,
-  masterKeys: { keys: { primary: app.masterKey }, primary: "primary" },
+  masterKeys: parseMasterKeys(app.masterKey),
   concurrency: 2,
   logger: pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _e, done) => ((workerLog += chunk.toString()), done()) })),
   metricsPort: null,

@@ -201,7 +201,9 @@ export function checkCsrf(request: Request, principal: Principal | null, formTok
   if (!UNSAFE.has(request.method)) return;
   if (principal?.via === "bearer") return;
   const origin = request.headers.get("origin");
-  if (origin && origin !== "null" && origin !== new URL(request.url).origin) {
+  // Behind a TLS-terminating proxy the app sees http://internal-host; the browser's origin is the public URL.
+  const publicOrigin = env().OPSCONDUCTOR_PUBLIC_URL ? new URL(env().OPSCONDUCTOR_PUBLIC_URL!).origin : null;
+  if (origin && origin !== "null" && origin !== new URL(request.url).origin && origin !== publicOrigin) {
     throw new ApiError(403, "csrf_failed", `requests from ${origin} may not act on this site`);
   }
   if (principal?.via !== "cookie") return;

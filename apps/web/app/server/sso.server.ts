@@ -324,8 +324,12 @@ async function signInOnce(prisma: PrismaClient, provider: { id: SsoProviderId; n
     if (user) {
       if (user.disabled) throw new SsoError("sso_account_disabled", "the account is disabled", user);
       await tx.externalIdentity.update({ where: { id: identity!.id }, data: { lastUsedAt: new Date(), email } });
-      if (mapped && mapped !== user.role) {
-        await recordAudit(tx, { actor: null, action: "user.role_changed", entityType: "user", entityId: user.id, summary: `${user.username}'s role changed from ${user.role} to ${mapped} by the ${provider.name} group mapping`, details: { from: user.role, to: mapped, source: "sso", provider: provider.id }, ...meta });
+      // The group mapping never demotes the last enabled admin: that would lock everyone out.
+      const lastAdmin = user.role === "admin" && mapped !== "admin" && (await tx.user.count({ where: { role: "admin", disabled: false } })) <= 1;
+      if (mapped && mapped !== user.role && lastAdmin) {
+        await recordAudit(tx, { actor: null, action: "user.update", entityType: "user", entityId: user.id, summary: `${user.username} kept the admin role although the ${provider.name} group mapping says ${mapped}: it is the last enabled admin`, details: { from: user.role, to: mapped, applied: false, source: "sso", provider: provider.id }, ...meta });
+      } else if (mapped && mapped !== user.role) {
+        await recordAudit(tx, { actor: null, action: "user.update", entityType: "user", entityId: user.id, summary: `${user.username}'s role changed from ${user.role} to ${mapped} by the ${provider.name} group mapping`, details: { from: user.role, to: mapped, source: "sso", provider: provider.id }, ...meta });
         user = await tx.user.update({ where: { id: user.id }, data: { role: mapped } });
       }
     } else {
@@ -344,7 +348,7 @@ async function signInOnce(prisma: PrismaClient, provider: { id: SsoProviderId; n
         },
       });
       created = true;
-      await recordAudit(tx, { actor: { id: user.id, name: user.username }, action: "user.created", entityType: "user", entityId: user.id, summary: `${user.username} was created at their first ${provider.name} sign-in, as ${role}`, details: { source: "sso", provider: provider.id, role }, ...meta });
+      await recordAudit(tx, { actor: { id: user.id, name: user.username }, action: "user.create", entityType: "user", entityId: user.id, summary: `${user.username} was created at their first ${provider.name} sign-in, as ${role}`, details: { source: "sso", provider: provider.id, role }, ...meta });
     }
     await tx.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
     await recordAudit(tx, { actor: { id: user.id, name: user.username }, action: "auth.login", entityType: "user", entityId: user.id, summary: `${user.username} signed in with ${provider.name}`, details: { method: "sso", provider: provider.id }, ...meta });
