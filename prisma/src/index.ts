@@ -20,7 +20,7 @@ export { enqueueRun, enqueueRunInTransaction, ensureRunQueues, RUN_DEAD_LETTER_Q
 export type { EnqueueOptions, RunJobData } from "./queue.ts";
 export { notify, notifyRun, requestRunControl, RUN_CONTROL_CHANNEL, RUN_EVENTS_CHANNEL, SCHEDULES_CHANNEL } from "./events.ts";
 export type { RunControl, RunNotice } from "./events.ts";
-export { sealedSecretColumns, sealedSecretFromColumns } from "./credentials.ts";
-export type { SealedColumns } from "./credentials.ts";
+export { rewrapCredentialSecrets, sealedSecretColumns, sealedSecretFromColumns } from "./credentials.ts";
+export type { RewrapResult, SealedColumns } from "./credentials.ts";
 export { cronInstants, isValidCron, isValidTimeZone, nextInstant, nextInstants, validateCron } from "./cron.ts";
 export type { CronProblem } from "./cron.ts";
