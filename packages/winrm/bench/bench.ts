@@ -1,53 +1,135 @@
 // Measures the client against the test server (in a child process): commands/s and latency at
-// several concurrencies, HTTP round trips per command, and copy throughput with peak RSS.
-// Run: node packages/winrm/bench/bench.ts [--write-readme]
+// several concurrencies, HTTP round trips per command, copy throughput with peak RSS, and the same
+// trivial command through the npm package winrm-client, side by side.
+// Run: pnpm --filter @opsconductor/winrm bench [--write-docs]   (= node packages/winrm/bench/bench.ts)
+// Everything talks to 127.0.0.1 only; see docs/performance.md for what the figures mean.
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
-import { availableParallelism, cpus } from "node:os";
+import { globalAgent } from "node:http";
+import { availableParallelism, cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { runCommand as winrmClientRunCommand } from "winrm-client";
 import { WinRMClient } from "../src/index.ts";
+import type { WinRMClientOptions } from "../src/index.ts";
+import type { WinRMTestServerStats } from "../src/testing/index.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
+const HOST = "127.0.0.1";
 const COPY_MB = Number(process.env.BENCH_COPY_MB ?? 100);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
+const RUNS = 3;
+// Every phase ends by itself; this is the backstop should a client or the server hang.
+const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_MS ?? 10 * 60_000);
+const BLOCK = Buffer.alloc(1024 * 1024, 0x5a);
 
-async function startServer(): Promise<{ port: number; stop: () => void }> {
+interface BenchServer {
+  port: number;
+  stats(): Promise<WinRMTestServerStats>;
+  stop(): void;
+}
+
+async function startServer(): Promise<BenchServer> {
   const child = spawn(process.execPath, [join(here, "server.ts")], { stdio: ["pipe", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.once("data", (line: Buffer) => resolve(JSON.parse(line.toString()).port as number));
-    child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
-  return { port, stop: () => child.stdin.end() };
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<unknown> => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`the bench server exited (code ${String(child.exitCode)})`);
+    return JSON.parse(line.value as string);
+  };
+  const { port } = (await next()) as { port: number };
+  return {
+    port,
+    async stats() {
+      child.stdin.write("stats\n");
+      return (await next()) as WinRMTestServerStats;
+    },
+    stop: () => void child.stdin.end(),
+  };
 }
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-async function throughput(port: number, concurrency: number, maxConnections: number): Promise<{ perSec: number; p50: number; p99: number; n: number }> {
-  const client = new WinRMClient({ host: "127.0.0.1", port, transport: "http", auth: "ntlm", username: "bench", password: "bench", maxConnections });
-  await client.runCmd("ok"); // connect and authenticate outside the measurement
+interface Load {
+  perSec: number;
+  p50: number;
+  p99: number;
+  n: number;
+  /** HTTP requests the server received per command started, warm-up excluded. */
+  requestsPerCommand: number;
+  /** TCP connections the client opened, warm-up included. */
+  connections: number;
+}
+
+/** Runs `command` in `concurrency` loops for DURATION_MS, after one warm-up call that connects and authenticates. */
+async function load(server: BenchServer, concurrency: number, command: () => Promise<void>): Promise<Load> {
+  const initial = await server.stats();
+  await command();
+  const before = await server.stats();
   const latencies: number[] = [];
-  const end = performance.now() + DURATION_MS;
   const started = performance.now();
+  const end = started + DURATION_MS;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
         const t = performance.now();
-        const result = await client.runCmd("ok");
-        if (result.stdout !== "ok\r\n") throw new Error(`unexpected output ${JSON.stringify(result)}`);
+        await command();
         latencies.push(performance.now() - t);
       }
     }),
   );
   const elapsed = performance.now() - started;
-  await client.close();
+  const after = await server.stats();
   latencies.sort((a, b) => a - b);
-  return { perSec: (latencies.length / elapsed) * 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99), n: latencies.length };
+  return {
+    perSec: (latencies.length / elapsed) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    n: latencies.length,
+    requestsPerCommand: (after.requests - before.requests) / (after.commandsStarted - before.commandsStarted),
+    connections: after.connections - initial.connections,
+  };
+}
+
+/** Our client, one command per fresh shell (runCmd), as the worker uses it. */
+async function oursLoad(server: BenchServer, concurrency: number, options: Partial<WinRMClientOptions>): Promise<Load> {
+  const client = new WinRMClient({ host: HOST, port: server.port, transport: "http", username: "bench", password: "bench", ...options });
+  try {
+    return await load(server, concurrency, async () => {
+      const result = await client.runCmd("ok");
+      if (result.stdout !== "ok\r\n" || result.exitCode !== 0) throw new Error(`unexpected result ${JSON.stringify(result)}`);
+    });
+  } finally {
+    await client.close();
+  }
+}
+
+/** winrm-client 0.0.11: Basic for a user name without a domain, one shell per command, http.globalAgent. */
+async function winrmClientLoad(server: BenchServer, concurrency: number): Promise<Load> {
+  try {
+    return await load(server, concurrency, async () => {
+      const output = await winrmClientRunCommand("ok", HOST, "bench", "bench", server.port);
+      if (output !== "ok") throw new Error(`unexpected output ${JSON.stringify(output)}`);
+    });
+  } finally {
+    globalAgent.destroy(); // close its keep-alive sockets so each run counts its own connections
+  }
+}
+
+const median = (runs: Load[]): Load => runs.sort((a, b) => a.perSec - b.perSec)[Math.floor(runs.length / 2)] as Load;
+
+/** Runs each configuration RUNS times, interleaved so drift on the shared machine hits all alike; keeps each one's median. */
+async function medians(configs: (() => Promise<Load>)[]): Promise<Load[]> {
+  const runs: Load[][] = configs.map(() => []);
+  for (let i = 0; i < RUNS; i++) for (const [index, config] of configs.entries()) runs[index]?.push(await config());
+  return runs.map(median);
 }
 
 async function roundTrips(port: number): Promise<{ fresh: number; reused: number }> {
-  const client = new WinRMClient({ host: "127.0.0.1", port, transport: "http", auth: "ntlm", username: "bench", password: "bench" });
+  const client = new WinRMClient({ host: HOST, port, transport: "http", auth: "ntlm", username: "bench", password: "bench" });
   await client.runCmd("ok");
   const n = 20;
   let before = client.stats.requests;
@@ -62,88 +144,173 @@ async function roundTrips(port: number): Promise<{ fresh: number; reused: number
   return { fresh, reused };
 }
 
-async function copy(port: number, megabytes: number): Promise<{ mbPerSec: number; seconds: number; baseRssMb: number; peakRssMb: number }> {
-  const client = new WinRMClient({ host: "127.0.0.1", port, transport: "http", auth: "ntlm", username: "bench", password: "bench" });
+interface CopyFigures {
+  mbPerSec: number;
+  seconds: number;
+  baseRssMb: number;
+  peakRssMb: number;
+  /** With --probe-live: V8 heap plus external memory (Buffers) right after a full GC, before and at most during the copy. */
+  baseLiveMb?: number;
+  peakLiveMb?: number;
+  sha256: string;
+}
+
+async function copy(port: number, megabytes: number, probeLive: boolean): Promise<CopyFigures> {
+  const client = new WinRMClient({ host: HOST, port, transport: "http", auth: "ntlm", username: "bench", password: "bench" });
   await client.runCmd("ok");
-  const total = megabytes * 1024 * 1024;
-  const block = Buffer.alloc(1024 * 1024, 0x5a);
+  const total = megabytes * BLOCK.length;
   let produced = 0;
   const source = new Readable({
     read() {
       if (produced >= total) return void this.push(null);
-      produced += block.length;
-      this.push(block);
+      produced += BLOCK.length;
+      this.push(BLOCK);
     },
   });
+  // Peak RSS counts garbage V8 has not collected yet; a full GC before each sample leaves what the copy really holds.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const live = (): number => {
+    gc?.();
+    const usage = process.memoryUsage();
+    return (usage.heapUsed + usage.external) / 2 ** 20;
+  };
+  const baseLiveMb = probeLive ? live() : undefined;
+  let peakLiveMb = baseLiveMb ?? 0;
+  const sampler = probeLive ? setInterval(() => (peakLiveMb = Math.max(peakLiveMb, live())), 100) : undefined;
   const baseRss = process.memoryUsage.rss();
   const started = performance.now();
+  // copyFile rejects unless the SHA-256 the server computed over what it wrote equals the client's.
   const result = await client.copyFile(source, "C:\\bench\\payload.bin", { overwrite: true });
   const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
   if (result.bytes !== total) throw new Error(`copied ${result.bytes} of ${total} bytes`);
   await client.close();
-  // maxRSS is the high-water mark of this whole (fresh) process, in KiB.
-  return { mbPerSec: megabytes / seconds, seconds, baseRssMb: baseRss / 2 ** 20, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+  return {
+    mbPerSec: megabytes / seconds,
+    seconds,
+    baseRssMb: baseRss / 2 ** 20,
+    // maxRSS is the high-water mark of this whole (fresh) process, in KiB.
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    ...(probeLive ? { baseLiveMb, peakLiveMb } : {}),
+    sha256: result.sha256,
+  };
 }
 
 // Each copy runs in a fresh process, so its peak RSS is the copy's alone.
-async function copyInChild(port: number, megabytes: number): Promise<Awaited<ReturnType<typeof copy>>> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--copy", String(port), String(megabytes)], { stdio: ["ignore", "pipe", "inherit"] });
+async function copyInChild(port: number, megabytes: number, probeLive = false): Promise<CopyFigures> {
+  const args = [...(probeLive ? ["--expose-gc"] : []), fileURLToPath(import.meta.url), "--copy", String(port), String(megabytes), ...(probeLive ? ["--probe-live"] : [])];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   if (code !== 0) throw new Error(`copy benchmark exited with ${code}`);
-  return JSON.parse(out);
+  const figures = JSON.parse(out) as CopyFigures;
+  // An independent check of the bytes: the payload is known, so its digest is too.
+  const expected = createHash("sha256");
+  for (let i = 0; i < megabytes; i++) expected.update(BLOCK);
+  if (figures.sha256 !== expected.digest("hex")) throw new Error(`copy of ${megabytes} MB has SHA-256 ${figures.sha256}, expected another`);
+  return figures;
 }
 
 if (process.argv[2] === "--copy") {
-  console.log(JSON.stringify(await copy(Number(process.argv[3]), Number(process.argv[4]))));
+  console.log(JSON.stringify(await copy(Number(process.argv[3]), Number(process.argv[4]), process.argv.includes("--probe-live"))));
   process.exit(0);
 }
 
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${DEADLINE_MS / 1000} s, giving up`);
+  process.exit(1);
+}, DEADLINE_MS);
+watchdog.unref();
+
+const row = (cells: (string | number)[]): string => `| ${cells.join(" | ")} |`;
+const fixed = (value: number, digits: number): string => value.toFixed(digits);
+
 const server = await startServer();
 try {
-  const rows: string[] = [];
+  // 1. Our client: NTLM with message encryption over HTTP, the default Windows listener.
+  const ntlmConfigs: { concurrency: number; connections: number }[] = [];
   for (const concurrency of [1, 10, 100]) {
-    for (const connections of concurrency === 1 ? [1] : [1, Math.min(concurrency, 10)]) {
-      // Median of three runs: the machines this runs on are shared, and single runs swing widely.
-      const runs = [];
-      for (let i = 0; i < 3; i++) runs.push(await throughput(server.port, concurrency, connections));
-      const r = runs.sort((a, b) => a.perSec - b.perSec)[1] as (typeof runs)[number];
-      rows.push(`| ${concurrency} | ${connections} | ${r.perSec.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.n} |`);
-      console.error(rows.at(-1));
-    }
+    for (const connections of concurrency === 1 ? [1] : [1, Math.min(concurrency, 10)]) ntlmConfigs.push({ concurrency, connections });
   }
+  const ntlm = await medians(ntlmConfigs.map((c) => () => oursLoad(server, c.concurrency, { auth: "ntlm", maxConnections: c.connections })));
+  const ntlmRows = ntlm.map((r, i) => {
+    const c = ntlmConfigs[i] as (typeof ntlmConfigs)[number];
+    return row([c.concurrency, c.connections, fixed(r.perSec, 0), fixed(r.p50, 1), fixed(r.p99, 1), r.n]);
+  });
+  for (const line of ntlmRows) console.error(line);
+
+  // 2. Side by side with winrm-client: Basic over plain HTTP, which is all it can do without a domain.
+  const basicOptions = { auth: "basic", allowUnencrypted: true } as const;
+  const compareConfigs: { label: string; concurrency: number; run: () => Promise<Load> }[] = [
+    { label: "@opsconductor/winrm", concurrency: 1, run: () => oursLoad(server, 1, { ...basicOptions, maxConnections: 1 }) },
+    { label: "winrm-client 0.0.11", concurrency: 1, run: () => winrmClientLoad(server, 1) },
+    { label: "@opsconductor/winrm", concurrency: 10, run: () => oursLoad(server, 10, { ...basicOptions, maxConnections: 1 }) },
+    { label: "@opsconductor/winrm", concurrency: 10, run: () => oursLoad(server, 10, { ...basicOptions, maxConnections: 10 }) },
+    { label: "winrm-client 0.0.11", concurrency: 10, run: () => winrmClientLoad(server, 10) },
+  ];
+  const compared = await medians(compareConfigs.map((c) => c.run));
+  const compareRows = compared.map((r, i) => {
+    const c = compareConfigs[i] as (typeof compareConfigs)[number];
+    return row([c.label, c.concurrency, r.connections, fixed(r.perSec, 0), fixed(r.p50, 1), fixed(r.p99, 1), fixed(r.requestsPerCommand, 1), r.n]);
+  });
+  for (const line of compareRows) console.error(line);
+
+  // 3. Round trips, 4. copy.
   const trips = await roundTrips(server.port);
   console.error(`round trips: new shell ${trips.fresh}, reused ${trips.reused}`);
-  const small = await copyInChild(server.port, Math.max(1, Math.round(COPY_MB / 10)));
-  const c = await copyInChild(server.port, COPY_MB);
-  console.error(`copy: ${c.mbPerSec.toFixed(1)} MB/s, peak RSS ${c.peakRssMb.toFixed(0)} MB (${small.peakRssMb.toFixed(0)} MB for a tenth of the size)`);
+  const sizes = [Math.max(1, Math.round(COPY_MB / 10)), COPY_MB];
+  const copies: { mb: number; plain: CopyFigures; probed: CopyFigures }[] = [];
+  for (const mb of sizes) copies.push({ mb, plain: await copyInChild(server.port, mb), probed: await copyInChild(server.port, mb, true) });
+  for (const c of copies) console.error(`copy ${c.mb} MB: ${fixed(c.plain.mbPerSec, 1)} MB/s, peak RSS ${fixed(c.plain.peakRssMb, 0)} MB, peak live ${fixed(c.probed.peakLiveMb ?? NaN, 0)} MB`);
 
+  const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
   const section = [
-    `Measured with \`node packages/winrm/bench/bench.ts\` on ${cpus()[0]?.model.trim() ?? "unknown CPU"} (${availableParallelism()} cores), Node ${process.version}, ` +
-      `${new Date().toISOString().slice(0, 10)}. Client and test server run on the same machine (the server in a child process), NTLM with ` +
-      "message encryption over HTTP, a handler that answers at once: these numbers are the client's and the protocol's overhead, not Windows'. " +
-      "Each command is a full lifecycle in its own shell; each row is the median of three runs of " + `${DURATION_MS / 1000} s. The machine is shared, so expect run-to-run differences of tens of percent.`,
+    `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC with \`pnpm --filter @opsconductor/winrm bench\` on ${cpu}, ` +
+      `${availableParallelism()} cores, ${fixed(totalmem() / 2 ** 30, 0)} GiB RAM, Node ${process.version}. The cores were shared with other work ` +
+      `(builds and test suites) while this ran. Each row is the median of ${RUNS} runs of ${DURATION_MS / 1000} s, the configurations of a table interleaved.`,
+    "",
+    "### Commands: NTLM with message encryption over HTTP",
     "",
     "| concurrency | connections | commands/s | p50 ms | p99 ms | commands |",
     "|---|---|---|---|---|---|",
-    ...rows,
+    ...ntlmRows,
     "",
-    `HTTP round trips per command: **${trips.fresh}** in a new shell (Create, Command, Receive, Signal, Delete) and **${trips.reused}** in a shell reused through \`openShell()\` (Command, Receive, Signal).`,
+    `HTTP round trips per command: **${trips.fresh}** in a new shell (Create, Command, Receive, Signal, Delete), ` +
+      `**${trips.reused}** in a shell reused through \`openShell()\` (Command, Receive, Signal).`,
     "",
-    `copyFile of ${COPY_MB} MB from a stream: **${c.mbPerSec.toFixed(1)} MB/s** (${c.seconds.toFixed(1)} s). Peak RSS of the client process ` +
-      `(fresh process, ${c.baseRssMb.toFixed(0)} MB before the copy): **${c.peakRssMb.toFixed(0)} MB** for ${COPY_MB} MB, ${small.peakRssMb.toFixed(0)} MB for ${Math.max(1, Math.round(COPY_MB / 10))} MB — ` +
-      "memory does not grow with the file; what remains is garbage from the per-Send buffers that V8 collects lazily.",
+    "### Side by side with winrm-client: Basic over plain HTTP",
+    "",
+    "| client | concurrency | connections opened | commands/s | p50 ms | p99 ms | requests/command | commands |",
+    "|---|---|---|---|---|---|---|---|",
+    ...compareRows,
+    "",
+    "### copyFile",
+    "",
+    "| size | MB/s | seconds | RSS before | peak RSS | live before | peak live | SHA-256 (server = client = expected) |",
+    "|---|---|---|---|---|---|---|---|",
+    ...copies.map(({ mb, plain, probed }) =>
+      row([
+        `${mb} MB`,
+        fixed(plain.mbPerSec, 1),
+        fixed(plain.seconds, 1),
+        `${fixed(plain.baseRssMb, 0)} MB`,
+        `${fixed(plain.peakRssMb, 0)} MB`,
+        `${fixed(probed.baseLiveMb ?? NaN, 0)} MB`,
+        `**${fixed(probed.peakLiveMb ?? NaN, 0)} MB**`,
+        `\`${plain.sha256}\``,
+      ]),
+    ),
   ].join("\n");
   console.log(section);
-  if (process.argv.includes("--write-readme")) {
-    const readmePath = join(here, "..", "README.md");
-    const readme = await readFile(readmePath, "utf8");
+  if (process.argv.includes("--write-docs")) {
+    const docPath = join(here, "..", "..", "..", "docs", "performance.md");
+    const doc = await readFile(docPath, "utf8");
     const start = "<!-- bench:start -->";
     const end = "<!-- bench:end -->";
-    const block = `${start}\n${section}\n${end}`;
-    const next = readme.includes(start) ? readme.replace(new RegExp(`${start}[\\s\\S]*?${end}`), block) : `${readme.trimEnd()}\n\n## Performance\n\n${block}\n`;
-    await writeFile(readmePath, next);
+    if (!doc.includes(start) || !doc.includes(end)) throw new Error(`${docPath} has no ${start} … ${end} block to replace`);
+    await writeFile(docPath, doc.replace(new RegExp(`${start}[\\s\\S]*?${end}`), () => `${start}\n${section}\n${end}`));
+    console.error(`wrote ${docPath}`);
   }
 } finally {
   server.stop();

@@ -1,6 +1,8 @@
 // The benchmark's WinRM server, in its own process so the client's memory and CPU are measured alone.
-// Prints {"port": n} on stdout once listening; exits when stdin closes.
+// Prints {"port": n} on stdout once listening, answers a "stats" line on stdin with the server's
+// counters as one JSON line, and exits when stdin closes.
 import { createHash } from "node:crypto";
+import { createInterface } from "node:readline";
 import { COPY_MARKER, defaultCommandHandler, startWinRMTestServer } from "../src/testing/index.ts";
 import type { WinRMCommandHandler } from "../src/testing/index.ts";
 
@@ -23,7 +25,12 @@ const handler: WinRMCommandHandler = async (ctx) => {
   return 0;
 };
 
-const server = await startWinRMTestServer({ users: { bench: "bench" }, handler, maxShells: 1000 });
+// allowUnencrypted lets Basic run over plain HTTP for the comparison with winrm-client; NTLM clients
+// still encrypt every message, since encryption is the client's choice.
+const server = await startWinRMTestServer({ host: "127.0.0.1", users: { bench: "bench" }, handler, maxShells: 1000, allowUnencrypted: true });
 process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);
-process.stdin.resume();
-process.stdin.on("end", () => void server.close().then(() => process.exit(0)));
+const commands = createInterface({ input: process.stdin });
+commands.on("line", (line) => {
+  if (line.trim() === "stats") process.stdout.write(`${JSON.stringify(server.stats)}\n`);
+});
+commands.on("close", () => void server.close().then(() => process.exit(0)));
