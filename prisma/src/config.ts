@@ -1,5 +1,6 @@
 // Configuration formats that web, worker and `pnpm start` share.
 import { createHash } from "node:crypto";
+import { z } from "zod";
 
 /** Master keys as core's createKeyring takes them: key id → base64 key, and the primary key's id. */
 export interface MasterKeys {
@@ -34,4 +35,28 @@ export function parseMasterKeys(value: string, variable = "OPSCONDUCTOR_MASTER_K
     keys[id] = key;
   });
   return { keys, primary: Object.keys(keys)[0]! };
+}
+
+/** DATABASE_URL as every process validates it. */
+export const databaseUrlSchema = z
+  .string({ error: "DATABASE_URL is not set; point it at OpsConductor's PostgreSQL (postgresql://user:password@host:5432/db)" })
+  .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgresql:// connection string");
+
+/** OPSCONDUCTOR_MASTER_KEY as every process validates it, parsed into master keys. */
+export const masterKeysSchema = (missing: string) =>
+  z.string({ error: missing }).transform((value, ctx) => {
+    try {
+      return parseMasterKeys(value);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/** Parses a process's environment with its schema, throwing one error that names every bad variable. */
+export function parseEnv<T extends z.ZodType>(schema: T, source: Record<string, string | undefined>): z.infer<T> {
+  const result = schema.safeParse(source);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+  throw new Error(`invalid configuration:\n${lines.join("\n")}`);
 }

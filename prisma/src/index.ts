@@ -14,7 +14,7 @@ export { applyMigrations } from "./migrate.ts";
 export { checkDatabase } from "./health.ts";
 export { getSystemOverview, recordWorkerHeartbeat, removeWorkerHeartbeat, WORKER_STALE_AFTER_MS } from "./workers.ts";
 export type { SystemOverview, WorkerIdentity } from "./workers.ts";
-export { parseMasterKeys } from "./config.ts";
+export { databaseUrlSchema, defaultKeyId, masterKeysSchema, parseEnv, parseMasterKeys } from "./config.ts";
 export type { MasterKeys } from "./config.ts";
 export { enqueueRun, enqueueRunInTransaction, ensureRunQueues, RUN_DEAD_LETTER_QUEUE, RUN_QUEUE } from "./queue.ts";
 export type { EnqueueOptions, RunJobData } from "./queue.ts";

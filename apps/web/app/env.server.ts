@@ -1,6 +1,6 @@
 // The web app's configuration, parsed once at boot: a bad value fails at once with a message naming
 // the variable. Nothing else in the web app reads process.env.
-import { parseMasterKeys, type MasterKeys } from "@opsconductor/db";
+import { databaseUrlSchema, masterKeysSchema, parseEnv, type MasterKeys } from "@opsconductor/db";
 import { z } from "zod";
 
 const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -8,21 +8,10 @@ const duration = z.coerce.number().int().positive();
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  DATABASE_URL: z
-    .string({ error: "DATABASE_URL is not set; `pnpm start` sets it, or point it at your PostgreSQL (postgresql://user:password@host:5432/db)" })
-    .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgresql:// connection string"),
+  DATABASE_URL: databaseUrlSchema,
   PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
   HOST: z.string().min(1).default("0.0.0.0"),
-  OPSCONDUCTOR_MASTER_KEY: z
-    .string({ error: "OPSCONDUCTOR_MASTER_KEY is not set; `pnpm start` creates a development key, production needs its own" })
-    .transform((value, ctx) => {
-      try {
-        return parseMasterKeys(value);
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
+  OPSCONDUCTOR_MASTER_KEY: masterKeysSchema("OPSCONDUCTOR_MASTER_KEY is not set; `pnpm start` creates a development key, production needs its own"),
   /** Public base URL (https://ops.example.com); makes cookies Secure and is the SSO redirect base. */
   OPSCONDUCTOR_PUBLIC_URL: z.url({ error: "OPSCONDUCTOR_PUBLIC_URL must be an absolute URL such as https://ops.example.com" }).optional(),
   /** Overrides the access-token signing key, which is otherwise derived from the primary master key. */
@@ -71,10 +60,7 @@ export type { MasterKeys };
 
 /** Parses web configuration from `source`, throwing one error that names every bad variable. */
 export function parseWebEnv(source: Record<string, string | undefined>): WebEnv {
-  const result = schema.safeParse(source);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
-  throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+  return parseEnv(schema, source);
 }
 
 let cached: WebEnv | undefined;

@@ -1,24 +1,13 @@
 // The worker's configuration, parsed once at boot; a bad value fails with a message naming the variable.
-import { parseMasterKeys } from "@opsconductor/db";
+import { databaseUrlSchema, masterKeysSchema, parseEnv } from "@opsconductor/db";
 import { z } from "zod";
 
 const schema = z.object({
-  DATABASE_URL: z
-    .string({ error: "DATABASE_URL is not set; point it at OpsConductor's PostgreSQL (postgresql://user:password@host:5432/db)" })
-    .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgresql:// connection string"),
+  DATABASE_URL: databaseUrlSchema,
   // Runs are I/O-bound (waiting on WinRM), so a few per core is a sensible default for a small machine.
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   WORKER_ID: z.string().min(1).max(200).optional(),
-  OPSCONDUCTOR_MASTER_KEY: z
-    .string({ error: "OPSCONDUCTOR_MASTER_KEY is not set; the worker needs the same master key as the web app to decrypt credentials" })
-    .transform((value, ctx) => {
-      try {
-        return parseMasterKeys(value);
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
+  OPSCONDUCTOR_MASTER_KEY: masterKeysSchema("OPSCONDUCTOR_MASTER_KEY is not set; the worker needs the same master key as the web app to decrypt credentials"),
   /** Port of the Prometheus /metrics endpoint; 0 turns it off. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
   /** How long SIGTERM waits for running runs before failing them. */
@@ -30,8 +19,5 @@ export type WorkerEnv = z.infer<typeof schema>;
 
 /** Parses worker configuration from `source`, throwing one error that names every bad variable. */
 export function parseWorkerEnv(source: Record<string, string | undefined>): WorkerEnv {
-  const result = schema.safeParse(source);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
-  throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+  return parseEnv(schema, source);
 }
