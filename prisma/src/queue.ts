@@ -30,10 +30,18 @@ export async function ensureRunQueues(boss: PgBoss): Promise<void> {
   }
 }
 
+/** The retry policy a job version declares (core's `retries`), or none. */
+export async function declaredRetries(db: Db, jobVersionId: string): Promise<{ limit: number; delaySec: number; backoff: boolean }> {
+  const version = await db.jobVersion.findUnique({ where: { id: jobVersionId }, select: { definition: true } });
+  const retries = (version?.definition as { retries?: { limit?: unknown; delaySec?: unknown; backoff?: unknown } } | null)?.retries;
+  const limit = typeof retries?.limit === "number" ? retries.limit : 0;
+  return { limit, delaySec: typeof retries?.delaySec === "number" ? retries.delaySec : 30, backoff: retries?.backoff !== false };
+}
+
 export interface EnqueueOptions {
   /** See RunJobData.sealedSecretParameters; pass NewRun.id so the caller can seal before inserting. */
   sealedSecretParameters?: unknown;
-  /** Extra attempts after a failure, as the job declares (none by default). */
+  /** Extra attempts after a failure; by default what the job version declares in `retries`. */
   retryLimit?: number;
   retryDelaySec?: number;
 }
@@ -51,11 +59,12 @@ export async function enqueueRunInTransaction(tx: Db, boss: PgBoss, input: NewRu
   const result = await createRun(tx, input);
   if (!result.created) return result;
   const data: RunJobData = { runId: result.run.id, ...(options.sealedSecretParameters ? { sealedSecretParameters: options.sealedSecretParameters } : {}) };
+  const retries = options.retryLimit === undefined ? await declaredRetries(tx, input.jobVersionId) : { limit: options.retryLimit, delaySec: options.retryDelaySec ?? 30, backoff: true };
   const jobId = await boss.send(RUN_QUEUE, data as unknown as object, {
     id: result.run.id,
     db: fromPrisma(tx),
-    retryLimit: options.retryLimit ?? 0,
-    ...(options.retryLimit ? { retryDelay: options.retryDelaySec ?? 30, retryBackoff: true } : {}),
+    retryLimit: retries.limit,
+    ...(retries.limit > 0 ? { retryDelay: retries.delaySec, retryBackoff: retries.backoff } : {}),
   });
   const run = await tx.jobRun.update({ where: { id: result.run.id }, data: { queueJobId: jobId ?? result.run.id } });
   return { run, created: true };

@@ -25,6 +25,16 @@ export class WorkerShutdown extends Error {
   }
 }
 
+/** Thrown after a failed attempt of a run whose job declares retries: pg-boss runs it again later. */
+export class RetryScheduled extends Error {
+  readonly attempt: number;
+  constructor(attempt: number, reason: string) {
+    super(`attempt ${attempt} failed (${reason}); the job declares retries, so it will run again`);
+    this.name = "RetryScheduled";
+    this.attempt = attempt;
+  }
+}
+
 type Outcome = { status: "succeeded" | "failed" | "canceled" | "timed_out" | "skipped"; error: string | null };
 
 function labelOf(step: { name?: string | undefined; id?: string | undefined; type: string }, index: number) {
@@ -57,6 +67,9 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
   }
   if (run.cancelRequestedAt) return finishEarly(deps, run.id, last._max.sequence ?? 0, "canceled", "the run was canceled before it started", log);
 
+  const attempt = run.attempt; // already counts this attempt: the claim incremented it
+  // A retry starts every step afresh; the earlier attempt's output stays, before this one's.
+  if (attempt > 1) await prisma.jobRunStep.updateMany({ where: { runId: run.id }, data: { status: "pending", exitCode: null, startedAt: null, finishedAt: null, error: null } });
   await prisma.jobRunStep.createMany({
     data: definition.steps.map((step, index) => ({ runId: run.id, index, stepKey: step.id ?? null, name: labelOf(step, index), type: step.type, targetName: step.target ?? null })),
     skipDuplicates: true,
@@ -120,8 +133,8 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
     }
   };
 
-  log.info({ job: run.job.name, version: run.jobVersion.number, steps: definition.steps.length, attempt: run.attempt + 1 }, "run started");
-  recorder.output(null, "system", `Run started on worker ${workerId}.\n`);
+  log.info({ job: run.job.name, version: run.jobVersion.number, steps: definition.steps.length, attempt }, "run started");
+  recorder.output(null, "system", attempt > 1 ? `Attempt ${attempt} started on worker ${workerId}.\n` : `Run started on worker ${workerId}.\n`);
   let result: RunResult;
   try {
     result = await runJob({ definition, params, resolveTarget, resolveCredential, executors: deps.executors, signal, onEvent });
@@ -134,6 +147,15 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
   }
   const shutdown = signal.aborted && signal.reason instanceof WorkerShutdown ? signal.reason : undefined;
   if (shutdown && result.status === "canceled") return finish(recorder, run.id, "failed", shutdown.message, log);
+  const retries = definition.retries;
+  if ((result.status === "failed" || result.status === "timed_out") && retries && attempt <= retries.limit) {
+    const delay = retries.backoff ? retries.delaySec * 2 ** (attempt - 1) : retries.delaySec;
+    recorder.output(null, "system", `Attempt ${attempt} of ${retries.limit + 1} ${result.status === "failed" ? "failed" : "timed out"}: ${result.error}\nRetrying in about ${delay} s.\n`);
+    recorder.run({ status: "queued", error: result.error });
+    await recorder.drain();
+    log.info({ attempt, delaySec: delay, error: result.error }, "run attempt failed; it will be retried");
+    throw new RetryScheduled(attempt, result.error ?? result.status);
+  }
   return finish(recorder, run.id, result.status, result.error, log);
 }
 

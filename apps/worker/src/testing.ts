@@ -8,7 +8,9 @@ import { startWinRMTestServer, type WinRMCommandHandler, type WinRMTestServer } 
 export const TEST_USER = "ops";
 export const TEST_PASSWORD = "Winter2026!secret";
 
-/** A fake Windows service table answering Restart-Service / Get-Service, and Start-Sleep. */
+const flakyCalls = new Map<string, number>();
+
+/** A fake Windows service table answering Restart-Service / Get-Service, Start-Sleep, and `Invoke-Flaky 'key' n` (fails its first n calls). */
 export const windowsLikeHandler: WinRMCommandHandler = async (ctx) => {
   const script = ctx.script ?? ctx.commandLine;
   for (const statement of script.split(/;|\r?\n/).map((s) => s.trim()).filter(Boolean)) {
@@ -17,7 +19,16 @@ export const windowsLikeHandler: WinRMCommandHandler = async (ctx) => {
     const status = /^\(Get-Service '([^']+)'\)\.Status$/i.exec(statement);
     const sleep = /^Start-Sleep -Seconds (\d+)$/i.exec(statement);
     const echo = /^Write-Output '([^']*)'$/i.exec(statement);
-    if (/^hostname$/i.test(statement)) ctx.stdout.write(`${ctx.machineName}\r\n`);
+    const flaky = /^Invoke-Flaky '([^']+)' (\d+)$/i.exec(statement);
+    if (flaky) {
+      const calls = (flakyCalls.get(flaky[1]!) ?? 0) + 1;
+      flakyCalls.set(flaky[1]!, calls);
+      if (calls <= Number(flaky[2])) {
+        ctx.stderr.write(`Invoke-Flaky : call ${calls} failed\r\n`);
+        return 1;
+      }
+      ctx.stdout.write(`call ${calls} worked\r\n`);
+    } else if (/^hostname$/i.test(statement)) ctx.stdout.write(`${ctx.machineName}\r\n`);
     else if (restart) ctx.stdout.write(`WARNING: Waiting for service '${restart[1]}' to stop...\r\n`);
     else if (status) ctx.stdout.write("Running\r\n");
     else if (echo) ctx.stdout.write(`${echo[1]}\r\n`);

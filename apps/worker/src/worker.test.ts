@@ -106,6 +106,29 @@ describe("executing queued runs", () => {
   });
 });
 
+test("a job that declares retries is run again after a failed attempt, until it succeeds", async () => {
+  const { worker: w } = await worker();
+  const key = randomBytes(4).toString("hex");
+  const { jobId, versionId } = await fixture.job({ name: "Flaky", version: 1, retries: { limit: 2, delaySec: 1, backoff: false }, steps: [{ type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command: `Invoke-Flaky '${key}' 2` }] });
+  const { run } = await enqueueRun(prisma, w.boss, { jobId, jobVersionId: versionId, parameters: {} });
+  const done = await waitForRun(run.id, (r) => TERMINAL.includes(r.status), 60_000);
+  expect(done).toMatchObject({ status: "succeeded", attempt: 3, error: null });
+  const system = (await prisma.runOutputChunk.findMany({ where: { runId: run.id, stream: "system" }, orderBy: { sequence: "asc" } })).map((c) => c.text).join("");
+  expect(system).toContain("Attempt 1 of 3 failed: Step 1 (winrm.exec #1) failed");
+  expect(system).toContain("Attempt 3 started on worker");
+  const steps = await prisma.jobRunStep.findMany({ where: { runId: run.id } });
+  expect(steps.map((s) => s.status)).toEqual(["succeeded"]);
+});
+
+test("retries run out: the last attempt's failure is the run's", async () => {
+  const { worker: w } = await worker();
+  const key = randomBytes(4).toString("hex");
+  const { jobId, versionId } = await fixture.job({ name: "Hopeless", version: 1, retries: { limit: 1, delaySec: 1 }, steps: [{ type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command: `Invoke-Flaky '${key}' 5` }] });
+  const { run } = await enqueueRun(prisma, w.boss, { jobId, jobVersionId: versionId, parameters: {} });
+  const done = await waitForRun(run.id, (r) => TERMINAL.includes(r.status), 60_000);
+  expect(done).toMatchObject({ status: "failed", attempt: 2 });
+});
+
 test("a due schedule fires through the worker's scheduler and its run is executed", async () => {
   const { worker: w } = await worker();
   expect(w.scheduler).toBeDefined();

@@ -18,7 +18,7 @@ import {
 import { WinRMClient } from "@opsconductor/winrm";
 import { PgBoss } from "pg-boss";
 import type { Logger } from "pino";
-import { executeRun, WorkerShutdown } from "./executor.ts";
+import { executeRun, RetryScheduled, WorkerShutdown } from "./executor.ts";
 import { listen } from "./listen.ts";
 import { startMetrics, type WorkerMetrics } from "./metrics.ts";
 import { failRunsOfPreviousIncarnation, reapLostRuns } from "./reaper.ts";
@@ -127,6 +127,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         controller.signal,
       );
       if (outcome.status !== "skipped") metrics.runsFinished.inc({ status: outcome.status });
+    } catch (error) {
+      // A scheduled retry fails this attempt's queue job on purpose: pg-boss redelivers it after the delay.
+      if (error instanceof RetryScheduled) metrics.runsFinished.inc({ status: "retried" });
+      throw error;
     } finally {
       active.delete(data.runId);
       metrics.activeRuns.set(active.size);

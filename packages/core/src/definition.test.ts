@@ -206,3 +206,10 @@ describe("jobDefinitionJsonSchema", () => {
     expect(JSON.stringify(jobDefinitionJsonSchema({ stepTypes }))).toContain('"const":"custom.noop"');
   });
 });
+
+test("a job may declare how failed runs are retried, within bounds", () => {
+  const base = { name: "retrying", steps: [{ type: "winrm.exec", target: "t", command: "hostname" }] };
+  expect(parseJobDefinition({ ...base, retries: { limit: 2 } }).retries).toEqual({ limit: 2, delaySec: 30, backoff: true });
+  expect(parseJobDefinition(base).retries).toBeUndefined();
+  expect(() => parseJobDefinition({ ...base, retries: { limit: 11, delaySec: 0 } })).toThrow(/retries\.limit must be between 0 and 10[\s\S]*retries\.delaySec must be between 1 and 3600/);
+});

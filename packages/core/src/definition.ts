@@ -228,6 +228,16 @@ export function createJobDefinitionSchema(registry: StepTypeRegistry = defaultSt
   return definitionSchema(stepSchema, registry);
 }
 
+/** How a failed run is tried again: `limit` more attempts, `delaySec` apart (doubling when `backoff`). */
+export const retryPolicySchema = z.strictObject({
+  limit: z.number().int("must be a whole number").min(0, "must be between 0 and 10").max(10, "must be between 0 and 10"),
+  delaySec: z.number().int("must be a whole number").min(1, "must be between 1 and 3600").max(3600, "must be between 1 and 3600").default(30),
+  backoff: z.boolean().default(true),
+});
+
+/** A job's retry policy after defaults. */
+export type RetryPolicy = z.output<typeof retryPolicySchema>;
+
 function definitionSchema<S extends z.ZodType>(stepSchema: S, registry: StepTypeRegistry) {
   return z
     .strictObject({
@@ -241,6 +251,7 @@ function definitionSchema<S extends z.ZodType>(stepSchema: S, registry: StepType
         )
         .default({}),
       steps: z.array(stepSchema).min(1, "must have at least one step"),
+      retries: retryPolicySchema.optional(),
     })
     // Runs even when other fields are invalid (`when`), so one parse reports every problem; the
     // value may then be partly unparsed, hence the defensive checks.
