@@ -127,6 +127,14 @@ describe("throttling", () => {
   });
 });
 
+test("one address is throttled after too many failures across accounts", async () => {
+  const strict = await startApp({ LOGIN_MAX_FAILURES_PER_IP: "3" });
+  for (const username of ["a1", "a2", "a3"]) expect((await strict.request("POST", "/api/login", { body: { username, password: "guess" } })).status).toBe(401);
+  const blocked = await strict.request("POST", "/api/login", { body: { username: "viewer", password: "viewer-password-1" } });
+  expect(blocked.status).toBe(429);
+  expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
+});
+
 describe("CSRF", () => {
   test("a cookie-authenticated mutation needs the CSRF token echoed in a header", async () => {
     const { cookies } = await app.login("admin");
