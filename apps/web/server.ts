@@ -19,9 +19,12 @@ try {
 const dev = process.argv.includes("--dev");
 const here = import.meta.dirname;
 
-const vite = dev ? await import("vite").then((v) => v.createServer({ root: here, server: { middlewareMode: true } })) : undefined;
-
 const app = express();
+const server = createServer(app);
+// Vite's module updates ride on this server's own port instead of a fixed extra one (24678), so
+// several dev servers (tests run many) never collide.
+const vite = dev ? await import("vite").then((v) => v.createServer({ root: here, server: { middlewareMode: true, hmr: { server } } })) : undefined;
+
 app.disable("x-powered-by");
 app.use(compression());
 app.set("trust proxy", config.TRUST_PROXY_HOPS);
@@ -75,7 +78,6 @@ app.use(
   }),
 );
 
-const server = createServer(app);
 server.listen(config.PORT, config.HOST, () => {
   console.log(`web: listening on http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${config.PORT}${dev ? " (dev)" : ""}`);
 });
