@@ -118,6 +118,7 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
   const onEvent = (event: RunEvent) => {
     switch (event.type) {
       case "step.started":
+        log.info({ stepId: stepRows[event.stepIndex]?.id, stepIndex: event.stepIndex, step: event.stepName, target: event.target }, "step started");
         recorder.step(event.stepIndex, { status: "running", startedAt: new Date(event.at) });
         break;
       case "step.output":
@@ -125,6 +126,7 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
         break;
       case "step.finished":
         if (event.error) recorder.output(event.stepIndex, "system", `${event.error}\n`);
+        log.info({ stepId: stepRows[event.stepIndex]?.id, stepIndex: event.stepIndex, status: event.status, exitCode: event.exitCode, durationMs: event.durationMs }, "step finished");
         recorder.step(event.stepIndex, { status: event.status, exitCode: event.exitCode, finishedAt: new Date(event.at), error: event.error });
         deps.onStepFinished?.(definition.steps[event.stepIndex]?.type ?? "unknown", event.status, event.durationMs);
         break;

@@ -81,6 +81,7 @@ describe("executing queued runs", () => {
     expect(chunks.at(-1)!.text).toBe("Run succeeded.\n");
     expect(fixture.server.stats.openShells).toBe(0);
     expect(lines.some((l) => l.msg === "run finished" && l.runId === run.id && l.status === "succeeded")).toBe(true);
+    expect(lines.find((l) => l.msg === "step finished" && l.runId === run.id)).toMatchObject({ stepId: steps[0]!.id, stepIndex: 0, status: "succeeded", exitCode: 0 });
   });
 
   test("a failing command fails its step and the run, and later steps are skipped", async () => {
