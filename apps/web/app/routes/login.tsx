@@ -3,6 +3,7 @@ import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/re
 import { db } from "../db.server.ts";
 import { clientMeta } from "../server/api.server.ts";
 import { authCookies, checkCsrf } from "../server/auth.server.ts";
+import { BODY_LIMITS, readForm } from "../server/body.server.ts";
 import { ApiError } from "../server/errors.server.ts";
 import { signInWithPassword } from "../server/session.server.ts";
 import { listSsoProviders, ssoErrorMessage, type SsoProviderId } from "../server/sso.server.ts";
@@ -12,8 +13,10 @@ export const meta: MetaFunction = () => [{ title: "OpsConductor · Sign in" }];
 
 export const headers: HeadersFunction = ({ actionHeaders }) => {
   const out = new Headers({ "Cache-Control": "no-store" });
-  const retryAfter = actionHeaders.get("Retry-After");
-  if (retryAfter) out.set("Retry-After", retryAfter);
+  for (const name of ["Retry-After", "Connection"]) {
+    const value = actionHeaders.get(name);
+    if (value) out.set(name, value);
+  }
   return out;
 };
 
@@ -35,13 +38,14 @@ export async function loader({ request, context }: LoaderFunctionArgs): Promise<
 const sentence = (message: string) => message.charAt(0).toUpperCase() + message.slice(1) + (/[.!?]$/.test(message) ? "" : ".");
 
 export async function action({ request, context }: ActionFunctionArgs): Promise<PageData<{ error: string; username: string }> | Response> {
-  const form = await request.formData();
-  const username = String(form.get("username") ?? "").trim();
-  const password = String(form.get("password") ?? "");
-  const redirectTo = safeRedirect(form.get("redirectTo"));
+  let username = "";
   try {
     // Only the Origin check applies here: there is no session yet whose token the form could echo.
     checkCsrf(request, null);
+    const form = await readForm(request, BODY_LIMITS.form);
+    username = String(form.get("username") ?? "").trim();
+    const password = String(form.get("password") ?? "");
+    const redirectTo = safeRedirect(form.get("redirectTo"));
     if (!username || !password || username.length > 200 || password.length > 1024) {
       return data({ error: "Enter your username and password.", username: username.slice(0, 200) }, { status: 400 });
     }
@@ -50,7 +54,7 @@ export async function action({ request, context }: ActionFunctionArgs): Promise<
     for (const c of authCookies(request, signedIn.tokens)) headers.append("Set-Cookie", c);
     return redirect(redirectTo, { headers });
   } catch (error) {
-    if (error instanceof ApiError) return data({ error: sentence(error.message), username }, { status: error.status, headers: error.headers });
+    if (error instanceof ApiError) return data({ error: sentence(error.message), username: username.slice(0, 200) }, { status: error.status, headers: error.headers });
     throw error;
   }
 }

@@ -7,6 +7,7 @@ import { db } from "../db.server.ts";
 import { can, type Permission } from "../lib/permissions.ts";
 import { recordAudit, type AuditEntry } from "./audit.server.ts";
 import { authenticate, checkCsrf, type ClientMeta, type Principal } from "./auth.server.ts";
+import { BODY_LIMITS, readText } from "./body.server.ts";
 import { ApiError, toErrorResponse, type ErrorDetail } from "./errors.server.ts";
 
 declare module "@remix-run/node" {
@@ -16,7 +17,6 @@ declare module "@remix-run/node" {
   }
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** What a route declares; the builder enforces it and /api/openapi.json describes it. */
@@ -79,10 +79,7 @@ function queryObject(url: URL): Record<string, string | string[]> {
 }
 
 async function readJson(request: Request): Promise<unknown> {
-  const length = Number(request.headers.get("content-length") ?? 0);
-  if (length > MAX_BODY_BYTES) throw new ApiError(413, "payload_too_large", `the request body may be at most ${MAX_BODY_BYTES} bytes`);
-  const text = await request.text();
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new ApiError(413, "payload_too_large", `the request body may be at most ${MAX_BODY_BYTES} bytes`);
+  const text = await readText(request, BODY_LIMITS.api);
   if (text.trim() === "") return undefined;
   const type = request.headers.get("content-type") ?? "";
   if (type && !/^application\/(.+\+)?json\b/i.test(type)) {

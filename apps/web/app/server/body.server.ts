@@ -1,0 +1,68 @@
+// Reading request bodies with a byte limit that holds whatever the client declares: Content-Length is
+// only a hint, and a `Transfer-Encoding: chunked` body has none, so the bytes are counted as they
+// arrive and reading stops at the limit.
+import { ApiError } from "./errors.server.ts";
+
+/** Limits of the bodies the app reads into memory. */
+export const BODY_LIMITS = Object.freeze({
+  /** JSON bodies of /api routes. */
+  api: 1024 * 1024,
+  /** Small page forms (sign-in, sign-out). */
+  form: 64 * 1024,
+});
+
+/**
+ * The 413 for a body over `limit`. It carries `Connection: close`: the rest of the body is never
+ * read, so the server ends the connection once the answer is written instead of waiting for it.
+ */
+export function payloadTooLarge(limit: number): ApiError {
+  return new ApiError(413, "payload_too_large", `the request body may be at most ${limit} bytes`, { headers: { Connection: "close" } });
+}
+
+/**
+ * Yields the body's chunks and throws the 413 of `payloadTooLarge` as soon as more than `limit`
+ * bytes have arrived (or Content-Length announces more), without reading further. For streaming
+ * consumers such as uploads; `readBody` collects it for small bodies.
+ */
+export async function* streamBody(request: Request, limit: number): AsyncGenerator<Uint8Array, void, undefined> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw payloadTooLarge(limit);
+  if (!request.body) return;
+  const reader = request.body.getReader();
+  let received = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      received += value.byteLength;
+      if (received > limit) throw payloadTooLarge(limit);
+      yield value;
+    }
+  } finally {
+    // Released, not cancelled: cancelling destroys the socket before the 413 can be written.
+    reader.releaseLock();
+  }
+}
+
+/** The whole body as bytes, at most `limit` of them (else the 413 of `payloadTooLarge`). */
+export async function readBody(request: Request, limit: number): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of streamBody(request, limit)) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** The body as UTF-8 text, at most `limit` bytes. */
+export async function readText(request: Request, limit: number): Promise<string> {
+  return (await readBody(request, limit)).toString("utf8");
+}
+
+/** The body parsed as a form (url-encoded or multipart), at most `limit` bytes. */
+export async function readForm(request: Request, limit: number): Promise<FormData> {
+  const bytes = await readBody(request, limit);
+  const type = request.headers.get("content-type") ?? "application/x-www-form-urlencoded";
+  try {
+    return await new Response(bytes, { headers: { "content-type": type } }).formData();
+  } catch {
+    throw new ApiError(400, "invalid_form", "the request body is not a form (send application/x-www-form-urlencoded or multipart/form-data)");
+  }
+}
