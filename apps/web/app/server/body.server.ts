@@ -45,7 +45,7 @@ export async function* streamBody(request: Request, limit: number): AsyncGenerat
 }
 
 /** The whole body as bytes, at most `limit` of them (else the 413 of `payloadTooLarge`). */
-export async function readBody(request: Request, limit: number): Promise<Buffer> {
+export async function readBody(request: Request, limit: number): Promise<Buffer<ArrayBuffer>> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of streamBody(request, limit)) chunks.push(chunk);
   return Buffer.concat(chunks);
