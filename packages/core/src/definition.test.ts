@@ -112,7 +112,7 @@ describe("parseJobDefinition", () => {
         'steps[0] has an unknown field "extra"',
         'steps[0].command uses {{ nope }}, but the job declares no parameter "nope"',
         'steps[1].type must be one of "winrm.exec", "winrm.copy"',
-        'steps[2] must have exactly one of "content" or "source"',
+        'steps[2] must have exactly one of "content" or "file"',
         "steps[3].timeoutSec must be between 1 and 86400",
         expect.stringMatching(/^steps\[3\]\.command is not a valid template: .*unknown filter "upper"/),
       ]),
@@ -144,6 +144,11 @@ describe("parseJobDefinition", () => {
     ["a default outside the enum", { name: "x", parameters: { p: { type: "enum", values: ["a"], default: "b" } }, steps: [{ type: "winrm.exec", target: "t", command: "x" }] }, 'parameters.p.default must be one of "a"'],
     ["a repeated step id", { name: "x", steps: [{ id: "a", type: "winrm.exec", target: "t", command: "x" }, { id: "a", type: "winrm.exec", target: "t", command: "y" }] }, "steps[1].id repeats the id of steps[0]"],
     ["bad base64 content", { name: "x", steps: [{ type: "winrm.copy", target: "t", content: "not base64!", encoding: "base64", destination: "C:\\x" }] }, 'steps[0].content must be valid base64 when encoding is "base64"'],
+    ["a local source path", { name: "x", steps: [{ type: "winrm.copy", target: "t", source: "/proc/self/environ", destination: "C:\\x" }] }, 'steps[0].source is a local path, which is not accepted: name an uploaded file in "file", or give inline "content"'],
+    ["a local source path next to content", { name: "x", steps: [{ type: "winrm.copy", target: "t", source: "/etc/passwd", content: "x", destination: "C:\\x" }] }, "steps[0].source is a local path, which is not accepted"],
+    ["both content and file", { name: "x", steps: [{ type: "winrm.copy", target: "t", file: "tool.exe", content: "x", destination: "C:\\x" }] }, 'steps[0] must have exactly one of "content" or "file"'],
+    ["a digest that is not SHA-256", { name: "x", steps: [{ type: "winrm.copy", target: "t", file: "tool.exe", sha256: "abc", destination: "C:\\x" }] }, "steps[0].sha256 must be 64 lower-case hexadecimal digits"],
+    ["a digest with inline content", { name: "x", steps: [{ type: "winrm.copy", target: "t", content: "x", sha256: "a".repeat(64), destination: "C:\\x" }] }, 'steps[0].sha256 is only allowed with "file"'],
   ])("rejects %s", (_, input, message) => {
     expect(problems(input)).toEqual([expect.stringContaining(message)]);
   });

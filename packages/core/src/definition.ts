@@ -156,16 +156,24 @@ export const winrmExecStepType = defineStepType({
   },
 });
 
-/** The built-in `winrm.copy` step: writes text, base64 bytes or a local file to a path on the target. */
+const sha256Pattern = /^[0-9a-f]{64}$/;
+
+/**
+ * The built-in `winrm.copy` step: writes inline text or base64 bytes, or a named file, to a path on
+ * the target. `file` is resolved by the executor's `openFile`; there is no local-path source.
+ */
 export const winrmCopyStepType = defineStepType({
   type: "winrm.copy",
-  description: "Copies inline content (text or base64) or a local file to a path on a Windows target.",
+  description: "Copies inline content (text or base64) or a named file to a path on a Windows target.",
   requiresTarget: true,
   templateFields: ["destination"],
   fields: {
     content: z.string().optional(),
     encoding: z.enum(["text", "base64"], { error: 'must be "text" or "base64"' }).default("text"),
-    source: z.string().min(1, "must not be empty").optional(),
+    file: z.string().min(1, "must not be empty").max(1024, "must be at most 1024 characters long").optional(),
+    // Kept only to refuse it with a message that says what to do instead (see LOCAL_SOURCE_MESSAGE).
+    source: z.never({ error: () => LOCAL_SOURCE_MESSAGE }).optional(),
+    sha256: z.string().regex(sha256Pattern, "must be 64 lower-case hexadecimal digits (a SHA-256 digest)").optional(),
     destination: z.string().min(1, "must not be empty"),
     overwrite: z.boolean().default(false),
   },
@@ -270,13 +278,17 @@ function definitionSchema<S extends z.ZodType>(stepSchema: S, registry: StepType
               ctx.addIssue({ code: "custom", path: ["steps", index, "id"], message: `repeats the id of steps[${first}]` });
             } else seenIds.set(s.id, index);
           }
-          if (s.type === "winrm.copy") {
+          if (s.type === "winrm.copy" && registry.get("winrm.copy") === winrmCopyStepType) {
             const hasContent = typeof s.content === "string";
-            const hasSource = typeof s.source === "string";
-            if (hasContent === hasSource) {
-              ctx.addIssue({ code: "custom", path: ["steps", index], message: 'must have exactly one of "content" or "source"' });
-            } else if (hasContent && s.encoding === "base64" && !isBase64(s.content as string)) {
+            const hasFile = typeof s.file === "string";
+            if (hasContent === hasFile && s.source === undefined) {
+              ctx.addIssue({ code: "custom", path: ["steps", index], message: 'must have exactly one of "content" or "file"' });
+            }
+            if (hasContent && s.encoding === "base64" && !isBase64(s.content as string)) {
               ctx.addIssue({ code: "custom", path: ["steps", index, "content"], message: 'must be valid base64 when encoding is "base64"' });
+            }
+            if (hasContent && s.sha256 !== undefined) {
+              ctx.addIssue({ code: "custom", path: ["steps", index, "sha256"], message: 'is only allowed with "file"' });
             }
           }
           const stepType = typeof s.type === "string" ? registry.get(s.type) : undefined;
@@ -303,6 +315,10 @@ function definitionSchema<S extends z.ZodType>(stepSchema: S, registry: StepType
       { when: () => true },
     );
 }
+
+// Local paths were removed on purpose: a path read by the worker could be any of its files
+// (/proc/self/environ holds its keys).
+const LOCAL_SOURCE_MESSAGE = 'is a local path, which is not accepted: name an uploaded file in "file", or give inline "content"';
 
 function isBase64(text: string): boolean {
   const compact = text.replace(/\s+/g, "");

@@ -66,5 +66,5 @@ export type {
   StepStatus,
   Target,
 } from "./engine.ts";
-export { createWinRMExecutors, winrmConnectionOptions } from "./executors/winrm.ts";
-export type { WinRMClientLike, WinRMConnectionOptions, WinRMExecutorOptions, WinRMRunOptions } from "./executors/winrm.ts";
+export { createLocalFileOpener, createWinRMExecutors, winrmConnectionOptions } from "./executors/winrm.ts";
+export type { OpenedFile, OpenFile, WinRMClientLike, WinRMConnectionOptions, WinRMExecutorOptions, WinRMRunOptions } from "./executors/winrm.ts";

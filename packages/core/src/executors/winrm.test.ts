@@ -1,18 +1,30 @@
-import { describe, expect, test } from "vitest";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, describe, expect, test } from "vitest";
 import { parseJobDefinition } from "../definition.ts";
 import { runJob, type Credential, type RunEvent, type Target } from "../engine.ts";
-import { createWinRMExecutors, winrmConnectionOptions, type WinRMClientLike, type WinRMConnectionOptions, type WinRMRunOptions } from "./winrm.ts";
+import { createLocalFileOpener, createWinRMExecutors, winrmConnectionOptions, type OpenFile, type WinRMClientLike, type WinRMConnectionOptions, type WinRMRunOptions } from "./winrm.ts";
 
 const target: Target = { id: "t-1", name: "web-01", hostname: "web-01.example.test", winrm: { transport: "http", auth: "ntlm", allowUnencrypted: false } };
 const credential: Credential = { id: "c-1", name: "ops", type: "password", username: "ops", domain: "CORP", secret: { password: "Winter2026!" } };
+
+interface Behaviour {
+  exitCode?: number;
+  hang?: boolean;
+  /** What the "target" reports it received; defaults to the digest of the bytes sent. */
+  remoteSha256?: string;
+}
 
 // A stand-in for @opsconductor/winrm's client that records what it was asked to do.
 class FakeClient implements WinRMClientLike {
   calls: unknown[] = [];
   closed = false;
   readonly options: WinRMConnectionOptions;
-  private readonly behaviour: { exitCode?: number; hang?: boolean };
-  constructor(options: WinRMConnectionOptions, behaviour: { exitCode?: number; hang?: boolean } = {}) {
+  private readonly behaviour: Behaviour;
+  constructor(options: WinRMConnectionOptions, behaviour: Behaviour = {}) {
     this.options = options;
     this.behaviour = behaviour;
   }
@@ -24,8 +36,16 @@ class FakeClient implements WinRMClientLike {
     this.calls.push({ method: "runCmd", command, args });
     return this.produce(options);
   }
-  async copyFile(source: Buffer | string | NodeJS.ReadableStream, remotePath: string, options: { overwrite?: boolean } = {}) {
-    this.calls.push({ method: "copyFile", source: Buffer.isBuffer(source) ? source.toString("hex") : source, remotePath, overwrite: options.overwrite });
+  async copyFile(source: Buffer | Readable, remotePath: string, options: { overwrite?: boolean } = {}) {
+    let bytes: Buffer;
+    if (Buffer.isBuffer(source)) bytes = source;
+    else {
+      const parts: Buffer[] = [];
+      for await (const chunk of source) parts.push(Buffer.from(chunk as Uint8Array));
+      bytes = Buffer.concat(parts);
+    }
+    this.calls.push({ method: "copyFile", source: Buffer.isBuffer(source) ? bytes.toString("hex") : `stream:${bytes.toString("utf8")}`, remotePath, overwrite: options.overwrite });
+    return { sha256: this.behaviour.remoteSha256 ?? createHash("sha256").update(bytes).digest("hex") };
   }
   close() {
     this.closed = true;
@@ -38,7 +58,7 @@ class FakeClient implements WinRMClientLike {
   }
 }
 
-async function runWith(steps: Record<string, unknown>[], behaviour: ConstructorParameters<typeof FakeClient>[1] = {}, extra: { signal?: AbortSignal; credential?: Credential | undefined } = {}) {
+async function runWith(steps: Record<string, unknown>[], behaviour: Behaviour = {}, extra: { signal?: AbortSignal; credential?: Credential | undefined; openFile?: OpenFile } = {}) {
   const clients: FakeClient[] = [];
   const events: RunEvent[] = [];
   const result = await runJob({
@@ -55,6 +75,7 @@ async function runWith(steps: Record<string, unknown>[], behaviour: ConstructorP
         clients.push(client);
         return client;
       },
+      ...(extra.openFile ? { openFile: extra.openFile } : {}),
     }),
     signal: extra.signal,
     onEvent: (event) => events.push(event),
@@ -88,16 +109,44 @@ describe("winrm executors", () => {
   });
 
   test("winrm.copy sends text or base64 content to the interpolated destination", async () => {
-    const { clients } = await runWith([
+    const { clients, result } = await runWith([
       { type: "winrm.copy", content: "hello", destination: "C:\\reports\\{{ file }}", overwrite: true },
       { type: "winrm.copy", content: "AAEC", encoding: "base64", destination: "C:\\bin.dat" },
-      { type: "winrm.copy", source: "/srv/files/tool.exe", destination: "C:\\tool.exe" },
     ]);
     expect(clients.map((client) => client.calls[0])).toEqual([
       { method: "copyFile", source: Buffer.from("hello").toString("hex"), remotePath: "C:\\reports\\report.txt", overwrite: true },
       { method: "copyFile", source: "000102", remotePath: "C:\\bin.dat", overwrite: false },
-      { method: "copyFile", source: "/srv/files/tool.exe", remotePath: "C:\\tool.exe", overwrite: false },
     ]);
+    expect(result.status).toBe("succeeded");
+  });
+
+  test("winrm.copy with file streams what openFile returns and checks the target's digest against the pinned one", async () => {
+    const sha256 = createHash("sha256").update("tool bytes").digest("hex");
+    const opened: { ref: string; sha256: string | undefined }[] = [];
+    const openFile: OpenFile = async (ref, context) => {
+      opened.push({ ref, sha256: context.sha256 });
+      return { stream: Readable.from([Buffer.from("tool "), Buffer.from("bytes")]), name: "tool.exe", size: 10, sha256 };
+    };
+    const { clients, events, result } = await runWith([{ type: "winrm.copy", file: "tool.exe", sha256, destination: "C:\\tool.exe" }], {}, { openFile });
+    expect(opened).toEqual([{ ref: "tool.exe", sha256 }]);
+    expect(clients[0]!.calls).toEqual([{ method: "copyFile", source: "stream:tool bytes", remotePath: "C:\\tool.exe", overwrite: false }]);
+    expect(result.status).toBe("succeeded");
+    const stdout = events.flatMap((e) => (e.type === "step.output" ? [e.text] : [])).join("");
+    expect(stdout).toBe(`Copied tool.exe (10 bytes) to C:\\tool.exe (SHA-256 ${sha256})\n`);
+
+    const corrupt = await runWith([{ type: "winrm.copy", file: "tool.exe", destination: "C:\\tool.exe" }], { remoteSha256: "0".repeat(64) }, { openFile });
+    expect(corrupt.result.steps[0]).toMatchObject({ status: "failed", error: `The copy of C:\\tool.exe has SHA-256 ${"0".repeat(64)}, expected ${sha256}.` });
+  });
+
+  test("winrm.copy with file fails when no file source is configured, and when the file changed since the step was saved", async () => {
+    const missing = await runWith([{ type: "winrm.copy", file: "tool.exe", destination: "C:\\tool.exe" }]);
+    expect(missing.result.steps[0]!.error).toMatch(/copies file "tool\.exe", but no file source \(openFile\) is configured/);
+    expect(missing.clients).toEqual([]);
+
+    const changed = await runWith([{ type: "winrm.copy", file: "tool.exe", sha256: "a".repeat(64), destination: "C:\\tool.exe" }], {}, {
+      openFile: async () => ({ stream: Readable.from([Buffer.from("new")]), sha256: "b".repeat(64) }),
+    });
+    expect(changed.result.steps[0]!.error).toBe(`File "tool.exe" has SHA-256 ${"b".repeat(64)}, but the step was saved with ${"a".repeat(64)}.`);
   });
 
   test("canceling the run aborts the remote command", async () => {
@@ -117,6 +166,33 @@ describe("winrm executors", () => {
   test("the credential's password never shows in events", async () => {
     const { events } = await runWith([{ type: "winrm.exec", command: "hostname" }], {}, { credential: { ...credential, username: "Winter2026!" } });
     expect(JSON.stringify(events)).not.toContain("Winter2026!");
+  });
+});
+
+describe("createLocalFileOpener (the embedder's explicit opt-in to local files)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "core-local-files-"));
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const root = join(dir, "root");
+  await mkdir(join(root, "sub"), { recursive: true });
+  await writeFile(join(root, "sub", "tool.exe"), "tool bytes");
+  await writeFile(join(dir, "secret.txt"), "outside");
+  await symlink(join(dir, "secret.txt"), join(root, "link.txt"));
+  const openFile = createLocalFileOpener({ root });
+
+  test("reads files under the root", async () => {
+    const { clients, result } = await runWith([{ type: "winrm.copy", file: "sub/tool.exe", destination: "C:\\tool.exe" }], {}, { openFile });
+    expect(result.status).toBe("succeeded");
+    expect(clients[0]!.calls[0]).toMatchObject({ source: "stream:tool bytes" });
+  });
+
+  test.each(["../secret.txt", "link.txt", "/etc/passwd", "/proc/self/environ", "sub/../../secret.txt", "missing.txt", "sub"])("refuses %s", async (ref) => {
+    const { clients, result } = await runWith([{ type: "winrm.copy", file: ref, destination: "C:\\x" }], {}, { openFile });
+    expect(result.steps[0]!.error).toMatch(/outside the copy root|was not found under the copy root|is not a regular file/);
+    expect(clients).toEqual([]);
+  });
+
+  test("needs an absolute root", () => {
+    expect(() => createLocalFileOpener({ root: "files" })).toThrow("createLocalFileOpener() needs { root: <absolute directory> }");
   });
 });
 

@@ -1,3 +1,7 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { realpath, stat } from "node:fs/promises";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import type { Credential, StepContext, StepExecutor, StepOutcome, Target } from "../engine.ts";
 
@@ -29,14 +33,28 @@ export interface WinRMRunOptions {
 export interface WinRMClientLike {
   runPowerShell(script: string, options?: WinRMRunOptions): Promise<{ exitCode: number | null | undefined }>;
   runCmd(command: string, args?: readonly string[], options?: WinRMRunOptions): Promise<{ exitCode: number | null | undefined }>;
-  /** Copies bytes (a Buffer or a stream) or the local file at a path (a string) to `remotePath`. */
+  /** Copies bytes (a Buffer or a stream) to `remotePath`; may resolve to the SHA-256 the target computed. */
   copyFile(
-    source: Buffer | Readable | string,
+    source: Buffer | Readable,
     remotePath: string,
     options?: { overwrite?: boolean; signal?: AbortSignal; onProgress?: (progress: unknown) => void },
-  ): Promise<unknown>;
+  ): Promise<{ sha256?: string } | void | unknown>;
   close(): Promise<void> | void;
 }
+
+/** A file opened for a `winrm.copy` step: its bytes as a stream, and what is known about them. */
+export interface OpenedFile {
+  /** The bytes, read lazily in order (the copy applies backpressure). */
+  stream: Readable;
+  /** A label for output, e.g. the file's name. */
+  name?: string;
+  size?: number;
+  /** Hex SHA-256 the bytes must have; the copy fails if the target received anything else. */
+  sha256?: string;
+}
+
+/** Opens the file a `winrm.copy` step names in `file` (its `sha256`, when set, is passed along). */
+export type OpenFile = (ref: string, context: { signal: AbortSignal; sha256?: string | undefined }) => Promise<OpenedFile>;
 
 /** Options for `createWinRMExecutors`. */
 export interface WinRMExecutorOptions {
@@ -46,6 +64,36 @@ export interface WinRMExecutorOptions {
    * until an embedder asks for it, and tests can hand in their own client.
    */
   createClient: (options: WinRMConnectionOptions) => WinRMClientLike | Promise<WinRMClientLike>;
+  /**
+   * Resolves `file` in `winrm.copy` steps, e.g. from your own file store. Without it such steps
+   * fail; nothing reads local paths unless you pass `createLocalFileOpener({ root })` here.
+   */
+  openFile?: OpenFile;
+}
+
+/**
+ * An `openFile` that reads files under `root` on this machine (an explicit opt-in for embedders):
+ * `file` is a path relative to `root`, and anything resolving outside it, through `..` or a
+ * symbolic link, is refused.
+ */
+export function createLocalFileOpener(options: { root: string }): OpenFile {
+  if (typeof options?.root !== "string" || !isAbsolute(options.root)) {
+    throw new TypeError("createLocalFileOpener() needs { root: <absolute directory> }, the only directory whose files steps may copy.");
+  }
+  return async (ref) => {
+    const root = await realpath(options.root);
+    let path: string;
+    try {
+      path = await realpath(resolve(root, ref));
+    } catch {
+      throw new Error(`File "${ref}" was not found under the copy root.`);
+    }
+    const inside = relative(root, path);
+    if (inside === "" || inside.startsWith(`..${sep}`) || inside === ".." || isAbsolute(inside)) throw new Error(`File "${ref}" is outside the copy root.`);
+    const info = await stat(path);
+    if (!info.isFile()) throw new Error(`"${ref}" is not a regular file.`);
+    return { stream: createReadStream(path, { highWaterMark: 1 << 20 }), name: ref, size: info.size };
+  };
 }
 
 /** Maps a target and its credential to WinRM client options (https on 5986 unless the target says otherwise). */
@@ -107,19 +155,45 @@ export function createWinRMExecutors(options: WinRMExecutorOptions): { "winrm.ex
     });
   };
 
+  const openFile = options.openFile;
   const copy: StepExecutor = async (context) => {
-    const { step } = context;
+    const { step, signal } = context;
     // The destination is a path handed to the client as data, not run by a shell.
     const destination = context.interpolate(String(step.destination), { shell: "text" });
-    const source: Buffer | string =
-      typeof step.content === "string"
-        ? Buffer.from(step.content, step.encoding === "base64" ? "base64" : "utf8")
-        : String(step.source);
-    return withClient(context, createClient, async (client): Promise<StepOutcome> => {
-      await client.copyFile(source, destination, { overwrite: step.overwrite === true, signal: context.signal });
-      context.output("stdout", `Copied to ${destination}\n`);
-      return { exitCode: 0 };
-    });
+    let source: Buffer | Readable;
+    let expected: string | undefined;
+    let label: string;
+    if (typeof step.content === "string") {
+      source = Buffer.from(step.content, step.encoding === "base64" ? "base64" : "utf8");
+      expected = createHash("sha256").update(source).digest("hex");
+      label = `${source.length} bytes`;
+    } else if (typeof step.file === "string") {
+      if (!openFile) throw new Error(`Step "${step.name ?? step.id ?? step.type}" copies file "${step.file}", but no file source (openFile) is configured.`);
+      const pinned = typeof step.sha256 === "string" ? step.sha256 : undefined;
+      const opened = await openFile(step.file, { signal, sha256: pinned });
+      if (pinned && opened.sha256 && opened.sha256 !== pinned) {
+        opened.stream.destroy();
+        throw new Error(`File "${step.file}" has SHA-256 ${opened.sha256}, but the step was saved with ${pinned}.`);
+      }
+      source = opened.stream;
+      expected = pinned ?? opened.sha256;
+      label = `${opened.name ?? step.file}${opened.size === undefined ? "" : ` (${opened.size} bytes)`}`;
+    } else {
+      throw new Error('A winrm.copy step needs "content" or "file".');
+    }
+    try {
+      return await withClient(context, createClient, async (client): Promise<StepOutcome> => {
+        const result = await client.copyFile(source, destination, { overwrite: step.overwrite === true, signal });
+        const received = (result as { sha256?: unknown } | undefined)?.sha256;
+        if (expected && typeof received === "string" && received.toLowerCase() !== expected) {
+          return { status: "failed", error: `The copy of ${destination} has SHA-256 ${received}, expected ${expected}.` };
+        }
+        context.output("stdout", `Copied ${label} to ${destination}${typeof received === "string" ? ` (SHA-256 ${received.toLowerCase()})` : ""}\n`);
+        return { exitCode: 0 };
+      });
+    } finally {
+      if (!Buffer.isBuffer(source)) source.destroy();
+    }
   };
 
   return { "winrm.exec": exec, "winrm.copy": copy };
