@@ -24,3 +24,16 @@ export { rewrapCredentialSecrets, sealedSecretColumns, sealedSecretFromColumns }
 export type { RewrapResult, SealedColumns } from "./credentials.ts";
 export { cronInstants, isValidCron, isValidTimeZone, nextInstant, nextInstants, validateCron } from "./cron.ts";
 export type { CronProblem } from "./cron.ts";
+export {
+  connectionChanged,
+  connectionFingerprint,
+  credentialPolicyMessage,
+  credentialPolicySchema,
+  credentialUseRefusal,
+  hostMatchesPolicy,
+  hostPatternProblem,
+  hostPatternSchema,
+  normalizeHost,
+  parseNetworkList,
+} from "./host-policy.ts";
+export type { NetworkList, TargetConnection } from "./host-policy.ts";
