@@ -406,6 +406,27 @@ describe("errors", () => {
 });
 
 describe("transports", () => {
+  it("resolves the host with the given lookup, over HTTP and HTTPS, and connects nowhere when it refuses", async () => {
+    for (const https of [false, true]) {
+      const server = await start({ https });
+      const asked: string[] = [];
+      const lookup: net.LookupFunction = (hostname, options, callback) => {
+        asked.push(hostname);
+        if (options.all) callback(null, [{ address: server.host, family: 4 }]);
+        else callback(null, server.host, 4);
+      };
+      const client = connect(server, { host: "winrm-by-lookup.invalid", lookup, rejectUnauthorized: false, ca: undefined });
+      expect((await client.runCmd("echo", ["looked up"])).stdout).toBe("looked up\n");
+      expect(asked[0]).toBe("winrm-by-lookup.invalid");
+    }
+    const server = await start();
+    const refusing: net.LookupFunction = (_hostname, _options, callback) => callback(Object.assign(new Error("address refused by policy"), { code: "EREFUSED_BY_TEST" }), "", 4);
+    const error = await connect(server, { host: "refused.invalid", lookup: refusing }).identify().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WinRMConnectionError);
+    expect(error).toMatchObject({ code: "EREFUSED_BY_TEST" });
+    expect(server.stats.operations.identify ?? 0).toBe(0);
+  });
+
   it("speaks NTLM over HTTPS with a custom CA and sends channel binding (the server insists on it)", async () => {
     const server = await start({ https: true, auth: "ntlm", strictChannelBinding: true });
     const client = connect(server);

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
+import type { LookupFunction } from "node:net";
 import { Readable } from "node:stream";
 import { WinRMCopyError, WinRMError, WinRMFaultError, WinRMTimeoutError } from "./errors.ts";
 import { OutputDecoder } from "./output.ts";
@@ -57,6 +58,8 @@ export interface WinRMClientOptions {
   maxEnvelopeSizeKb?: number;
   /** URL path of the listener (default "/wsman"). */
   path?: string;
+  /** Resolves the host name instead of dns.lookup (as net.connect's `lookup`), e.g. to refuse some addresses. */
+  lookup?: LookupFunction;
 }
 
 /** What a command printed and how it ended. */
@@ -459,6 +462,7 @@ export class WinRMClient {
       ...(options.rejectUnauthorized !== undefined ? { rejectUnauthorized: options.rejectUnauthorized } : {}),
       ...(options.allowUnencrypted !== undefined ? { allowUnencrypted: options.allowUnencrypted } : {}),
       ...(options.path !== undefined ? { path: options.path } : {}),
+      ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
       connectTimeoutSec: positive("connectTimeoutSec", options.connectTimeoutSec, 15),
       maxConnections: Math.floor(positive("maxConnections", options.maxConnections, 1)),
     });

@@ -2,7 +2,7 @@
 // authentication state, because an NTLM context (and its sealing keys) is bound to one TCP connection.
 import http from "node:http";
 import https from "node:https";
-import type { Socket } from "node:net";
+import type { LookupFunction, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import {
   channelBindingsHash,
@@ -31,6 +31,7 @@ export interface TransportOptions {
   connectTimeoutSec: number;
   maxConnections: number;
   path?: string;
+  lookup?: LookupFunction;
 }
 
 /** Counters of what a transport did, for tests and benchmarks. */
@@ -279,6 +280,7 @@ export class Transport {
         host: this.#o.host,
         port: this.#o.port,
         path: this.#o.path ?? "/wsman",
+        ...(this.#o.lookup ? { lookup: this.#o.lookup } : {}),
         method: "POST",
         headers: { ...headers, "Content-Length": String(body.length), "User-Agent": "opsconductor-winrm" },
       });
