@@ -112,6 +112,67 @@ describe("tokens", () => {
   });
 });
 
+describe("revocation against concurrent refreshes", () => {
+  /** `count` fresh viewers sharing one password hash (hashing 60 times would only slow the test). */
+  async function viewers(prefix: string, count: number) {
+    const { createUser } = await import("@opsconductor/db");
+    const first = await createUser(app.prisma, { username: `${prefix}0`, password: "race-password-1", role: "viewer" });
+    await app.prisma.user.createMany({ data: Array.from({ length: count - 1 }, (_, i) => ({ username: `${prefix}${i + 1}`, role: "viewer" as const, passwordHash: first.passwordHash })) });
+    return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+  }
+
+  async function survivors(sessions: { accessToken: string; refreshToken: string }[], revoke: (s: { accessToken: string; refreshToken: string }) => Promise<{ status: number }>) {
+    const trials = await Promise.all(
+      sessions.map(async (session, i) => {
+        // Staggered starts, so some refreshes land inside the revocation's transaction and some around it.
+        const refresh = new Promise((r) => setTimeout(r, i % 25)).then(() => app.request("POST", "/api/refresh", { body: { refreshToken: session.refreshToken } }));
+        const [refreshed, revoked] = await Promise.all([refresh, revoke(session)]);
+        expect(revoked.status).toBe(200);
+        return refreshed.status === 200 ? (refreshed.body as { accessToken: string; refreshToken: string }) : null;
+      }),
+    );
+    let alive = 0;
+    for (const next of trials) {
+      if (!next) continue;
+      const verified = await app.request("GET", "/api/verify", { token: next.accessToken });
+      const again = await app.request("POST", "/api/refresh", { body: { refreshToken: next.refreshToken } });
+      if (verified.status === 200 || again.status === 200) alive++;
+    }
+    return alive;
+  }
+
+  test("60 parallel refresh + revoke-all pairs: no refreshed session survives", { timeout: 120_000 }, async () => {
+    const names = await viewers("race", 60);
+    const sessions = await Promise.all(names.map(async (username) => (await app.request("POST", "/api/login", { body: { username, password: "race-password-1" } })).body as { accessToken: string; refreshToken: string }));
+    expect(await survivors(sessions, (s) => app.request("POST", "/api/revoke-all", { token: s.accessToken }))).toBe(0);
+  });
+
+  test("20 parallel refresh + password change pairs: no refreshed session survives", { timeout: 120_000 }, async () => {
+    const names = await viewers("pwrace", 20);
+    const sessions = await Promise.all(names.map(async (username) => (await app.request("POST", "/api/login", { body: { username, password: "race-password-1" } })).body as { accessToken: string; refreshToken: string }));
+    const change = (s: { accessToken: string }) => app.request("POST", "/api/users/me/password", { token: s.accessToken, body: { currentPassword: "race-password-1", newPassword: "race-password-2" } });
+    expect(await survivors(sessions, change)).toBe(0);
+  });
+
+  test("reuse of a spent refresh token also kills the access tokens its family was given", async () => {
+    const first = await app.login("operator");
+    const thief = await app.request("POST", "/api/refresh", { body: { refreshToken: first.refreshToken } });
+    expect(thief.status).toBe(200);
+    expect((await app.request("POST", "/api/refresh", { body: { refreshToken: first.refreshToken } })).status).toBe(401);
+    expect((await app.request("GET", "/api/verify", { token: thief.body.accessToken })).status).toBe(401);
+  });
+
+  test("logout kills the session's access token, not only its refresh token", async () => {
+    const session = await app.login("operator");
+    expect((await app.request("POST", "/api/logout", { body: { refreshToken: session.refreshToken } })).status).toBe(204);
+    expect((await app.request("GET", "/api/verify", { token: session.accessToken })).status).toBe(401);
+    // A session already signed out changes nothing for the others.
+    const other = await app.login("operator");
+    expect((await app.request("POST", "/api/logout", { body: { refreshToken: session.refreshToken } })).status).toBe(204);
+    expect((await app.request("GET", "/api/verify", { token: other.accessToken })).status).toBe(200);
+  });
+});
+
 describe("throttling", () => {
   test("an account is locked for a while after 5 failures, even for the right password, with Retry-After", async () => {
     const { createUser } = await import("@opsconductor/db");

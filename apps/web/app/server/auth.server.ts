@@ -108,41 +108,68 @@ export type RefreshOutcome =
   | { ok: true; tokens: IssuedTokens; user: { id: string; username: string; role: Role } }
   | { ok: false; reason: "unknown" | "expired" | "reused" | "revoked" | "disabled"; userId?: string; username?: string };
 
+// Everything that ends sessions (revoke-all, a password or role change, disabling, sign-out, reuse)
+// updates the user row, and a refresh locks that row before it looks at its token. So a refresh
+// either commits before them, and the token it issued is revoked with the rest, or it waits and
+// then finds its token revoked and the token version moved on.
+async function lockUser(tx: Db, userId: string) {
+  const [user] = await tx.$queryRaw<{ id: string; username: string; role: Role; disabled: boolean; token_version: number }[]>`
+    SELECT id, username, role::text AS role, disabled, token_version FROM users WHERE id = ${userId}::uuid FOR NO KEY UPDATE`;
+  return user;
+}
+
+const bumpTokenVersion = (db: Db, userId: string) => db.user.update({ where: { id: userId }, data: { tokenVersion: { increment: 1 } } });
+
 /** Exchanges a refresh token for a new pair, once; presenting a spent token revokes its family. */
 export async function rotateRefreshToken(prisma: PrismaClient, token: string, meta: ClientMeta): Promise<RefreshOutcome> {
+  const tokenHash = sha256Hex(token);
   return prisma.$transaction(async (tx) => {
-    const row = await tx.refreshToken.findUnique({ where: { tokenHash: sha256Hex(token) }, include: { user: true } });
+    const owner = await tx.refreshToken.findUnique({ where: { tokenHash }, select: { userId: true } });
+    const user = owner && (await lockUser(tx, owner.userId));
+    if (!user) return { ok: false, reason: "unknown" } as const;
+    // Read again under the lock: a revocation that committed while we waited is visible now.
+    const row = await tx.refreshToken.findUnique({ where: { tokenHash } });
     if (!row) return { ok: false, reason: "unknown" } as const;
-    const who = { userId: row.userId, username: row.user.username };
+    const who = { userId: user.id, username: user.username };
     if (row.revokedAt) return { ok: false, reason: "revoked", ...who } as const;
-    // Claim the token atomically: of two concurrent presentations only one wins, the other is reuse.
-    const claimed = row.usedAt ? 0 : (await tx.refreshToken.updateMany({ where: { id: row.id, usedAt: null }, data: { usedAt: new Date() } })).count;
-    if (claimed === 0) {
+    if (row.usedAt) {
+      // A spent token again: someone holds a copy. End the family, and its access tokens with the version.
       await tx.refreshToken.updateMany({ where: { family: row.family, revokedAt: null }, data: { revokedAt: new Date() } });
+      await bumpTokenVersion(tx, user.id);
       return { ok: false, reason: "reused", ...who } as const;
     }
+    await tx.refreshToken.update({ where: { id: row.id }, data: { usedAt: new Date() } });
     if (row.expiresAt.getTime() <= Date.now()) return { ok: false, reason: "expired", ...who } as const;
-    if (row.user.disabled) return { ok: false, reason: "disabled", ...who } as const;
-    const next = await createRefreshToken(tx, row.userId, row.family, meta);
+    if (user.disabled) return { ok: false, reason: "disabled", ...who } as const;
+    const next = await createRefreshToken(tx, user.id, row.family, meta);
     await tx.refreshToken.update({ where: { id: row.id }, data: { replacedById: next.row.id } });
-    const user = { id: row.user.id, username: row.user.username, role: row.user.role as Role };
+    const principal = { id: user.id, username: user.username, role: user.role };
     return {
       ok: true,
-      user,
-      tokens: { accessToken: signAccessToken({ ...user, tokenVersion: row.user.tokenVersion }), refreshToken: next.token, expiresIn: env().ACCESS_TOKEN_TTL_SEC, refreshExpiresIn: env().REFRESH_TOKEN_TTL_SEC },
+      user: principal,
+      tokens: { accessToken: signAccessToken({ ...principal, tokenVersion: user.token_version }), refreshToken: next.token, expiresIn: env().ACCESS_TOKEN_TTL_SEC, refreshExpiresIn: env().REFRESH_TOKEN_TTL_SEC },
     } as const;
   });
 }
 
-/** Revokes one refresh token's family (sign-out of that session). */
-export async function revokeRefreshFamily(db: Db, token: string): Promise<void> {
-  const row = await db.refreshToken.findUnique({ where: { tokenHash: sha256Hex(token) }, select: { family: true } });
-  if (row) await db.refreshToken.updateMany({ where: { family: row.family, revokedAt: null }, data: { revokedAt: new Date() } });
+/**
+ * Signs out one session: revokes the refresh token's family and bumps the token version, so the
+ * access tokens issued to it die too (other sessions of the user refresh once). A token of a
+ * session that already ended changes nothing.
+ */
+export async function revokeRefreshFamily(prisma: PrismaClient, token: string): Promise<void> {
+  await prisma.$transaction(async (tx) => {
+    const row = await tx.refreshToken.findUnique({ where: { tokenHash: sha256Hex(token) }, select: { family: true, userId: true } });
+    if (!row || !(await lockUser(tx, row.userId))) return;
+    const { count } = await tx.refreshToken.updateMany({ where: { family: row.family, revokedAt: null }, data: { revokedAt: new Date() } });
+    if (count > 0) await bumpTokenVersion(tx, row.userId);
+  });
 }
 
-/** Invalidates every access and refresh token of a user. */
+/** Invalidates every access and refresh token of a user; call it inside the transaction of the change that needs it. */
 export async function revokeAllTokens(db: Db, userId: string): Promise<void> {
-  await db.user.update({ where: { id: userId }, data: { tokenVersion: { increment: 1 } } });
+  // The user row first: refreshes lock it before touching their token (see lockUser).
+  await bumpTokenVersion(db, userId);
   await db.refreshToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: new Date() } });
 }
 
@@ -184,7 +211,7 @@ export async function authenticate(request: Request, db: Db): Promise<Principal 
   }
   const user = await db.user.findUnique({ where: { id: claims.sub }, select: { id: true, username: true, role: true, disabled: true, tokenVersion: true } });
   if (!user || user.disabled || user.tokenVersion !== claims.tv) {
-    if (fromHeader) throw new ApiError(401, "invalid_token", "the access token was revoked; sign in again");
+    if (fromHeader) throw new ApiError(401, "invalid_token", "the access token was revoked; refresh it with POST /api/refresh, or sign in again");
     return null;
   }
   return { id: user.id, username: user.username, role: user.role as Role, via: fromHeader ? "bearer" : "cookie" };
