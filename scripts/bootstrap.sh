@@ -8,12 +8,5 @@ bin=$(node scripts/toolchain.mjs)
 export PATH="$bin:$PATH"
 echo "[bootstrap] node $(node --version), pnpm $(pnpm --version)"
 pnpm install --frozen-lockfile "$@"
-if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "[bootstrap] installing Debian's chromium for the browser test"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "[bootstrap] note: apps/web/test/browser.test.ts needs Debian's chromium (apt-get install chromium) or CHROMIUM_PATH" >&2
-  fi
-fi
+# The browser tests' Chromium (installed as root on Debian; otherwise this says what to install).
+node scripts/chromium.mjs >/dev/null || echo "[bootstrap] note: pnpm test will stop until Chromium is installed" >&2
