@@ -9,16 +9,23 @@ const shared = {
   ssr: { resolve: { conditions: [SOURCE, ...defaultServerConditions], externalConditions: [SOURCE] } },
 };
 
+// tests/selftest/run.mjs sets this to run the planted failures instead of the real suite, which
+// therefore never sees them.
+const selftest = process.env.OPSCONDUCTOR_SELFTEST_FIXTURES === "1";
+const FIXTURES = "tests/selftest/fixtures";
+
 export default defineConfig({
   test: {
     reporters: ["default", "./tests/setup/summary-reporter.ts"],
     // A console.error or warning during a test fails it: see tests/setup/fail-on-console.ts.
+    // A `.only` left in the code fails the run (scripts/test.mjs fails one with skipped tests).
+    allowOnly: false,
     projects: [
       {
         ...shared,
         test: {
           name: "packages",
-          include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"],
+          include: selftest ? [`${FIXTURES}/*.fixture.ts`] : ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"],
           setupFiles: ["./tests/setup/fail-on-console.ts"],
           testTimeout: 30_000,
         },
@@ -27,8 +34,10 @@ export default defineConfig({
         ...shared,
         test: {
           name: "db",
-          include: ["prisma/src/**/*.test.ts", "apps/*/src/**/*.test.ts", "apps/*/app/**/*.test.ts", "apps/*/test/**/*.test.ts", "scripts/**/*.test.ts"],
-          globalSetup: ["./prisma/src/test-global-setup.ts"],
+          include: selftest
+            ? [`${FIXTURES}/*.fixture.ts`, `${FIXTURES}/db/*.fixture.ts`]
+            : ["prisma/src/**/*.test.ts", "apps/*/src/**/*.test.ts", "apps/*/app/**/*.test.ts", "apps/*/test/**/*.test.ts", "scripts/**/*.test.ts"],
+          globalSetup: ["./tests/setup/global-setup.ts"],
           setupFiles: ["./tests/setup/fail-on-console.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,

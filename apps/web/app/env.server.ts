@@ -11,6 +11,8 @@ const schema = z.object({
   DATABASE_URL: databaseUrlSchema,
   PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
   HOST: z.string().min(1).default("0.0.0.0"),
+  /** The production build server.ts serves (`remix vite:build` output); apps/web/build by default. */
+  WEB_BUILD_DIR: z.string().min(1).optional(),
   OPSCONDUCTOR_MASTER_KEY: masterKeysSchema("OPSCONDUCTOR_MASTER_KEY is not set; `pnpm start` creates a development key, production needs its own"),
   /** Public base URL (https://ops.example.com); makes cookies Secure and is the SSO redirect base. */
   OPSCONDUCTOR_PUBLIC_URL: z.url({ error: "OPSCONDUCTOR_PUBLIC_URL must be an absolute URL such as https://ops.example.com" }).optional(),

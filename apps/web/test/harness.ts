@@ -1,12 +1,14 @@
-// Runs the real web server (Vite middleware mode, as `pnpm dev` does) on a real socket against this
-// test file's own database, with one user per role.
+// Runs the real web server, serving the production build made once for this test run
+// (tests/setup/global-setup.ts), on a real socket against this test file's own database, with one
+// user per role. The server is stopped after the file, and on every other way out: a failed start,
+// a timed-out hook, the test process exiting.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { createUser, type PrismaClient } from "@opsconductor/db";
 import { freePort } from "@opsconductor/db/embedded";
 import { createTestDatabase } from "@opsconductor/db/testing";
-import { afterAll } from "vitest";
+import { afterAll, inject } from "vitest";
 
 export const ROLES = ["admin", "operator", "viewer"] as const;
 export type TestRole = (typeof ROLES)[number];
@@ -40,6 +42,14 @@ export interface TestApp {
   login(role: TestRole): Promise<{ accessToken: string; refreshToken: string; cookies: string[] }>;
 }
 
+// Registered when a test file imports this module, so servers started inside a test are stopped
+// after the file too.
+const servers = new Set<() => Promise<void>>();
+afterAll(async () => {
+  await Promise.all([...servers].map((stop) => stop()));
+  servers.clear();
+});
+
 /** Starts the app for this test file and stops it after the file. */
 export async function startApp(extraEnv: Record<string, string> = {}): Promise<TestApp> {
   const database = await createTestDatabase();
@@ -50,7 +60,9 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<T
   }
   const port = await freePort();
   const masterKey = randomBytes(32).toString("base64");
-  const child = spawn(process.execPath, ["--conditions=@opsconductor/source", "server.ts", "--dev"], {
+  const webBuildDir = inject("webBuildDir");
+  if (!webBuildDir) throw new Error("no web build for this run: startApp() needs the db project's global setup (tests/setup/global-setup.ts)");
+  const child = spawn(process.execPath, ["--conditions=@opsconductor/source", "server.ts"], {
     cwd: join(import.meta.dirname, ".."),
     env: {
       ...process.env,
@@ -58,24 +70,41 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<T
       OPSCONDUCTOR_MASTER_KEY: masterKey,
       PORT: String(port),
       HOST: "127.0.0.1",
-      NODE_ENV: "development",
+      NODE_ENV: "production",
+      WEB_BUILD_DIR: webBuildDir,
       LOGIN_MAX_FAILURES_PER_IP: "1000",
       ...extraEnv,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    // The IPC channel closes when this process dies however it dies; server.ts then shuts down.
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   let output = "";
   child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((done) => child.on("exit", () => done()));
-  afterAll(async () => {
+  const running = () => child.exitCode === null && child.signalCode === null;
+  // The test process may end without running afterAll (a crash, vitest tearing down a timed-out
+  // worker): never leave the server behind.
+  const killOnExit = () => {
+    if (running()) child.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
+  const stop = async () => {
+    process.off("exit", killOnExit);
+    if (!running()) return;
     child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
     await exited;
-  });
+    clearTimeout(timer);
+  };
+  servers.add(stop);
   const deadline = Date.now() + 60_000;
   while (!output.includes("listening on")) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`web server did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
+    if (!running() || Date.now() > deadline) {
+      await stop();
+      throw new Error(`web server did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
   const url = `http://127.0.0.1:${port}`;
 
