@@ -8,6 +8,8 @@ export { createUser, findUserByUsername, ensureAdminUser } from "./users.ts";
 export type { NewUser, EnsureAdminResult } from "./users.ts";
 export { createJob, addJobVersion, getJobVersion } from "./jobs.ts";
 export type { NewJob } from "./jobs.ts";
+export { FILE_CHUNK_BYTES, fileReferences, findLibraryFile, linkVersionFiles, openLibraryFile, readLibraryFile, storeFile } from "./files.ts";
+export type { FileReference, NewFile } from "./files.ts";
 export { createRun, appendRunOutput } from "./runs.ts";
 export type { NewRun, OutputChunk } from "./runs.ts";
 export { applyMigrations } from "./migrate.ts";

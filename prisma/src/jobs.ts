@@ -1,5 +1,6 @@
 import type { Db } from "./client.ts";
 import { DbError, translatePrismaError } from "./errors.ts";
+import { linkVersionFiles } from "./files.ts";
 import type { Prisma } from "./generated/client.ts";
 
 export interface NewJob {
@@ -10,7 +11,11 @@ export interface NewJob {
   createdById?: string | null;
 }
 
-/** Creates a job with its first immutable version (number 1) and points the job at it. */
+/**
+ * Creates a job with its first immutable version (number 1) and points the job at it. The `file`
+ * of each `winrm.copy` step must already be a library file's id (pin names first); the version
+ * then refers to those files.
+ */
 export async function createJob(db: Db, input: NewJob) {
   try {
     const job = await db.job.create({
@@ -23,18 +28,20 @@ export async function createJob(db: Db, input: NewJob) {
       include: { versions: true },
     });
     const version = job.versions[0]!;
+    await linkVersionFiles(db, version.id, input.definition);
     return await db.job.update({ where: { id: job.id }, data: { currentVersionId: version.id }, include: { currentVersion: true } });
   } catch (error) {
     translatePrismaError(error, "job");
   }
 }
 
-/** Adds the next immutable version of a job and makes it current; versions are never edited. */
+/** Adds the next immutable version of a job and makes it current (file references as in createJob); versions are never edited. */
 export async function addJobVersion(db: Db, jobId: string, definition: Prisma.InputJsonValue, createdById?: string | null) {
   const latest = await db.jobVersion.findFirst({ where: { jobId }, orderBy: { number: "desc" }, select: { number: true } });
   if (!latest) throw new DbError("not_found", "job not found");
   try {
     const version = await db.jobVersion.create({ data: { jobId, number: latest.number + 1, definition, createdById: createdById ?? null } });
+    await linkVersionFiles(db, version.id, definition);
     await db.job.update({ where: { id: jobId }, data: { currentVersionId: version.id } });
     return version;
   } catch (error) {

@@ -24,6 +24,10 @@ const schema = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: duration.default(5),
   LOGIN_MAX_FAILURES_PER_IP: duration.default(20),
   LOGIN_THROTTLE_WINDOW_SEC: duration.default(15 * 60),
+  /** Largest file POST /api/files accepts, in bytes (1 GiB by default). */
+  FILE_UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+  /** How long one upload may take before it is abandoned (it holds a database transaction meanwhile). */
+  FILE_UPLOAD_TIMEOUT_SEC: duration.default(60 * 60),
   /** Trust X-Forwarded-For from this many proxies in front of the app (0: use the socket address). */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   // SSO: each provider is on when its client id is set.

@@ -6,6 +6,7 @@ import { createKeyring, createWinRMExecutors, encryptSecret, type StepExecutor }
 import {
   createPrismaClient,
   ensureRunQueues,
+  openLibraryFile,
   recordWorkerHeartbeat,
   removeWorkerHeartbeat,
   RUN_CONTROL_CHANNEL,
@@ -63,7 +64,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const log = options.logger.child({ workerId: id });
   const prisma = createPrismaClient(options.databaseUrl, { maxConnections: Math.max(4, options.concurrency + 2) });
   const keyring = createKeyring(options.masterKeys);
-  const executors = options.executors ?? createWinRMExecutors({ createClient: (connection) => new WinRMClient(connection) });
+  // Files come from the library in PostgreSQL, never from this machine's disk.
+  const executors = options.executors ?? createWinRMExecutors({ createClient: (connection) => new WinRMClient(connection), openFile: (ref, { sha256 }) => openLibraryFile(prisma, ref, { sha256 }) });
   const boss = new PgBoss({ connectionString: options.databaseUrl, max: 4 });
   // pg-boss reports background failures (a lost connection, a failed maintenance query) as events.
   boss.on("error", (error) => log.error({ err: error }, "pg-boss error"));

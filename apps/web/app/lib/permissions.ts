@@ -25,6 +25,9 @@ export const PERMISSIONS = Object.freeze({
   "jobs:run": WRITERS,
   "runs:read": ALL,
   "runs:cancel": WRITERS,
+  /** The file library: anyone may list it; uploading and deleting is for those who write jobs. */
+  "files:read": ALL,
+  "files:write": WRITERS,
   "schedules:read": ALL,
   "schedules:write": WRITERS,
   "scheduler:read": ALL,

@@ -30,6 +30,11 @@ export interface RouteDefinition<P extends z.ZodType, Q extends z.ZodType, B ext
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * The route reads its own body as a byte stream (an upload; see streamBody): the builder leaves it
+   * unread, and OpenAPI documents it with this media type. Not combined with `body`.
+   */
+  rawBody?: { contentType: string; description: string };
   /** Status of a successful answer (200 unless stated). */
   status?: number;
   /** Allows a route whose permission is "public" to see a principal when there is one. */

@@ -9,6 +9,7 @@ import type { RouteContext } from "./api.server.ts";
 import { decodeCursor, toPage } from "./api.server.ts";
 import type { Principal } from "./auth.server.ts";
 import { ApiError, notFound, type ErrorDetail } from "./errors.server.ts";
+import { fileLinkError, pinFiles } from "./files.server.ts";
 import { keyring } from "./keyring.server.ts";
 
 const { $schema: _schema, ...definitionJsonSchema } = jobDefinitionJsonSchema();
@@ -129,8 +130,9 @@ export async function getJob(db: Db, id: string) {
 
 /** Creates a job from a definition: its name and description come from the definition. */
 export async function createJob(db: PrismaClient, input: unknown, principal: Principal, audit: Audit) {
-  const definition = parseDefinition(input);
+  const parsed = parseDefinition(input);
   const created = await db.$transaction(async (tx) => {
+    const definition = await pinFiles(tx, parsed);
     const job = await insertJob(tx, {
       name: definition.name,
       description: definition.description ?? null,
@@ -138,7 +140,7 @@ export async function createJob(db: PrismaClient, input: unknown, principal: Pri
       createdById: principal.id,
     }).catch((error: unknown) => {
       if (error instanceof DbError && error.code === "conflict") throw nameConflict(definition.name);
-      throw error;
+      fileLinkError(error);
     });
     await audit({ action: "job.create", entityType: "job", entityId: job.id, summary: `${principal.username} created job ${definition.name}`, details: { name: definition.name, version: 1 } }, tx);
     return job.id;
@@ -148,10 +150,11 @@ export async function createJob(db: PrismaClient, input: unknown, principal: Pri
 
 /** Saves a new definition as the job's next immutable version; the job takes its name and description. */
 export async function addVersion(db: PrismaClient, id: string, input: unknown, principal: Principal, audit: Audit) {
-  const definition = parseDefinition(input);
+  const parsed = parseDefinition(input);
   await db.$transaction(async (tx) => {
     const job = await lockJob(tx, id);
-    const version = await addJobVersion(tx, id, definition as unknown as Prisma.InputJsonValue, principal.id);
+    const definition = await pinFiles(tx, parsed);
+    const version = await addJobVersion(tx, id, definition as unknown as Prisma.InputJsonValue, principal.id).catch(fileLinkError);
     await tx.job
       .update({ where: { id }, data: { name: definition.name, description: definition.description ?? null } })
       .catch((error: unknown) => {

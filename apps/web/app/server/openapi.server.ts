@@ -102,10 +102,11 @@ function operation(definition: DocumentedRoute, id: string, components: Record<s
       ? { description: STATUS_TEXT[204] }
       : { description: STATUS_TEXT[status] ?? "Success", content: { [definition.responseContentType ?? "application/json"]: { schema: definition.responseContentType ? { type: "string" } : {} } } };
   const responses: Record<string, unknown> = { [String(status)]: success };
-  if (definition.params || definition.query || definition.body) responses["400"] = errorResponse("Invalid input; the details name each bad field");
+  if (definition.params || definition.query || definition.body || definition.rawBody) responses["400"] = errorResponse("Invalid input; the details name each bad field");
   if (definition.permission !== "public") responses["401"] = errorResponse("Not signed in, or the token is invalid");
   if (definition.permission !== "public" && definition.permission !== "authenticated") responses["403"] = errorResponse(`The caller's role lacks ${definition.permission}`);
   if (pathNames.length > 0) responses["404"] = errorResponse("Not found");
+  if (definition.rawBody) responses["413"] = errorResponse("The body is larger than the server accepts");
   responses.default = errorResponse("Any other error");
 
   const auth = [{ bearerAuth: [] }, { cookieAuth: [] }];
@@ -116,6 +117,9 @@ function operation(definition: DocumentedRoute, id: string, components: Record<s
     "x-permission": definition.permission,
     security: definition.permission === "public" ? (definition.optionalAuth ? [{}, ...auth] : []) : auth,
     ...(parameters.length ? { parameters } : {}),
+    ...(definition.rawBody
+      ? { requestBody: { required: true, description: definition.rawBody.description, content: { [definition.rawBody.contentType]: { schema: { type: "string", contentMediaType: definition.rawBody.contentType } } } } }
+      : {}),
     ...(definition.body
       ? {
           requestBody: {
