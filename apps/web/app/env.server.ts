@@ -1,10 +1,25 @@
 // The web app's configuration, parsed once at boot: a bad value fails at once with a message naming
 // the variable. Nothing else in the web app reads process.env.
-import { databaseUrlSchema, masterKeysSchema, parseEnv, type MasterKeys } from "@opsconductor/db";
+import { databaseUrlSchema, masterKeysSchema, parseEnv, parseNetworkList, type MasterKeys } from "@opsconductor/db";
 import { z } from "zod";
 
 const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const duration = z.coerce.number().int().positive();
+const networks = (variable: string, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      try {
+        return parseNetworkList(value, variable);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+/** Loopback, "this host", link-local (cloud metadata at 169.254.169.254 and fd00:ec2::254 among them). */
+export const DEFAULT_CONNECTION_TEST_DENY = "127.0.0.0/8,::1/128,0.0.0.0/8,::/128,169.254.0.0/16,fe80::/10,fd00:ec2::254/128";
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -28,6 +43,10 @@ const schema = z.object({
   FILE_UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   /** How long one upload may take before it is abandoned (it holds a database transaction meanwhile). */
   FILE_UPLOAD_TIMEOUT_SEC: duration.default(60 * 60),
+  /** Addresses `test-winrm` refuses to connect to (IP addresses and CIDR ranges, comma-separated). */
+  CONNECTION_TEST_DENY: networks("CONNECTION_TEST_DENY", DEFAULT_CONNECTION_TEST_DENY),
+  /** Exceptions to CONNECTION_TEST_DENY, e.g. 127.0.0.1 for a WinRM listener on this machine. */
+  CONNECTION_TEST_ALLOW: networks("CONNECTION_TEST_ALLOW", ""),
   /** Trust X-Forwarded-For from this many proxies in front of the app (0: use the socket address). */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   // SSO: each provider is on when its client id is set.

@@ -1,7 +1,7 @@
 // Executes one queued run: claims it, loads its job version, targets and credentials (decrypted with
 // the keyring), runs it with core's runJob and records every event as it happens.
 import { decryptSecret, parseJobDefinition, runJob, type Credential, type Keyring, type RunEvent, type RunResult, type SealedSecret, type StepExecutor, type Target } from "@opsconductor/core";
-import { notifyRun, sealedSecretFromColumns, type Prisma, type PrismaClient, type RunJobData } from "@opsconductor/db";
+import { credentialUseRefusal, notifyRun, sealedSecretFromColumns, type Prisma, type PrismaClient, type RunJobData } from "@opsconductor/db";
 import type { Logger } from "pino";
 import { RunRecorder } from "./recorder.ts";
 
@@ -87,9 +87,12 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
     }
   }
 
+  // The admin approvals of the rows resolveTarget read, for the policy check right before a secret is used.
+  const approvals = new Map<string, string | null>();
   const resolveTarget = async (ref: string): Promise<Target | undefined> => {
     const row = await prisma.target.findFirst({ where: UUID.test(ref) ? { OR: [{ id: ref }, { name: ref }] } : { name: ref } });
     if (!row) return undefined;
+    approvals.set(row.id, row.credentialApproval);
     return {
       id: row.id,
       name: row.name,
@@ -105,6 +108,22 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
     const row = await prisma.credential.findUnique({ where: { id: target.credentialId } });
     if (!row) throw new Error(`the credential of target "${target.name}" no longer exists`);
     if (row.type !== "winrm") throw new Error(`target "${target.name}" uses credential "${row.name}" of type ${row.type}; WinRM steps need a winrm credential`);
+    // Checked against exactly what the executor will connect to, whoever wrote the target row.
+    const refusal = credentialUseRefusal(row, {
+      credentialId: target.credentialId ?? null,
+      hostname: target.hostname,
+      port: target.port ?? (target.winrm?.transport === "http" ? 5985 : 5986),
+      winrmTransport: target.winrm?.transport ?? "https",
+      winrmAuth: target.winrm?.auth ?? "ntlm",
+      winrmAllowUnencrypted: target.winrm?.allowUnencrypted ?? false,
+      winrmCaCertificate: target.winrm?.caCertificate ?? null,
+      winrmRejectUnauthorized: target.winrm?.rejectUnauthorized ?? true,
+      credentialApproval: approvals.get(target.id) ?? null,
+    });
+    if (refusal) {
+      log.warn({ targetId: target.id, credentialId: row.id, hostname: target.hostname }, "refused to send a credential outside its usage policy");
+      throw new Error(`target "${target.name}": ${refusal}; nothing was sent to the host`);
+    }
     let secret: { password?: unknown };
     try {
       secret = JSON.parse(decryptSecret(deps.keyring, sealedSecretFromColumns(row), { aad: row.id })) as { password?: unknown };

@@ -64,7 +64,7 @@ export async function createWorkerFixture(prisma: PrismaClient): Promise<WorkerF
   const keyring = createKeyring(masterKeys);
   const credentialId = randomUUID();
   await prisma.credential.create({
-    data: { id: credentialId, name: `winrm-${credentialId.slice(0, 8)}`, type: "winrm", username: TEST_USER, ...sealedSecretColumns(encryptSecret(keyring, JSON.stringify({ password: TEST_PASSWORD }), { aad: credentialId })) },
+    data: { id: credentialId, name: `winrm-${credentialId.slice(0, 8)}`, type: "winrm", username: TEST_USER, usagePolicy: ["127.0.0.1"], ...sealedSecretColumns(encryptSecret(keyring, JSON.stringify({ password: TEST_PASSWORD }), { aad: credentialId })) },
   });
   const targetName = "sample-windows-server";
   await prisma.target.upsert({

@@ -17,6 +17,8 @@ export const PERMISSIONS = Object.freeze({
   "credentials:reference": WRITERS,
   "credentials:read": ADMIN,
   "credentials:write": ADMIN,
+  /** Bind a credential to a target outside the credential's usage policy (and re-point such a target). */
+  "credentials:bind_any": ADMIN,
   "targets:read": ALL,
   "targets:write": WRITERS,
   "targets:test": WRITERS,

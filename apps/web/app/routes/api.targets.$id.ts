@@ -1,3 +1,4 @@
+import { can } from "../lib/permissions.ts";
 import { apiRoute, idParams, methods } from "../server/api.server.ts";
 import { deleteTarget, getTarget, updateTarget, updateTargetBody } from "../server/targets.server.ts";
 
@@ -8,8 +9,8 @@ export const loader = apiRoute(
 
 export const action = methods({
   PUT: apiRoute(
-    { method: "PUT", path: "/api/targets/{id}", summary: "Update a target; fields left out keep their value", permission: "targets:write", params: idParams, body: updateTargetBody, tags: ["targets"] },
-    ({ db, params, body, audit }) => updateTarget(db, params.id, body, audit),
+    { method: "PUT", path: "/api/targets/{id}", summary: "Update a target; fields left out keep their value. Binding a credential, or re-pointing a target that has one, follows its usage policy unless the caller is an admin", permission: "targets:write", params: idParams, body: updateTargetBody, tags: ["targets"] },
+    ({ db, params, body, audit, principal }) => updateTarget(db, params.id, body, audit, { bindAnywhere: can(principal.role, "credentials:bind_any") }),
   ),
   DELETE: apiRoute(
     { method: "DELETE", path: "/api/targets/{id}", summary: "Delete a target", permission: "targets:write", params: idParams, status: 204, tags: ["targets"] },

@@ -1,3 +1,4 @@
+import { can } from "../lib/permissions.ts";
 import { apiRoute, methods } from "../server/api.server.ts";
 import { createTarget, createTargetBody, listTargets, targetListQuery } from "../server/targets.server.ts";
 
@@ -8,7 +9,7 @@ export const loader = apiRoute(
 
 export const action = methods({
   POST: apiRoute(
-    { method: "POST", path: "/api/targets", summary: "Register a target", permission: "targets:write", body: createTargetBody, status: 201, tags: ["targets"] },
-    ({ db, body, audit }) => createTarget(db, body, audit),
+    { method: "POST", path: "/api/targets", summary: "Register a target; a credential binds only to a host its usage policy lists, unless the caller is an admin", permission: "targets:write", body: createTargetBody, status: 201, tags: ["targets"] },
+    ({ db, body, audit, principal }) => createTarget(db, body, audit, { bindAnywhere: can(principal.role, "credentials:bind_any") }),
   ),
 });

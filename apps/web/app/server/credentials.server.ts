@@ -1,7 +1,7 @@
 // Stored credentials. The secret is write-only: it is sealed on the way in (keyring.server.ts) and no
 // read path, audit entry or error message ever carries it. Operators see names and types only.
 import { randomUUID } from "node:crypto";
-import type { Db, Prisma, PrismaClient } from "@opsconductor/db";
+import { credentialPolicySchema, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
 import { z } from "zod";
 import { decodeCursor, pageQuery, toPage } from "./api.server.ts";
 import { ApiError, notFound, type ErrorDetail } from "./errors.server.ts";
@@ -35,11 +35,13 @@ const metadata = {
   domain: z.string().trim().max(256).nullish(),
   description: z.string().trim().max(2000).nullish(),
 };
+/** Where the secret may be sent (see prisma/src/host-policy.ts); empty: only admins bind it to targets. */
+const usagePolicy = credentialPolicySchema;
 
 export const createCredentialBody = z.discriminatedUnion("type", [
-  z.object({ name, type: z.literal("winrm"), ...metadata, secret: passwordSecret }),
-  z.object({ name, type: z.literal("ssh"), ...metadata, secret: sshSecret }),
-  z.object({ name, type: z.literal("api_key"), ...metadata, secret: apiKeySecret }),
+  z.object({ name, type: z.literal("winrm"), ...metadata, usagePolicy: usagePolicy.optional(), secret: passwordSecret }),
+  z.object({ name, type: z.literal("ssh"), ...metadata, usagePolicy: usagePolicy.optional(), secret: sshSecret }),
+  z.object({ name, type: z.literal("api_key"), ...metadata, usagePolicy: usagePolicy.optional(), secret: apiKeySecret }),
 ]);
 
 export const updateCredentialBody = z.object({
@@ -47,6 +49,8 @@ export const updateCredentialBody = z.object({
   /** Only accepted when it equals the current type: a credential's type cannot change. */
   type: credentialType.optional(),
   ...metadata,
+  /** Present: replaces the whole usage policy. */
+  usagePolicy: usagePolicy.optional(),
   /** Present: rotate the secret (validated against the credential's type). */
   secret: z.record(z.string(), z.unknown()).optional(),
 });
@@ -60,6 +64,7 @@ const detailSelect = {
   username: true,
   domain: true,
   description: true,
+  usagePolicy: true,
   keyId: true,
   createdAt: true,
   updatedAt: true,
@@ -76,6 +81,8 @@ export interface CredentialView {
   username: string | null;
   domain: string | null;
   description: string | null;
+  /** Hosts the credential may be used against: names, `*.` wildcards, IP addresses, CIDR ranges. */
+  usagePolicy: string[];
   keyId: string;
   createdAt: Date;
   updatedAt: Date;
@@ -97,20 +104,21 @@ function view(row: DetailRow): CredentialView {
 
 const cursorShape = z.object({ at: z.iso.datetime(), id: z.uuid() });
 
-/** Lists credentials newest first; `detail` false gives references only (id, name, type). */
+/**
+ * Lists credentials newest first; `detail` false gives references only (id, name, type), and then
+ * `q` searches names only: matching the hidden fields would reveal them a substring at a time.
+ */
 export async function listCredentials(db: Db, query: z.infer<typeof credentialListQuery>, detail: boolean) {
   const cursor = decodeCursor(query.cursor, cursorShape);
+  const searched: Prisma.CredentialWhereInput[] = query.q
+    ? [
+        { name: { contains: query.q, mode: "insensitive" } },
+        ...(detail ? [{ username: { contains: query.q, mode: "insensitive" as const } }, { description: { contains: query.q, mode: "insensitive" as const } }] : []),
+      ]
+    : [];
   const where: Prisma.CredentialWhereInput = {
     ...(query.type ? { type: query.type } : {}),
-    ...(query.q
-      ? {
-          OR: [
-            { name: { contains: query.q, mode: "insensitive" } },
-            { username: { contains: query.q, mode: "insensitive" } },
-            { description: { contains: query.q, mode: "insensitive" } },
-          ],
-        }
-      : {}),
+    ...(searched.length > 0 ? { OR: searched } : {}),
   };
   const rows = await db.credential.findMany({
     select: detailSelect,
@@ -162,6 +170,7 @@ export async function createCredential(prisma: PrismaClient, input: z.infer<type
           username: input.username ?? null,
           domain: input.domain ?? null,
           description: input.description ?? null,
+          usagePolicy: input.usagePolicy ?? [],
           ...sealed,
           createdById,
         },
@@ -173,7 +182,7 @@ export async function createCredential(prisma: PrismaClient, input: z.infer<type
           entityType: "credential",
           entityId: id,
           summary: `created ${input.type} credential ${row.name}`,
-          details: { name: row.name, type: row.type, username: row.username, domain: row.domain, keyId: row.keyId },
+          details: { name: row.name, type: row.type, username: row.username, domain: row.domain, usagePolicy: row.usagePolicy, keyId: row.keyId },
         },
         tx,
       );
@@ -211,6 +220,10 @@ export async function updateCredential(prisma: PrismaClient, id: string, input: 
         if (value === undefined || value === current[key]) continue;
         data[key] = value as string;
         fields.push(key);
+      }
+      if (input.usagePolicy !== undefined && JSON.stringify(input.usagePolicy) !== JSON.stringify(current.usagePolicy)) {
+        data.usagePolicy = input.usagePolicy;
+        fields.push("usagePolicy");
       }
       if (fields.length === 0 && !sealed) return view(current);
       const row = await tx.credential.update({ where: { id }, data: { ...data, ...(sealed ? { ...sealed, rotatedAt: new Date() } : {}) }, select: detailSelect });

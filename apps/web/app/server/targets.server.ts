@@ -1,10 +1,11 @@
 // Targets: the machines jobs run on, their WinRM settings, credential and dependencies, and the
 // "test connection" check.
 import { SecretDecryptionError } from "@opsconductor/core";
-import type { Db, Prisma, PrismaClient } from "@opsconductor/db";
+import { connectionChanged, connectionFingerprint, credentialPolicyMessage, credentialUseRefusal, hostMatchesPolicy, type Db, type Prisma, type PrismaClient, type TargetConnection } from "@opsconductor/db";
 import * as WinRMModule from "@opsconductor/winrm";
 import { z } from "zod";
 import { decodeCursor, pageQuery, toPage } from "./api.server.ts";
+import { deniedAddress, destinationRules, guardedLookup, type DestinationRules } from "./destinations.server.ts";
 import { ApiError, notFound } from "./errors.server.ts";
 import { decryptCredentialSecret } from "./keyring.server.ts";
 import type { AuditFn } from "./users.server.ts";
@@ -160,6 +161,65 @@ async function checkCredential(db: Db, credentialId: string, os: (typeof TARGET_
   }
 }
 
+/** What the caller may do with a credential outside its usage policy (the credentials:bind_any permission). */
+export interface BindingAccess {
+  bindAnywhere: boolean;
+}
+
+// Carries a refusal out of the transaction, which rolls back, so that its audit row survives.
+class PolicyRefusal extends Error {
+  readonly credential: { id: string; name: string };
+  readonly connection: TargetConnection & { name: string; id: string | null };
+  readonly path: string;
+  constructor(credential: PolicyRefusal["credential"], connection: PolicyRefusal["connection"], path: string, message: string) {
+    super(message);
+    this.credential = credential;
+    this.connection = connection;
+    this.path = path;
+  }
+}
+
+/**
+ * The approval to store with a target after a change: an admin's change approves exactly the new
+ * connection settings; anyone else's must point the credential at a host its usage policy lists.
+ */
+async function bindingApproval(
+  tx: Db,
+  next: TargetConnection & { name: string },
+  current: (TargetConnection & { id: string; credentialApproval: string | null }) | null,
+  access: BindingAccess,
+): Promise<string | null> {
+  if (!next.credentialId) return null;
+  if (current && !connectionChanged(current, next)) return current.credentialApproval;
+  if (access.bindAnywhere) return connectionFingerprint(next);
+  const credential = await tx.credential.findUnique({ where: { id: next.credentialId }, select: { id: true, name: true, usagePolicy: true } });
+  if (!credential) throw invalid("body.credentialId", "names no credential");
+  if (!hostMatchesPolicy(next.hostname, credential.usagePolicy)) {
+    const path = !current || current.credentialId !== next.credentialId ? "body.credentialId" : "body.hostname";
+    throw new PolicyRefusal(credential, { ...next, id: current?.id ?? null }, path, credentialPolicyMessage(credential.name, next.hostname, credential.usagePolicy.length === 0));
+  }
+  return null;
+}
+
+type TargetAudit = Parameters<AuditFn>[0];
+
+/** The audit row of a refused use of a credential: who tried, which credential, where to. */
+function policyRefusalAudit(credential: { id: string; name: string }, target: TargetConnection & { name: string; id: string | null }, operation: string, message: string): TargetAudit {
+  return {
+    action: "credential.policy_refused",
+    entityType: "credential",
+    entityId: credential.id,
+    summary: `refused ${operation} of target ${target.name}: ${message}`,
+    details: { operation, credential: credential.name, targetId: target.id, target: target.name, hostname: target.hostname, port: target.port, transport: target.winrmTransport, auth: target.winrmAuth },
+  };
+}
+
+async function refused(error: unknown, operation: string, audit: AuditFn, db: Db): Promise<never> {
+  if (!(error instanceof PolicyRefusal)) throw error;
+  await audit(policyRefusalAudit(error.credential, error.connection, operation, error.message), db);
+  throw new ApiError(403, "credential_policy", error.message, { details: [{ path: error.path, message: error.message }] });
+}
+
 function checkWinrm(settings: { transport: string; auth: string; allowUnencrypted: boolean }): void {
   if (settings.transport === "http" && settings.auth === "basic" && !settings.allowUnencrypted) {
     throw invalid("body.winrm.allowUnencrypted", "must be true for Basic auth over plain HTTP, which sends the password readably; prefer ntlm or https");
@@ -217,8 +277,11 @@ function nameTaken(error: unknown): never {
 
 const uniqueTags = (tags: string[]) => [...new Set(tags)];
 
-/** Registers a target; the port defaults to the transport's WinRM port. */
-export async function createTarget(prisma: PrismaClient, input: z.infer<typeof createTargetBody>, audit: AuditFn): Promise<TargetView> {
+/**
+ * Registers a target; the port defaults to the transport's WinRM port. A credential is bound only
+ * where its usage policy allows, unless `access` lets the caller bind it anywhere.
+ */
+export async function createTarget(prisma: PrismaClient, input: z.infer<typeof createTargetBody>, audit: AuditFn, access: BindingAccess): Promise<TargetView> {
   const os = input.os ?? "windows";
   const transport = input.winrm?.transport ?? "http";
   const winrm = {
@@ -232,14 +295,13 @@ export async function createTarget(prisma: PrismaClient, input: z.infer<typeof c
   try {
     return await prisma.$transaction(async (tx) => {
       if (input.credentialId) await checkCredential(tx, input.credentialId, os);
+      const connection = { name: input.name, hostname: input.hostname, port: input.port ?? DEFAULT_PORTS[transport], ...winrm, credentialId: input.credentialId ?? null };
+      const credentialApproval = await bindingApproval(tx, connection, null, access);
       const created = await tx.target.create({
         data: {
-          name: input.name,
-          hostname: input.hostname,
-          port: input.port ?? DEFAULT_PORTS[transport],
+          ...connection,
           os,
-          ...winrm,
-          credentialId: input.credentialId ?? null,
+          credentialApproval,
           tags: uniqueTags(input.tags ?? []),
           description: input.description ?? null,
         },
@@ -262,12 +324,13 @@ export async function createTarget(prisma: PrismaClient, input: z.infer<typeof c
       return targetView(row);
     });
   } catch (error) {
+    if (error instanceof PolicyRefusal) await refused(error, "target.create", audit, prisma);
     nameTaken(error);
   }
 }
 
-/** Updates a target; fields left out keep their value. */
-export async function updateTarget(prisma: PrismaClient, id: string, input: z.infer<typeof updateTargetBody>, audit: AuditFn): Promise<TargetView> {
+/** Updates a target; fields left out keep their value. Re-pointing a target that has a credential follows the same policy as binding one. */
+export async function updateTarget(prisma: PrismaClient, id: string, input: z.infer<typeof updateTargetBody>, audit: AuditFn, access: BindingAccess): Promise<TargetView> {
   try {
     return await prisma.$transaction(async (tx) => {
       const current = await tx.target.findUnique({ where: { id }, include: targetInclude });
@@ -292,7 +355,8 @@ export async function updateTarget(prisma: PrismaClient, id: string, input: z.in
       };
       checkWinrm({ transport, auth: data.winrmAuth, allowUnencrypted: data.winrmAllowUnencrypted });
       if (data.credentialId && (data.credentialId !== current.credentialId || data.os !== current.os)) await checkCredential(tx, data.credentialId, data.os);
-      await tx.target.update({ where: { id }, data });
+      const credentialApproval = await bindingApproval(tx, data, current, access);
+      await tx.target.update({ where: { id }, data: { ...data, credentialApproval } });
       if (input.dependsOn !== undefined) {
         await lockDependencies(tx);
         await setDependencies(tx, id, input.dependsOn);
@@ -309,6 +373,7 @@ export async function updateTarget(prisma: PrismaClient, id: string, input: z.in
       return after;
     });
   } catch (error) {
+    if (error instanceof PolicyRefusal) await refused(error, "target.update", audit, prisma);
     nameTaken(error);
   }
 }
@@ -354,6 +419,8 @@ function hintFor(winrm: WinRM, error: unknown, target: { port: number; winrmTran
       case "ENOTFOUND":
       case "EAI_AGAIN":
         return `The host name ${target.hostname} does not resolve: check the name and DNS, or use the IP address.`;
+      case "EDESTINATIONDENIED":
+        return "Connection tests may not reach this address (CONNECTION_TEST_DENY); an admin can list it in CONNECTION_TEST_ALLOW.";
       default:
         if (error.code && /CERT|SELF_SIGNED|UNABLE_TO|TLS|SSL/i.test(error.code)) {
           return "The listener's TLS certificate is not trusted: add its issuing CA as winrm.caCertificate, or connect by the name in the certificate.";
@@ -369,11 +436,19 @@ function hintFor(winrm: WinRM, error: unknown, target: { port: number; winrmTran
 /**
  * Connects to a target with its credential: an authenticated Identify, then `hostname` in cmd.exe.
  * Stores the outcome as the target's last test and audits it; failures answer ok: false with a hint.
+ * A target outside its credential's usage policy, or at an address connection tests may not reach,
+ * is a 403 (audited) and nothing is sent.
  */
-export async function testTargetConnection(prisma: PrismaClient, id: string, audit: AuditFn): Promise<ConnectionTestResult> {
+export async function testTargetConnection(prisma: PrismaClient, id: string, audit: AuditFn, rules: DestinationRules = destinationRules()): Promise<ConnectionTestResult> {
   const target = await prisma.target.findUnique({ where: { id }, include: { credential: true } });
   if (!target) throw notFound("target");
   if (target.os !== "windows") throw new ApiError(409, "not_windows", `target ${target.name} is a ${target.os} target; the WinRM test is for Windows targets`);
+  // Checked again here, not only when the target was saved: the row may have changed since.
+  const refusal = target.credential ? credentialUseRefusal(target.credential, target) : undefined;
+  if (target.credential && refusal) {
+    await audit(policyRefusalAudit(target.credential, target, "target.test_winrm", refusal), prisma);
+    throw new ApiError(403, "credential_policy", refusal, { details: [{ path: "params.id", message: refusal }] });
+  }
   const winrm = await loadWinRM();
   let result: ConnectionTestResult;
   let password: string | undefined;
@@ -391,7 +466,14 @@ export async function testTargetConnection(prisma: PrismaClient, id: string, aud
     }
     if (!("password" in secret)) throw new TestFailure(`credential ${credential.name} holds no password`, "WinRM signs in with a password: use a winrm credential.");
     password = secret.password;
+    const address = await deniedAddress(target.hostname, rules);
+    if (address) {
+      const message = `connection tests may not reach ${target.hostname}${address === target.hostname ? "" : ` (${address})`}: the address is in CONNECTION_TEST_DENY; an admin can list it in CONNECTION_TEST_ALLOW`;
+      await audit({ action: "target.test_winrm_denied", entityType: "target", entityId: id, summary: `refused to test target ${target.name}: ${message}`, details: { hostname: target.hostname, address } }, prisma);
+      throw new ApiError(403, "destination_denied", message, { details: [{ path: "params.id", message }] });
+    }
     const client = new winrm.WinRMClient({
+      lookup: guardedLookup(rules),
       host: target.hostname,
       port: target.port,
       transport: target.winrmTransport,
