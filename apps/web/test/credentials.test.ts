@@ -5,7 +5,8 @@ import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { describe, expect, test } from "vitest";
 import { startApp } from "./harness.ts";
 
-const app = await startApp();
+// The planted-secret test connects to the WinRM test server on loopback, which tests refuse unless allowed.
+const app = await startApp({ CONNECTION_TEST_ALLOW: "127.0.0.1" });
 const sessions = await Promise.all([app.login("admin"), app.login("operator"), app.login("viewer")]);
 const [admin, operator, viewer] = [sessions[0].accessToken, sessions[1].accessToken, sessions[2].accessToken];
 // The harness passes one key without an id; the configuration derives its id from the key.
@@ -42,6 +43,7 @@ describe("/api/credentials", () => {
       username: "svc-ops",
       domain: "CORP",
       description: "Domain admin",
+      usagePolicy: [],
       keyId: masterKeys.primary,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
@@ -102,6 +104,39 @@ describe("/api/credentials", () => {
     expect(adminView.body).toMatchObject({ username: "hidden-user", description: "hidden description", usedByTargets: 0 });
   });
 
+  test("an operator's q searches credential names only: hidden user names and descriptions cannot be probed by substring", async () => {
+    const made = await create({ name: "probe-target", type: "winrm", username: "zq-secret-user", description: "zq-hidden-note", secret: { password: "x" } });
+    for (const q of ["zq-secret", "zq-hidden", "SECRET-USER"]) {
+      expect((await app.request("GET", `/api/credentials?q=${q}`, { token: operator })).body.items, q).toEqual([]);
+      expect((await app.request("GET", `/api/credentials?q=${q}`, { token: admin })).body.items.map((c: { id: string }) => c.id), q).toEqual([made.id]);
+    }
+    expect((await app.request("GET", "/api/credentials?q=PROBE-tar", { token: operator })).body.items).toEqual([{ id: made.id, name: "probe-target", type: "winrm" }]);
+  });
+
+  test("an admin sets the usage policy on create and update (normalized, audited); operators never see it; bad patterns are a 400 naming the entry", async () => {
+    const made = await create({ name: "policy-cred", type: "winrm", username: "svc", usagePolicy: ["Web-01.Corp.Example.", "*.lab.example", "10.1.0.0/16", "fd00::/8"], secret: { password: "x" } });
+    expect(made.usagePolicy).toEqual(["web-01.corp.example", "*.lab.example", "10.1.0.0/16", "fd00::/8"]);
+    expect((await app.request("GET", `/api/credentials/${made.id}`, { token: admin })).body.usagePolicy).toEqual(made.usagePolicy);
+    const list = await app.request("GET", "/api/credentials?q=policy-cred", { token: operator });
+    expect(list.body.items).toEqual([{ id: made.id, name: "policy-cred", type: "winrm" }]);
+    expect(list.text).not.toContain("lab.example");
+
+    const updated = await app.request("PUT", `/api/credentials/${made.id}`, { token: admin, body: { usagePolicy: ["*.corp.example"] } });
+    expect(updated.status).toBe(200);
+    expect(updated.body.usagePolicy).toEqual(["*.corp.example"]);
+    const audit = await app.prisma.auditLog.findFirstOrThrow({ where: { action: "credential.update", entityId: made.id } });
+    expect(audit.details).toMatchObject({ fields: ["usagePolicy"], changes: { usagePolicy: { from: made.usagePolicy, to: ["*.corp.example"] } } });
+    expect((await app.prisma.auditLog.findFirstOrThrow({ where: { action: "credential.create", entityId: made.id } })).details).toMatchObject({ usagePolicy: made.usagePolicy });
+
+    const bad = await app.request("PUT", `/api/credentials/${made.id}`, { token: admin, body: { usagePolicy: ["ok.example", "*"] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details).toEqual([{ path: "body.usagePolicy.1", message: expect.stringContaining("* only as a whole first label") }]);
+    expect(paths(await app.request("POST", "/api/credentials", { token: admin, body: { name: "p2", type: "winrm", usagePolicy: ["10.0.0.0/99"], secret: { password: "x" } } }))).toEqual(["body.usagePolicy.0"]);
+    expect(paths(await app.request("POST", "/api/credentials", { token: admin, body: { name: "p3", type: "winrm", usagePolicy: "*.corp.example", secret: { password: "x" } } }))).toEqual(["body.usagePolicy"]);
+    expect((await app.request("PUT", `/api/credentials/${made.id}`, { token: operator, body: { usagePolicy: ["*"] } })).status).toBe(403);
+    expect((await app.prisma.credential.findUniqueOrThrow({ where: { id: made.id } })).usagePolicy).toEqual(["*.corp.example"]);
+  });
+
   test("lists newest first with type/q filters and keyset pagination", async () => {
     await create({ name: "page-1", type: "api_key", description: "paging", secret: { apiKey: "a" } });
     await create({ name: "page-2", type: "api_key", description: "paging", secret: { apiKey: "b" } });
@@ -145,7 +180,7 @@ describe("/api/credentials", () => {
   });
 
   test("DELETE is refused with 409 in_use naming the targets while any target references the credential", async () => {
-    const made = await create({ name: "in-use", type: "winrm", secret: { password: "x" } });
+    const made = await create({ name: "in-use", type: "winrm", usagePolicy: ["h"], secret: { password: "x" } });
     const t = await app.request("POST", "/api/targets", { token: operator, body: { name: "user-of-cred", hostname: "h", credentialId: made.id } });
     expect(t.status).toBe(201);
     expect((await app.request("GET", `/api/credentials/${made.id}`, { token: admin })).body.usedByTargets).toBe(1);
@@ -172,7 +207,7 @@ describe("a planted secret", () => {
       bodies.push(`${method} ${path} ${res.status} ${res.text}`);
       return res;
     };
-    const cred = (await call("POST", "/api/credentials", admin, { name: "planted", type: "winrm", username: "u", secret: { password: planted } })).body;
+    const cred = (await call("POST", "/api/credentials", admin, { name: "planted", type: "winrm", username: "u", usagePolicy: ["127.0.0.1"], secret: { password: planted } })).body;
     const key = (await call("POST", "/api/credentials", admin, { name: "planted-key", type: "api_key", secret: { apiKey: planted } })).body;
     await call("PUT", `/api/credentials/${cred.id}`, admin, { description: "rotated", secret: { password: `${planted}-2` } });
     // Rejected input must not be echoed either.

@@ -3,14 +3,18 @@ import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { afterAll, describe, expect, test } from "vitest";
 import { startApp } from "./harness.ts";
 
-const app = await startApp();
+// The WinRM test server listens on loopback, which connection tests refuse unless allowed.
+const app = await startApp({ CONNECTION_TEST_ALLOW: "127.0.0.1" });
 const sessions = await Promise.all([app.login("admin"), app.login("operator"), app.login("viewer")]);
 const [admin, operator, viewer] = [sessions[0].accessToken, sessions[1].accessToken, sessions[2].accessToken];
 
 const paths = (res: { body: { error: { details: { path: string }[] } } }) => res.body.error.details.map((d) => d.path);
 
+// Operators bind these credentials, so each may go to the hosts these tests use.
+const usagePolicy = ["*.corp.example", "old.example", "h", "127.0.0.1"];
+
 async function credential(name: string, type: "winrm" | "ssh" = "winrm", password = "pw-for-tests-only"): Promise<string> {
-  const res = await app.request("POST", "/api/credentials", { token: admin, body: { name, type, username: "svc", secret: { password } } });
+  const res = await app.request("POST", "/api/credentials", { token: admin, body: { name, type, username: "svc", usagePolicy, secret: { password } } });
   expect(res.status).toBe(201);
   return res.body.id;
 }
