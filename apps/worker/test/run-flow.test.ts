@@ -13,7 +13,8 @@ import { startWorker } from "../src/worker.ts";
 import { startApp } from "../../web/test/harness.ts";
 
 const PLANTED = `Planted-${randomBytes(6).toString("hex")}!`;
-const app = await startApp();
+// The WinRM test server listens on loopback, which connection tests refuse unless allowed.
+const app = await startApp({ CONNECTION_TEST_ALLOW: "127.0.0.1" });
 // A remote program that prints the password it runs with, as careless scripts do.
 const winrm = await startWinRMTestServer({
   users: { svc_ops: PLANTED },
@@ -65,7 +66,7 @@ test("store, register, define, run and watch a job; the planted password appears
   const admin = (await app.login("admin")).accessToken;
   const operator = (await app.login("operator")).accessToken;
 
-  const credential = await api("POST", "/api/credentials", admin, { name: "svc-ops", type: "winrm", username: "svc_ops", secret: { password: PLANTED } });
+  const credential = await api("POST", "/api/credentials", admin, { name: "svc-ops", type: "winrm", username: "svc_ops", usagePolicy: ["127.0.0.1"], secret: { password: PLANTED } });
   expect(credential.status).toBe(201);
   const target = await api("POST", "/api/targets", operator, {
     name: "sample-windows-server",
