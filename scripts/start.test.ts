@@ -1,6 +1,6 @@
 // `pnpm start` end to end: real embedded PostgreSQL, real web and worker processes, a real Ctrl-C.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -97,11 +97,17 @@ describe("pnpm start without DATABASE_URL", () => {
     const dir = await dataDir();
     const [port, pgPort] = [await freePort(), await freePort()];
     const env = { OPSCONDUCTOR_DATA_DIR: dir, PORT: String(port), OPSCONDUCTOR_EMBEDDED_PG_PORT: String(pgPort) };
-    const dbUrl = `postgresql://postgres:opsconductor@127.0.0.1:${pgPort}/opsconductor`;
-
     const first = start(env);
     const [, password] = await waitFor(first, /Password: (\S+)/);
     await waitFor(first, /OpsConductor is ready at http:\/\/localhost:\d+/);
+    // The database's superuser password was generated for this folder, is readable by its owner
+    // only and never printed.
+    const pgPasswordFile = join(dir, "postgres.password");
+    expect(statSync(pgPasswordFile).mode & 0o777).toBe(0o600);
+    const pgPassword = readFileSync(pgPasswordFile, "utf8").trim();
+    expect(pgPassword).not.toBe("opsconductor");
+    expect(first.output()).not.toContain(pgPassword);
+    const dbUrl = `postgresql://postgres:${encodeURIComponent(pgPassword)}@127.0.0.1:${pgPort}/opsconductor`;
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: "ok", db: "ok" });
