@@ -20,6 +20,9 @@ export default defineConfig({
     // A console.error or warning during a test fails it: see tests/setup/fail-on-console.ts.
     // A `.only` left in the code fails the run (scripts/test.mjs fails one with skipped tests).
     allowOnly: false,
+    // vitest's default is one file at a time on two cores, but most files here wait on sockets,
+    // PostgreSQL and timers rather than compute; each file keeps its own database and processes.
+    maxWorkers: 3,
     projects: [
       {
         ...shared,
