@@ -36,17 +36,24 @@ const schema = z.object({
   ACCESS_TOKEN_TTL_SEC: duration.default(15 * 60),
   REFRESH_TOKEN_TTL_SEC: duration.default(7 * 24 * 60 * 60),
   OPSCONDUCTOR_SELF_REGISTRATION: flag.default(false),
-  LOGIN_MAX_FAILURES_PER_ACCOUNT: duration.default(5),
-  LOGIN_MAX_FAILURES_PER_IP: duration.default(20),
-  LOGIN_THROTTLE_WINDOW_SEC: duration.default(15 * 60),
-  /** Largest file POST /api/files accepts, in bytes (1 GiB by default). */
-  FILE_UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(1024 ** 3),
-  /** How long one upload may take before it is abandoned (it holds a database transaction meanwhile). */
-  FILE_UPLOAD_TIMEOUT_SEC: duration.default(60 * 60),
+  /** Failed sign-ins in a row an account may have before each further attempt waits (1 s, doubling). */
+  LOGIN_FREE_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(3),
+  /** The longest an account waits between attempts, however many failures it has. */
+  LOGIN_MAX_DELAY_SEC: z.coerce.number().int().min(1).max(86_400).default(60),
+  LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  LOGIN_THROTTLE_WINDOW_SEC: z.coerce.number().int().min(1).max(7 * 86_400).default(15 * 60),
+  /** Replaced by the growing delay; refused so an old setting is not silently ignored. */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: z
+    .undefined({ error: "LOGIN_MAX_FAILURES_PER_ACCOUNT is gone: accounts are no longer locked, they wait longer after each failure; set LOGIN_FREE_FAILURES_PER_ACCOUNT and LOGIN_MAX_DELAY_SEC instead" })
+    .optional(),
   /** Addresses `test-winrm` refuses to connect to (IP addresses and CIDR ranges, comma-separated). */
   CONNECTION_TEST_DENY: networks("CONNECTION_TEST_DENY", DEFAULT_CONNECTION_TEST_DENY),
   /** Exceptions to CONNECTION_TEST_DENY, e.g. 127.0.0.1 for a WinRM listener on this machine. */
   CONNECTION_TEST_ALLOW: networks("CONNECTION_TEST_ALLOW", ""),
+  /** Largest file POST /api/files accepts, in bytes (1 GiB by default). */
+  FILE_UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+  /** How long one upload may take before it is abandoned (it holds a database transaction meanwhile). */
+  FILE_UPLOAD_TIMEOUT_SEC: duration.default(60 * 60),
   /** Trust X-Forwarded-For from this many proxies in front of the app (0: use the socket address). */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   // SSO: each provider is on when its client id is set.

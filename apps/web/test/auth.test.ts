@@ -174,17 +174,74 @@ describe("revocation against concurrent refreshes", () => {
 });
 
 describe("throttling", () => {
-  test("an account is locked for a while after 5 failures, even for the right password, with Retry-After", async () => {
+  const login = (username: string, password: string) => app.request("POST", "/api/login", { body: { username, password } });
+  const sleep = (sec: number) => new Promise((r) => setTimeout(r, sec * 1000));
+
+  test("300 parallel wrong guesses: the attempt is counted before the password check, so only the free ones are checked", { timeout: 120_000 }, async () => {
+    const { createUser } = await import("@opsconductor/db");
+    await createUser(app.prisma, { username: "guessed", password: "right-password-1", role: "viewer" });
+    const started = Date.now();
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => login("guessed", `wrong-${i}`)));
+    const elapsedSec = (Date.now() - started) / 1000;
+    const checked = answers.filter((a) => a.status === 401).length;
+    expect(checked).toBeGreaterThan(0);
+    // Three free failures (LOGIN_FREE_FAILURES_PER_ACCOUNT), then one more per doubling delay that ran out during the burst.
+    expect(checked).toBeLessThanOrEqual(3 + Math.floor(Math.log2(elapsedSec + 1)));
+    expect(answers.every((a) => a.status === 401 || a.status === 429)).toBe(true);
+    expect(await app.prisma.auditLog.count({ where: { action: "auth.login_failed", details: { path: ["username"], equals: "guessed" } } })).toBe(checked);
+  });
+
+  test("failures make an account wait longer each time, never lock it: after five wrong guesses the right password works within seconds", { timeout: 60_000 }, async () => {
     const { createUser } = await import("@opsconductor/db");
     await createUser(app.prisma, { username: "throttled", password: "right-password-1", role: "viewer" });
-    for (let i = 0; i < 5; i++) expect((await app.request("POST", "/api/login", { body: { username: "throttled", password: `wrong-${i}` } })).status).toBe(401);
-    const locked = await app.request("POST", "/api/login", { body: { username: "THROTTLED", password: "right-password-1" } });
-    expect(locked.status).toBe(429);
-    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(800);
-    expect(locked.body.error.code).toBe("too_many_attempts");
-    expect(await app.prisma.auditLog.count({ where: { action: "auth.login_throttled" } })).toBeGreaterThan(0);
-    // Other accounts are unaffected.
-    expect((await app.request("POST", "/api/login", { body: { username: "viewer", password: "viewer-password-1" } })).status).toBe(200);
+    const waits: number[] = [];
+    for (let i = 0; i < 5; ) {
+      const res = await login("throttled", `wrong-${i}`);
+      if (res.status === 429) {
+        expect(res.body.error.code).toBe("too_many_attempts");
+        waits.push(Number(res.headers.get("retry-after")));
+        await sleep(waits.at(-1)!);
+        continue;
+      }
+      expect(res.status).toBe(401);
+      i++;
+    }
+    // Three free failures, then 1 s and 2 s before the fourth and fifth attempts.
+    expect(waits).toEqual([1, 2]);
+    const early = await login("THROTTLED", "right-password-1");
+    expect(early.status).toBe(429);
+    const wait = Number(early.headers.get("retry-after"));
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(4);
+    await sleep(wait);
+    expect((await login("throttled", "right-password-1")).status).toBe(200);
+    // A success starts the account afresh.
+    expect((await login("throttled", "wrong-again")).status).toBe(401);
+    expect((await login("throttled", "right-password-1")).status).toBe(200);
+    // Other accounts were never affected.
+    expect((await login("viewer", "viewer-password-1")).status).toBe(200);
+  });
+
+  test("the throttle lives in PostgreSQL: a delay another web process recorded holds here too", async () => {
+    const now = Date.now();
+    await app.prisma.$executeRaw`
+      INSERT INTO login_throttle (key, failures, window_start, not_before, updated_at) VALUES ('account:viewer', 9, ${new Date(now)}, ${new Date(now + 30_000)}, ${new Date(now)})
+      ON CONFLICT (key) DO UPDATE SET failures = 9, not_before = EXCLUDED.not_before, updated_at = EXCLUDED.updated_at`;
+    const res = await login("viewer", "viewer-password-1");
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(25);
+    await app.prisma.$executeRaw`UPDATE login_throttle SET failures = 0 WHERE key = 'account:viewer'`;
+    expect((await login("viewer", "viewer-password-1")).status).toBe(200);
+  });
+
+  test("refused sign-ins are audited as one row per account and window, with a count", async () => {
+    const now = Date.now();
+    await app.prisma.$executeRaw`INSERT INTO login_throttle (key, failures, window_start, not_before, updated_at) VALUES ('account:flooded', 9, ${new Date(now)}, ${new Date(now + 60_000)}, ${new Date(now)})`;
+    for (let i = 0; i < 40; i++) expect((await login("flooded", `guess-${i}`)).status).toBe(429);
+    const rows = await app.prisma.auditLog.findMany({ where: { action: "auth.login_throttled", details: { path: ["username"], equals: "flooded" } } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.details).toMatchObject({ username: "flooded", throttledBy: "account", count: 40 });
+    expect(rows[0]!.summary).toMatch(/refused: too many failed attempts \(40 times since \d\d:\d\d UTC\)/);
   });
 });
 

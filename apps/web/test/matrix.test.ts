@@ -5,7 +5,7 @@ import { describe, expect, test } from "vitest";
 import { PERMISSIONS, type Permission } from "../app/lib/permissions.ts";
 import { ROLES, startApp, type TestRole } from "./harness.ts";
 
-const app = await startApp({ LOGIN_MAX_FAILURES_PER_ACCOUNT: "100000" });
+const app = await startApp({ LOGIN_FREE_FAILURES_PER_ACCOUNT: "100000" });
 
 interface Operation {
   method: string;

@@ -273,36 +273,3 @@ export function clearedAuthCookies(request: Request): string[] {
   const secure = secureCookies(request);
   return [ACCESS_COOKIE, REFRESH_COOKIE, CSRF_COOKIE].map((name) => cookie(name, "", 0, { httpOnly: name !== CSRF_COOKIE, secure }));
 }
-
-/** A sliding-window counter of failed sign-ins per key (account or address), in this process. */
-export class LoginThrottle {
-  private readonly failures = new Map<string, number[]>();
-  private readonly limits: () => { windowSec: number };
-  constructor(limits: () => { windowSec: number }) {
-    this.limits = limits;
-  }
-
-  /** Seconds until `key` may try again, or 0 when it is under `max` failures in the window. */
-  retryAfter(key: string, max: number, now = Date.now()): number {
-    const windowMs = this.limits().windowSec * 1000;
-    const recent = (this.failures.get(key) ?? []).filter((t) => now - t < windowMs);
-    this.failures.set(key, recent);
-    if (recent.length < max) return 0;
-    return Math.max(1, Math.ceil((recent[recent.length - max]! + windowMs - now) / 1000));
-  }
-
-  fail(key: string, now = Date.now()): void {
-    const list = this.failures.get(key) ?? [];
-    list.push(now);
-    if (list.length > 1000) list.splice(0, list.length - 1000);
-    this.failures.set(key, list);
-  }
-
-  clear(key: string): void {
-    this.failures.delete(key);
-  }
-}
-
-const holder = globalThis as typeof globalThis & { __opsconductorThrottle?: LoginThrottle };
-/** This process's sign-in throttle. */
-export const loginThrottle = (holder.__opsconductorThrottle ??= new LoginThrottle(() => ({ windowSec: env().LOGIN_THROTTLE_WINDOW_SEC })));

@@ -5,8 +5,9 @@ import { z } from "zod";
 import { ROLES, type Role } from "../lib/permissions.ts";
 import { decodeCursor, pageQuery, toPage } from "./api.server.ts";
 import type { AuditEntry } from "./audit.server.ts";
-import { issueTokens, loginThrottle, revokeAllTokens, type ClientMeta, type IssuedTokens } from "./auth.server.ts";
+import { issueTokens, revokeAllTokens, type ClientMeta, type IssuedTokens } from "./auth.server.ts";
 import { ApiError, notFound } from "./errors.server.ts";
+import { attemptSucceeded, countAttempt, tooManyAttempts } from "./sign-in-throttle.server.ts";
 import { env } from "../env.server.ts";
 
 /** Writes an audit row inside the caller's transaction (the route context's `audit`). */
@@ -287,18 +288,15 @@ export async function updateProfile(prisma: PrismaClient, id: string, input: z.i
  * revokes every token of the user and answers a fresh pair for the calling session.
  */
 export async function changeOwnPassword(prisma: PrismaClient, id: string, input: z.infer<typeof passwordChangeBody>, meta: ClientMeta, audit: AuditFn): Promise<IssuedTokens> {
-  const key = `password-change:${id}`;
-  const wait = loginThrottle.retryAfter(key, env().LOGIN_MAX_FAILURES_PER_ACCOUNT);
-  if (wait > 0) throw new ApiError(429, "too_many_attempts", `too many wrong current passwords; try again in ${wait} s`, { headers: { "Retry-After": String(wait) } });
+  const keys = { account: `password:${id}` };
+  const attempt = await countAttempt(prisma, keys);
+  if (!attempt.allowed) throw tooManyAttempts(attempt.waitSec, "wrong current passwords");
   const user = await prisma.user.findUnique({ where: { id }, select: { id: true, username: true, role: true, passwordHash: true } });
   if (!user) throw notFound("user");
   const invalid = (message: string) => new ApiError(400, "validation_failed", message, { details: [{ path: "body.currentPassword", message }] });
   if (!user.passwordHash) throw invalid("body.currentPassword cannot be checked: this account signs in through single sign-on and has no password");
-  if (!(await verifyPassword(input.currentPassword, user.passwordHash))) {
-    loginThrottle.fail(key);
-    throw invalid("body.currentPassword is not your current password");
-  }
-  loginThrottle.clear(key);
+  if (!(await verifyPassword(input.currentPassword, user.passwordHash))) throw invalid("body.currentPassword is not your current password");
+  await attemptSucceeded(prisma, keys);
   if (input.newPassword === input.currentPassword) {
     const message = "body.newPassword must differ from the current password";
     throw new ApiError(400, "validation_failed", message, { details: [{ path: "body.newPassword", message }] });
