@@ -21,7 +21,7 @@ export const fileNameSchema = z
   .trim()
   .min(1, "must not be empty")
   .max(255, "must be at most 255 characters long")
-  .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), "must not contain control characters")
+  .refine((name) => ![...name].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), "must not contain control characters")
   .refine((name) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(name), "must not look like a file id (a UUID)");
 
 type FileRow = Prisma.LibraryFileGetPayload<object>;
