@@ -49,6 +49,7 @@ for (const signal of ["SIGTERM", "SIGHUP"]) {
 const code = await new Promise((done) => vitest.on("exit", (c, signal) => done(c ?? (signal ? 1 : 0))));
 
 const leftovers = await stopMarked(marker);
+if (leftovers.length && interrupted) log(`interrupted: stopped the ${leftovers.length} process(es) the run had left`);
 if (leftovers.length && !interrupted) {
   log(`the test run left ${leftovers.length} process(es) running, now stopped; a test or harness does not clean up:`);
   for (const p of leftovers) log(`  pid ${p.pid}: ${p.command}`);

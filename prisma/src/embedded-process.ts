@@ -13,7 +13,10 @@ import { SUPERUSER, type ChildMessage, type ChildRequest, type ChildStartOptions
 // Data folders initialised before passwords were generated used this one.
 const LEGACY_PASSWORD = "opsconductor";
 
-const send = (message: ChildMessage) => process.send?.(message);
+// After the parent is gone (a Ctrl-C reaches both), PostgreSQL's last log lines have nowhere to go.
+const send = (message: ChildMessage) => {
+  if (process.connected) process.send?.(message, undefined, {}, () => {});
+};
 
 async function main(options: ChildStartOptions) {
   const dataDir = resolve(options.dataDir);
