@@ -242,6 +242,18 @@ describe("users", () => {
     expect(demoted.user.role).toBe("operator");
   });
 
+  test("two admins demoted by the group mapping at the same moment: one of them stays admin (the last-admin lock)", { timeout: 60_000 }, async () => {
+    const { prisma: fresh } = await createTestDatabase();
+    const a = await sso.signInWithSso(fresh, oidc, await claimsFor("admin-a", { preferred_username: "admin-a", groups: ["ops-admins"] }), META);
+    const b = await sso.signInWithSso(fresh, oidc, await claimsFor("admin-b", { preferred_username: "admin-b", groups: ["ops-admins"] }), META);
+    const demote = { a: await claimsFor("admin-a", { groups: ["ops-team"] }), b: await claimsFor("admin-b", { groups: ["ops-team"] }) };
+    for (let trial = 0; trial < 15; trial++) {
+      await fresh.user.updateMany({ where: { id: { in: [a.user.id, b.user.id] } }, data: { role: "admin" } });
+      await Promise.all([sso.signInWithSso(fresh, oidc, demote.a, META), sso.signInWithSso(fresh, oidc, demote.b, META)]);
+      expect(await fresh.user.count({ where: { role: "admin", disabled: false } }), `trial ${trial}`).toBe(1);
+    }
+  });
+
   test("a new identity never takes over a local account with the same name or email", async () => {
     const local = await createUser(prisma, { username: "root", password: "local-password-1", role: "admin", email: "root@example.com" });
     const result = await sso.signInWithSso(prisma, oidc, await claimsFor("intruder", { preferred_username: "root", email: "root@example.com" }), META);
@@ -365,7 +377,9 @@ describe("the sign-in flow", () => {
     onToken = issue(idClaims({ nonce: "another-attempt" }));
     const before = await failedLogins("sso_invalid_token");
     await expectFailure(await callback("oidc", { code: "c", state: a.url.searchParams.get("state")! }, a.cookies), "sso_invalid_token");
-    expect(await failedLogins("sso_invalid_token")).toBe(before + 1);
+    // The same failure from the same address again: counted in the same row, whose summary is the latest.
+    expect(await failedLogins("sso_invalid_token")).toBe(before);
+    expect(await prisma.auditLog.findFirst({ where: { action: "auth.login_failed", details: { path: ["reason"], equals: "sso_invalid_token" } } })).toMatchObject({ details: { count: 2 }, summary: expect.stringMatching(/nonce.*\(2 times since/) });
 
     const leaver = await sso.signInWithSso(prisma, { id: "oidc", name: "Acme SSO" }, await sso.verifyIdToken(signJwt(idClaims({ sub: "gone", preferred_username: "gone" })), expectations), META);
     await prisma.user.update({ where: { id: leaver.user.id }, data: { disabled: true } });
@@ -374,6 +388,20 @@ describe("the sign-in flow", () => {
     expect(await prisma.auditLog.findFirst({ where: { action: "auth.login_failed", entityId: leaver.user.id } })).toMatchObject({ actorId: leaver.user.id, ip: META.ip });
 
     await expectFailure(await sso.beginSsoSignIn(prisma, new Request(`${PUBLIC_URL}/auth/sso/google`), "google", META), "sso_unknown_provider");
+  });
+
+  test("a flood of failing callbacks writes one audit row per address, reason and window, with a count", async () => {
+    const flood = { ip: "198.51.100.99", userAgent: "flood" };
+    for (let i = 0; i < 60; i++) {
+      const res = await sso.completeSsoSignIn(prisma, new Request(`${PUBLIC_URL}/auth/sso/oidc/callback?code=c&state=s${i}`), "oidc", flood);
+      expect(res.headers.get("location")).toBe("/login?error=sso_expired");
+    }
+    const rows = await prisma.auditLog.findMany({ where: { action: "auth.login_failed", ip: flood.ip } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.details).toMatchObject({ reason: "sso_expired", count: 60 });
+    // Another address gets its own row.
+    await sso.completeSsoSignIn(prisma, new Request(`${PUBLIC_URL}/auth/sso/oidc/callback?code=c&state=s`), "oidc", { ip: "198.51.100.100", userAgent: "flood" });
+    expect(await prisma.auditLog.count({ where: { action: "auth.login_failed", ip: { in: [flood.ip, "198.51.100.100"] } } })).toBe(2);
   });
 
   test("an error code on /login maps to a readable message; unknown codes are never echoed", () => {

@@ -9,6 +9,8 @@ import { env, type WebEnv } from "../env.server.ts";
 import type { Role } from "../lib/permissions.ts";
 import { recordAudit } from "./audit.server.ts";
 import { authCookies, issueTokens, readCookie, type ClientMeta, type IssuedTokens } from "./auth.server.ts";
+import { recordRepeatedAudit } from "./sign-in-throttle.server.ts";
+import { isLastEnabledAdmin } from "./users.server.ts";
 import { safeRedirect } from "./web-session.server.ts";
 
 export const SSO_PROVIDER_IDS = ["entra", "oidc"] as const;
@@ -325,7 +327,7 @@ async function signInOnce(prisma: PrismaClient, provider: { id: SsoProviderId; n
       if (user.disabled) throw new SsoError("sso_account_disabled", "the account is disabled", user);
       await tx.externalIdentity.update({ where: { id: identity!.id }, data: { lastUsedAt: new Date(), email } });
       // The group mapping never demotes the last enabled admin: that would lock everyone out.
-      const lastAdmin = user.role === "admin" && mapped !== "admin" && (await tx.user.count({ where: { role: "admin", disabled: false } })) <= 1;
+      const lastAdmin = mapped !== null && mapped !== user.role && (await isLastEnabledAdmin(tx, user));
       if (mapped && mapped !== user.role && lastAdmin) {
         await recordAudit(tx, { actor: null, action: "user.update", entityType: "user", entityId: user.id, summary: `${user.username} kept the admin role although the ${provider.name} group mapping says ${mapped}: it is the last enabled admin`, details: { from: user.role, to: mapped, applied: false, source: "sso", provider: provider.id }, ...meta });
       } else if (mapped && mapped !== user.role) {
@@ -387,10 +389,12 @@ function redirectResponse(location: string, cookies: string[]): Response {
 const redirectUri = (request: Request, provider: SsoProviderId) => `${publicOrigin(request)}/auth/sso/${provider}/callback`;
 const sha256Base64url = (value: string) => createHash("sha256").update(value).digest("base64url");
 
-async function failure(prisma: Db, request: Request, providerId: string, error: unknown, meta: ClientMeta): Promise<Response> {
+async function failure(prisma: PrismaClient, request: Request, providerId: string, error: unknown, meta: ClientMeta): Promise<Response> {
   if (!(error instanceof SsoError)) throw error;
   const label = providerConfigs(env()).find((p) => p.id === providerId)?.name ?? providerId.slice(0, 40);
-  await recordAudit(prisma, {
+  // Anyone can call the callback with junk as often as they like: one row per source, reason and window.
+  const key = `sso:${providerId.slice(0, 40)}:${error.code}:${error.userId ?? meta.ip ?? "unknown"}`;
+  await recordRepeatedAudit(prisma, key, {
     actor: error.userId ? { id: error.userId, name: error.username } : null,
     action: "auth.login_failed",
     entityType: "user",
@@ -403,7 +407,7 @@ async function failure(prisma: Db, request: Request, providerId: string, error: 
 }
 
 /** GET /auth/sso/{provider}: remembers state, PKCE verifier and nonce in short-lived cookies and sends the browser to the provider. */
-export async function beginSsoSignIn(prisma: Db, request: Request, providerId: string, meta: ClientMeta): Promise<Response> {
+export async function beginSsoSignIn(prisma: PrismaClient, request: Request, providerId: string, meta: ClientMeta): Promise<Response> {
   try {
     const provider = providerConfig(providerId);
     const state = generateState();

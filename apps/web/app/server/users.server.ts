@@ -156,11 +156,18 @@ async function lockAdmins(tx: Db): Promise<void> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('opsconductor:enabled-admins'))`;
 }
 
-async function assertNotLastAdmin(tx: Db, user: { id: string; role: string; disabled: boolean }, what: string): Promise<void> {
-  if (user.role !== "admin" || user.disabled) return;
+/**
+ * Whether `user` is the last enabled admin. Takes the lock that serialises every change which could
+ * remove an admin (held until the transaction ends), so call it in the transaction of that change.
+ */
+export async function isLastEnabledAdmin(tx: Db, user: { id: string; role: string; disabled: boolean }): Promise<boolean> {
+  if (user.role !== "admin" || user.disabled) return false;
   await lockAdmins(tx);
-  const others = await tx.user.count({ where: { role: "admin", disabled: false, id: { not: user.id } } });
-  if (others === 0) {
+  return (await tx.user.count({ where: { role: "admin", disabled: false, id: { not: user.id } } })) === 0;
+}
+
+async function assertNotLastAdmin(tx: Db, user: { id: string; role: string; disabled: boolean }, what: string): Promise<void> {
+  if (await isLastEnabledAdmin(tx, user)) {
     throw new ApiError(409, "last_admin", `${what} the last enabled admin is not allowed: make another user an admin first`);
   }
 }
