@@ -408,7 +408,7 @@ describe("errors", () => {
 describe("transports", () => {
   it("resolves the host with the given lookup, over HTTP and HTTPS, and connects nowhere when it refuses", async () => {
     for (const https of [false, true]) {
-      const server = await start({ https });
+      const server = await start(https ? { https: true } : {});
       const asked: string[] = [];
       const lookup: net.LookupFunction = (hostname, options, callback) => {
         asked.push(hostname);
