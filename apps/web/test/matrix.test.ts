@@ -1,5 +1,6 @@
 // Every /api operation, read from the generated OpenAPI document, against every role and no token;
 // then fuzzed with malformed and random input. Nothing answers 5xx, and every 4xx names its problem.
+import { createJob, createRun, type Prisma } from "@opsconductor/db";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { PERMISSIONS, type Permission } from "../app/lib/permissions.ts";
@@ -136,6 +137,47 @@ describe("fuzzing", () => {
         }),
         { numRuns: 10 },
       );
+    }
+  });
+
+  test("integers out of range in paths, queries and Last-Event-ID get a 400 naming the field, against real rows", { timeout: 300_000 }, async () => {
+    const admin = await token("admin", true);
+    const definition = { name: "ranges", steps: [{ id: "s", type: "winrm.exec", target: "srv-1", command: "hostname" }] };
+    const job = await createJob(app.prisma, { name: "integer ranges", definition: definition as unknown as Prisma.InputJsonValue, createdById: app.users.admin.id });
+    const { run } = await createRun(app.prisma, { jobId: job.id, jobVersionId: job.currentVersionId!, parameters: {}, requestedById: app.users.admin.id });
+    await app.prisma.jobRun.update({ where: { id: run.id }, data: { status: "succeeded", startedAt: new Date(), finishedAt: new Date() } });
+    // Real ids, so a handler gets as far as the database with the number.
+    const withIds = (op: Operation, number: string) =>
+      op.path.replace(/\{(\w+)\}/g, (_m, name: string) => (name === "number" || name === "n" ? number : op.path.startsWith("/api/runs/") ? run.id : op.path.startsWith("/api/jobs/") ? job.id : MISSING_ID));
+    const outOfRange = ["2147483648", "3000000000", "-2147483649", "9999999999", "9".repeat(25), "1e10", "-1e300"];
+    const numbered = operations.filter((op) => op.pathParams.some((p) => p === "number" || p === "n"));
+    expect(numbered.length).toBeGreaterThan(0);
+    for (const op of numbered) {
+      for (const value of outOfRange) {
+        const res = await app.request(op.method, withIds(op, value), { token: admin, ...(op.method === "GET" ? {} : { body: {} }) });
+        expectNamedProblem(res.status, res.body, `${op.method} ${withIds(op, value)}`);
+        expect(res.status, `${op.method} ${withIds(op, value)}`).toBe(400);
+      }
+    }
+    for (const op of operations.filter((o) => o.method === "GET")) {
+      for (const key of ["limit", "afterSequence", "lastEventId"]) {
+        for (const value of outOfRange) {
+          const path = `${withIds(op, "1")}?${key}=${encodeURIComponent(value)}`;
+          const res = await app.request("GET", path, { token: admin });
+          expectNamedProblem(res.status, res.body, `GET ${path}`);
+        }
+      }
+    }
+    for (const key of ["afterSequence", "lastEventId"]) {
+      const path = key === "afterSequence" ? `/api/runs/${run.id}/steps` : `/api/runs/${run.id}/events`;
+      const res = await app.request("GET", `${path}?${key}=9999999999`, { token: admin });
+      expect(res.status, path).toBe(400);
+      expect(res.body.error.details[0].path).toBe(`query.${key}`);
+    }
+    for (const value of ["9999999999", "2147483648", "-2147483649"]) {
+      const res = await app.request("GET", `/api/runs/${run.id}/events`, { token: admin, headers: { "last-event-id": value } });
+      expect(res.status, `Last-Event-ID: ${value}`).toBe(400);
+      expect(res.body.error.details).toEqual([expect.objectContaining({ path: "headers.last-event-id" })]);
     }
   });
 });

@@ -1,8 +1,7 @@
-import { z } from "zod";
-import { apiRoute, idParams } from "../server/api.server.ts";
+import { apiRoute, idParams, INT4_MAX, wholeNumber } from "../server/api.server.ts";
 import { getVersion } from "../server/jobs.server.ts";
 
-const params = idParams.extend({ number: z.coerce.number({ error: "must be a version number" }).int("must be a version number").min(1, "must be 1 or greater") });
+const params = idParams.extend({ number: wholeNumber(1, INT4_MAX, "a version number") });
 
 export const loader = apiRoute(
   { method: "GET", path: "/api/jobs/{id}/versions/{number}", summary: "One version of a job with its definition", permission: "jobs:read", params, tags: ["jobs"] },

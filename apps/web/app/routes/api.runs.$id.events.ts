@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { apiRoute, idParams } from "../server/api.server.ts";
+import { apiRoute, idParams, INT4_MIN, wholeNumber } from "../server/api.server.ts";
 import type { DocumentedRoute } from "../server/openapi.server.ts";
 import { resumeSequence, runEventStream } from "../server/run-events.server.ts";
 
@@ -9,7 +9,7 @@ const definition = {
   summary: "Live run events (Server-Sent Events): run, step, output (id = sequence) and end; resumes after Last-Event-ID",
   permission: "runs:read" as const,
   params: idParams,
-  query: z.object({ lastEventId: z.coerce.number({ error: "must be a whole number" }).int("must be a whole number").optional().describe("Resume after this output sequence (the Last-Event-ID header wins)") }),
+  query: z.object({ lastEventId: wholeNumber(INT4_MIN).optional().describe("Resume after this output sequence (the Last-Event-ID header wins)") }),
   tags: ["runs"],
   responseContentType: "text/event-stream",
 } satisfies DocumentedRoute;

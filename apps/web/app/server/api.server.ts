@@ -167,6 +167,16 @@ export function methods(handlers: Partial<Record<Exclude<Method, "GET">, ApiHand
   return Object.assign(run, { definitions: Object.values(handlers).flatMap((h) => h!.definitions) });
 }
 
+/** Bounds of PostgreSQL's integer, the type of every integer column the API filters on. */
+export const INT4_MIN = -2_147_483_648;
+export const INT4_MAX = 2_147_483_647;
+
+/** A whole number from a path or query string (or a cursor), within `min`..`max` (at most the int4 range). */
+export function wholeNumber(min: number, max = INT4_MAX, what = "a whole number") {
+  const range = `must be ${what} from ${min} to ${max}`;
+  return z.coerce.number({ error: range }).int(range).min(min, range).max(max, range);
+}
+
 /** Schemas shared by many routes. */
 export const idParams = z.object({ id: z.uuid({ error: "must be a UUID" }) });
 export const pageQuery = z.object({

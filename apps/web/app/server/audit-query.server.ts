@@ -19,7 +19,8 @@ export const auditQuery = pageQuery.extend({
 });
 export type AuditQuery = z.infer<typeof auditQuery>;
 
-const auditCursor = z.object({ at: z.iso.datetime(), id: z.string().regex(/^\d+$/) });
+// Audit ids are bigint: 18 digits always fit.
+const auditCursor = z.object({ at: z.iso.datetime(), id: z.string().regex(/^\d{1,18}$/) });
 const uuid = z.uuid();
 
 function badQuery(path: string, message: string): ApiError {

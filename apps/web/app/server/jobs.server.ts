@@ -6,7 +6,7 @@ import { addJobVersion, createJob as insertJob, DbError, enqueueRunInTransaction
 import type { PgBoss } from "pg-boss";
 import { z } from "zod";
 import type { RouteContext } from "./api.server.ts";
-import { decodeCursor, toPage } from "./api.server.ts";
+import { decodeCursor, INT4_MAX, toPage } from "./api.server.ts";
 import type { Principal } from "./auth.server.ts";
 import { ApiError, notFound, type ErrorDetail } from "./errors.server.ts";
 import { fileLinkError, pinFiles } from "./files.server.ts";
@@ -201,7 +201,7 @@ export async function deleteJob(db: PrismaClient, id: string, principal: Princip
   });
 }
 
-const versionCursor = z.object({ number: z.number().int() });
+const versionCursor = z.object({ number: z.number().int().min(1).max(INT4_MAX) });
 
 /** A job's versions, newest first, without their definitions. */
 export async function listVersions(db: Db, jobId: string, query: { limit: number; cursor?: string | undefined }) {

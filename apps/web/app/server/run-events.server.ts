@@ -4,6 +4,7 @@
 import pg from "pg";
 import { RUN_EVENTS_CHANNEL, type Db, type RunNotice } from "@opsconductor/db";
 import { env } from "../env.server.ts";
+import { INT4_MAX, INT4_MIN } from "./api.server.ts";
 import { ApiError } from "./errors.server.ts";
 import { getRun, listSteps, TERMINAL_STATUSES, type RunView } from "./runs.server.ts";
 
@@ -118,8 +119,8 @@ export function runEvents(): RunEventHub {
 export function resumeSequence(request: Request, fromQuery: number | undefined): number | null {
   const header = request.headers.get("last-event-id")?.trim();
   if (!header) return fromQuery ?? null;
-  if (!/^-?\d{1,10}$/.test(header)) {
-    const message = "headers.last-event-id must be the id of an output event (a whole number)";
+  if (!/^-?\d{1,10}$/.test(header) || Number(header) < INT4_MIN || Number(header) > INT4_MAX) {
+    const message = `headers.last-event-id must be the id of an output event (a whole number from ${INT4_MIN} to ${INT4_MAX})`;
     throw new ApiError(400, "validation_failed", message, { details: [{ path: "headers.last-event-id", message }] });
   }
   return Number(header);

@@ -3,7 +3,7 @@
 import { MASK } from "@opsconductor/core";
 import { enqueueRunInTransaction, notifyRun, OutputStream, requestRunControl, RUN_QUEUE, RunStatus, RunTrigger, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
 import { z } from "zod";
-import { decodeCursor, pageQuery, toPage, type RouteContext } from "./api.server.ts";
+import { decodeCursor, INT4_MIN, pageQuery, toPage, wholeNumber, type RouteContext } from "./api.server.ts";
 import type { Principal } from "./auth.server.ts";
 import { ApiError, notFound } from "./errors.server.ts";
 import { queue } from "./queue.server.ts";
@@ -44,7 +44,7 @@ export const runListQuery = pageQuery
 export type RunListQuery = z.infer<typeof runListQuery>;
 
 export const runStepsQuery = z.object({
-  afterSequence: z.coerce.number({ error: "must be a whole number" }).int("must be a whole number").optional().describe("Only output with a greater sequence (the lastSequence of the previous answer)"),
+  afterSequence: wholeNumber(INT4_MIN).optional().describe("Only output with a greater sequence (the lastSequence of the previous answer)"),
 });
 
 const runListInclude = {
