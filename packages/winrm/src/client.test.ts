@@ -152,12 +152,66 @@ describe("running commands", () => {
     const chunks: string[] = [];
     const errors: string[] = [];
     const result = await connect(server).runCmd("anything", [], { onStdout: (t) => chunks.push(t), onStderr: (t) => errors.push(t) });
-    expect(result).toEqual({ stdout: text, stderr: "fel: ü\r\n", exitCode: 0 });
+    // Streamed output reaches the callbacks only; the result does not keep a second copy.
+    expect(result).toEqual({ stdout: "", stderr: "", exitCode: 0 });
     expect(chunks.length).toBeGreaterThan(5);
     expect(chunks.join("")).toBe(text);
     expect(chunks.join("")).not.toContain("\uFFFD");
     expect(errors.join("")).toBe("fel: ü\r\n");
     expect(server.stats.operations.receive).toBeGreaterThan(10);
+  });
+
+  it("keeps what it does not stream, and nothing of what it streams, however much a command prints", async () => {
+    const line = `${"x".repeat(1023)}\n`;
+    const server = await start({
+      handler: async (ctx) => {
+        // 32 MiB on stdout, a short stderr.
+        for (let i = 0; i < 32 * 1024; i++) {
+          ctx.stdout.write(line);
+          if (i % 1024 === 0) await new Promise((r) => setImmediate(r));
+        }
+        ctx.stderr.write("done\r\n");
+      },
+    });
+    let streamed = 0;
+    const result = await connect(server).runCmd("big", [], { onStdout: (t) => (streamed += t.length) });
+    expect(streamed).toBe(32 * 1024 * 1024);
+    expect(result).toEqual({ stdout: "", stderr: "done\r\n", exitCode: 0 });
+  });
+
+  it("abandons a response larger than maxResponseBytes instead of buffering it, with or without Content-Length", async () => {
+    const sockets: net.Socket[] = [];
+    let closed = 0;
+    const hostile = http.createServer((req, res) => {
+      sockets.push(req.socket);
+      req.socket.on("close", () => closed++);
+      req.resume();
+      if (req.url === "/sized") {
+        res.writeHead(200, { "content-type": "application/soap+xml", "content-length": String(64 * 1024 * 1024) });
+        res.write(Buffer.alloc(1024, "a"));
+        return;
+      }
+      // Chunked and endless: without a cap the client would read until it ran out of memory.
+      res.writeHead(200, { "content-type": "application/soap+xml" });
+      const chunk = Buffer.alloc(64 * 1024, "a");
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once("drain", pump);
+      };
+      pump();
+    });
+    await new Promise<void>((r) => hostile.listen(0, "127.0.0.1", r));
+    try {
+      const port = (hostile.address() as AddressInfo).port;
+      for (const path of ["/sized", "/wsman"]) {
+        const client = new WinRMClient({ host: "127.0.0.1", port, transport: "http", auth: "basic", allowUnencrypted: true, username: USER, password: PASSWORD, path, maxResponseBytes: 1024 * 1024 });
+        await expect(client.runCmd("hostname")).rejects.toThrow(/larger than 1048576 bytes \(maxResponseBytes\)/);
+      }
+      await vi.waitFor(() => expect(closed).toBe(sockets.length));
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((r) => hostile.close(r));
+    }
   });
 
   it("turns CLIXML with progress records and several error lines into readable text, even split into small pieces", async () => {
@@ -174,7 +228,7 @@ describe("running commands", () => {
       "Get-Item : Cannot find path 'C:\\nope' because it does not exist.\r\n" +
       "    + CategoryInfo          : ObjectNotFound: (C:\\nope:String) [Get-Item], ItemNotFoundException\r\n" +
       "WARNING: disk <10% free\r\n";
-    expect(result.stderr).toBe(readable);
+    expect(result.stderr).toBe("");
     expect(pieces.join("")).toBe(readable);
     expect(pieces.length).toBeGreaterThan(1);
   });

@@ -58,6 +58,12 @@ export interface WinRMClientOptions {
   maxEnvelopeSizeKb?: number;
   /** URL path of the listener (default "/wsman"). */
   path?: string;
+  /**
+   * Largest HTTP response body accepted, in bytes (default: 4 × maxEnvelopeSizeKb, at least 8 MiB).
+   * A listener honours the envelope size the client asks for, so only a broken or hostile server
+   * sends more; the request is then abandoned instead of buffered.
+   */
+  maxResponseBytes?: number;
   /** Resolves the host name instead of dns.lookup (as net.connect's `lookup`), e.g. to refuse some addresses. */
   lookup?: LookupFunction;
 }
@@ -76,9 +82,9 @@ export type StdinSource = string | Uint8Array | Readable | AsyncIterable<Uint8Ar
 export interface RunOptions {
   /** Aborting sends Signal terminate and deletes the shell; the call then rejects with the signal's reason. */
   signal?: AbortSignal;
-  /** Called with stdout text as each Receive response arrives. */
+  /** Called with stdout text as each Receive response arrives; the result's `stdout` is then empty (nothing is kept in memory). */
   onStdout?: (text: string) => void;
-  /** Called with stderr text (CLIXML already made readable) as each Receive response arrives. */
+  /** Called with stderr text (CLIXML already made readable) as each Receive response arrives; the result's `stderr` is then empty. */
   onStderr?: (text: string) => void;
   /** Overall deadline for the command; when it passes the command is terminated and WinRMTimeoutError thrown. */
   timeoutSec?: number;
@@ -268,15 +274,15 @@ export class Operations {
     const decoder = new OutputDecoder();
     let stdout = "";
     let stderr = "";
+    // A caller that streams a stream gets it only through its callback: a command printing
+    // gigabytes must not pile up here too.
     const emit = (stream: "stdout" | "stderr", text: string): void => {
       if (!text) return;
       if (stream === "stdout") {
-        stdout += text;
-        opts.onStdout?.(text);
-      } else {
-        stderr += text;
-        opts.onStderr?.(text);
-      }
+        if (opts.onStdout) opts.onStdout(text);
+        else stdout += text;
+      } else if (opts.onStderr) opts.onStderr(text);
+      else stderr += text;
     };
     for (;;) {
       opts.signal?.throwIfAborted();
@@ -465,6 +471,7 @@ export class WinRMClient {
       ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
       connectTimeoutSec: positive("connectTimeoutSec", options.connectTimeoutSec, 15),
       maxConnections: Math.floor(positive("maxConnections", options.maxConnections, 1)),
+      maxResponseBytes: Math.floor(positive("maxResponseBytes", options.maxResponseBytes, Math.max(8 * 1024 * 1024, 4 * maxEnvelopeKb * 1024))),
     });
     this.#ops = new Operations(this.#transport, positive("operationTimeoutSec", options.operationTimeoutSec, 20), Math.floor(maxEnvelopeKb * 1024));
   }

@@ -32,6 +32,8 @@ export interface TransportOptions {
   maxConnections: number;
   path?: string;
   lookup?: LookupFunction;
+  /** Largest response body accepted; past it the request is abandoned. */
+  maxResponseBytes: number;
 }
 
 /** Counters of what a transport did, for tests and benchmarks. */
@@ -324,7 +326,22 @@ export class Transport {
         // Captured now: once the body ends, a keep-alive socket is detached from the response.
         const socket = res.socket;
         const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
+        let received = 0;
+        const tooLarge = () => {
+          conn.authenticated = false;
+          finish(
+            new WinRMError(
+              `the WinRM server at ${this.hostLabel} sent a response larger than ${this.#o.maxResponseBytes} bytes (maxResponseBytes); a WinRM listener keeps to the envelope size the client asks for, so this is not a WinRM server behaving normally`,
+            ),
+          );
+          req.destroy();
+        };
+        if (Number(res.headers["content-length"] ?? 0) > this.#o.maxResponseBytes) return tooLarge();
+        res.on("data", (c: Buffer) => {
+          received += c.length;
+          if (received > this.#o.maxResponseBytes) tooLarge();
+          else chunks.push(c);
+        });
         res.on("error", (error) => finish(connectionError(error, this.hostLabel, this.#o.transport)));
         res.on("end", () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), socket }));
       });
