@@ -13,6 +13,8 @@ export interface ExecutorDeps {
   workerId: string;
   logger: Logger;
   executors: Readonly<Record<string, StepExecutor>>;
+  /** Cap of one run's stored stdout + stderr, in bytes (DEFAULT_MAX_RUN_OUTPUT_BYTES unless set). */
+  maxRunOutputBytes?: number;
   /** Called when a step finishes, for metrics. */
   onStepFinished?(type: string, status: string, durationMs: number): void;
 }
@@ -75,7 +77,17 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
     skipDuplicates: true,
   });
   const stepRows = await prisma.jobRunStep.findMany({ where: { runId: run.id }, orderBy: { index: "asc" }, select: { id: true } });
-  const recorder = new RunRecorder({ prisma, runId: run.id, stepIds: stepRows.map((s) => s.id), lastSequence: last._max.sequence ?? 0, logger: log });
+  // A retry's output shares the run's cap with the attempts before it.
+  const storedBytes = attempt > 1 ? await storedOutputBytes(prisma, run.id) : 0;
+  const recorder = new RunRecorder({
+    prisma,
+    runId: run.id,
+    stepIds: stepRows.map((s) => s.id),
+    lastSequence: last._max.sequence ?? 0,
+    logger: log,
+    maxOutputBytes: deps.maxRunOutputBytes,
+    storedBytes,
+  });
   await notifyRun(prisma, { runId: run.id, kind: "step" });
 
   const params: Record<string, unknown> = { ...(run.parameters as Record<string, unknown>) };
@@ -207,4 +219,9 @@ async function finish(recorder: RunRecorder, runId: string, status: Outcome["sta
 async function finishEarly(deps: ExecutorDeps, runId: string, lastSequence: number, status: "failed" | "canceled", error: string, log: Logger): Promise<Outcome> {
   const recorder = new RunRecorder({ prisma: deps.prisma, runId, stepIds: [], lastSequence, logger: log });
   return finish(recorder, runId, status, error, log);
+}
+
+async function storedOutputBytes(prisma: PrismaClient, runId: string): Promise<number> {
+  const [row] = await prisma.$queryRaw<{ bytes: bigint }[]>`SELECT coalesce(sum(octet_length(text)), 0)::bigint AS bytes FROM run_output_chunks WHERE run_id = ${runId}::uuid AND stream <> 'system'`;
+  return Number(row?.bytes ?? 0);
 }

@@ -19,6 +19,7 @@ const worker = await startWorker({
   id: config.WORKER_ID,
   metricsPort: config.METRICS_PORT === 0 ? null : config.METRICS_PORT,
   shutdownGraceSec: config.WORKER_SHUTDOWN_GRACE_SEC,
+  maxRunOutputBytes: config.RUN_OUTPUT_MAX_BYTES,
 });
 
 let signals = 0;

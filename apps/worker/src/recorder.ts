@@ -6,6 +6,8 @@ import type { Logger } from "pino";
 const FLUSH_AFTER_MS = 100;
 const FLUSH_AT_BYTES = 64 * 1024;
 const WRITE_ATTEMPTS = 6;
+/** A run's stored stdout and stderr stop at this many bytes unless the worker is told otherwise (RUN_OUTPUT_MAX_BYTES). */
+export const DEFAULT_MAX_RUN_OUTPUT_BYTES = 100 * 1024 * 1024;
 
 export type OutputStreamName = "stdout" | "stderr" | "system";
 
@@ -19,20 +21,56 @@ export class RunRecorder {
   private readonly runId: string;
   private readonly stepIds: readonly string[];
   private readonly logger: Logger;
+  private readonly maxOutputBytes: number;
+  private storedBytes: number;
+  private truncated = false;
   /** Output chunks written, for tests and metrics. */
   batches = 0;
 
-  constructor(options: { prisma: PrismaClient; runId: string; stepIds: readonly string[]; lastSequence: number; logger: Logger }) {
+  constructor(options: {
+    prisma: PrismaClient;
+    runId: string;
+    stepIds: readonly string[];
+    lastSequence: number;
+    logger: Logger;
+    /** Cap of the run's stored stdout + stderr, in UTF-8 bytes. */
+    maxOutputBytes?: number;
+    /** Bytes of stdout + stderr earlier attempts already stored. */
+    storedBytes?: number;
+  }) {
     this.prisma = options.prisma;
     this.runId = options.runId;
     this.stepIds = options.stepIds;
     this.sequence = options.lastSequence;
     this.logger = options.logger;
+    this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_RUN_OUTPUT_BYTES;
+    this.storedBytes = options.storedBytes ?? 0;
   }
 
-  /** Queues a chunk of output; it is written within FLUSH_AFTER_MS, or at once when the batch is large. */
+  /**
+   * Queues a chunk of output; it is written within FLUSH_AFTER_MS, or at once when the batch is
+   * large. Past the run's output cap, stdout and stderr are dropped after one marker line; the
+   * steps run on and end as they really end, and system lines are still stored.
+   */
   output(stepIndex: number | null, stream: OutputStreamName, text: string): void {
     if (text === "") return;
+    if (stream !== "system") {
+      if (this.truncated) return;
+      const bytes = Buffer.byteLength(text, "utf8");
+      if (this.storedBytes + bytes > this.maxOutputBytes) {
+        const head = utf8Prefix(text, this.maxOutputBytes - this.storedBytes);
+        if (head) this.queue(stepIndex, stream, head);
+        this.storedBytes = this.maxOutputBytes;
+        this.truncated = true;
+        this.queue(stepIndex, "system", `\n[output truncated: the run's output reached ${formatBytes(this.maxOutputBytes)} (RUN_OUTPUT_MAX_BYTES); the steps go on, but their further output is not stored]\n`);
+        return;
+      }
+      this.storedBytes += bytes;
+    }
+    this.queue(stepIndex, stream, text);
+  }
+
+  private queue(stepIndex: number | null, stream: OutputStreamName, text: string): void {
     this.pending.push({ stepId: stepIndex === null ? null : (this.stepIds[stepIndex] ?? null), stream, sequence: ++this.sequence, text, at: new Date() });
     this.pendingBytes += text.length;
     if (this.pendingBytes >= FLUSH_AT_BYTES) this.flush();
@@ -98,4 +136,18 @@ export class RunRecorder {
       }
     });
   }
+}
+
+// The longest prefix of `text` that fits in `bytes` UTF-8 bytes, never splitting a character.
+function utf8Prefix(text: string, bytes: number): string {
+  if (bytes <= 0) return "";
+  let prefix = Buffer.from(text, "utf8").subarray(0, bytes).toString("utf8");
+  if (prefix.endsWith("\uFFFD") && !text.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  return prefix;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
 }

@@ -10,7 +10,7 @@ export const TEST_PASSWORD = "Winter2026!secret";
 
 const flakyCalls = new Map<string, number>();
 
-/** A fake Windows service table answering Restart-Service / Get-Service, Start-Sleep, and `Invoke-Flaky 'key' n` (fails its first n calls). */
+/** A fake Windows service table answering Restart-Service / Get-Service, Start-Sleep, `Write-Lines n` (n numbered 100-byte lines) and `Invoke-Flaky 'key' n` (fails its first n calls). */
 export const windowsLikeHandler: WinRMCommandHandler = async (ctx) => {
   const script = ctx.script ?? ctx.commandLine;
   for (const statement of script.split(/;|\r?\n/).map((s) => s.trim()).filter(Boolean)) {
@@ -20,7 +20,13 @@ export const windowsLikeHandler: WinRMCommandHandler = async (ctx) => {
     const sleep = /^Start-Sleep -Seconds (\d+)$/i.exec(statement);
     const echo = /^Write-Output '([^']*)'$/i.exec(statement);
     const flaky = /^Invoke-Flaky '([^']+)' (\d+)$/i.exec(statement);
-    if (flaky) {
+    const lines = /^Write-Lines (\d+)$/i.exec(statement);
+    if (lines) {
+      for (let i = 1; i <= Number(lines[1]); i++) {
+        ctx.stdout.write(`line ${String(i).padStart(6, "0")} ${"-".repeat(86)}\r\n`);
+        if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
+      }
+    } else if (flaky) {
       const calls = (flakyCalls.get(flaky[1]!) ?? 0) + 1;
       flakyCalls.set(flaky[1]!, calls);
       if (calls <= Number(flaky[2])) {

@@ -26,9 +26,18 @@ function captureLogger() {
 }
 
 const workers: RunningWorker[] = [];
-async function worker(options: { id?: string; shutdownGraceSec?: number; concurrency?: number; metricsPort?: number } = {}) {
+async function worker(options: { id?: string; shutdownGraceSec?: number; concurrency?: number; metricsPort?: number; maxRunOutputBytes?: number } = {}) {
   const { logger, lines } = captureLogger();
-  const started = await startWorker({ databaseUrl: url, masterKeys: fixture.masterKeys, concurrency: options.concurrency ?? 2, logger, id: options.id, metricsPort: options.metricsPort ?? null, shutdownGraceSec: options.shutdownGraceSec ?? 5 });
+  const started = await startWorker({
+    databaseUrl: url,
+    masterKeys: fixture.masterKeys,
+    concurrency: options.concurrency ?? 2,
+    logger,
+    id: options.id,
+    metricsPort: options.metricsPort ?? null,
+    shutdownGraceSec: options.shutdownGraceSec ?? 5,
+    maxRunOutputBytes: options.maxRunOutputBytes,
+  });
   workers.push(started);
   return { worker: started, lines };
 }
@@ -63,6 +72,33 @@ const sleeper = (seconds: number) => ({
 });
 
 describe("executing queued runs", () => {
+  test("a run's stored output stops at the cap with one marker line; its steps still run and end as they really end", async () => {
+    const { worker: w } = await worker({ id: "worker-capped", maxRunOutputBytes: 64 * 1024 });
+    const { jobId, versionId } = await fixture.job({
+      name: "Chatty",
+      version: 1,
+      steps: [
+        { type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command: "Write-Lines 5000" },
+        { type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command: "Write-Output 'after the cap'; Invoke-Flaky 'capped-exit' 1" },
+      ],
+    });
+    const { run } = await enqueueRun(prisma, w.boss, { jobId, jobVersionId: versionId, parameters: {} });
+    const done = await waitForRun(run.id, (r) => TERMINAL.includes(r.status));
+    // The second step fails for real (its exit code 1), although none of its output was stored.
+    expect(done.status).toBe("failed");
+    const steps = await prisma.jobRunStep.findMany({ where: { runId: run.id }, orderBy: { index: "asc" } });
+    expect(steps.map((s) => [s.status, s.exitCode])).toEqual([["succeeded", 0], ["failed", 1]]);
+    const chunks = await prisma.runOutputChunk.findMany({ where: { runId: run.id }, orderBy: { sequence: "asc" } });
+    const stored = chunks.filter((c) => c.stream !== "system").reduce((n, c) => n + Buffer.byteLength(c.text), 0);
+    expect(stored).toBe(64 * 1024);
+    const system = chunks.filter((c) => c.stream === "system").map((c) => c.text);
+    expect(system.filter((t) => t.includes("[output truncated"))).toEqual(["\n[output truncated: the run's output reached 64 KiB (RUN_OUTPUT_MAX_BYTES); the steps go on, but their further output is not stored]\n"]);
+    expect(chunks.some((c) => c.text.includes("after the cap"))).toBe(false);
+    expect(system.at(-1)).toMatch(/^Run failed/);
+    expect(parseWorkerEnv({ DATABASE_URL: url, OPSCONDUCTOR_MASTER_KEY: `k:${randomBytes(32).toString("base64")}` }).RUN_OUTPUT_MAX_BYTES).toBe(100 * 1024 * 1024);
+    expect(() => parseWorkerEnv({ DATABASE_URL: url, OPSCONDUCTOR_MASTER_KEY: `k:${randomBytes(32).toString("base64")}`, RUN_OUTPUT_MAX_BYTES: "10" })).toThrow(/RUN_OUTPUT_MAX_BYTES/);
+  });
+
   test("the original product's sample job succeeds, with its steps and output persisted in order", async () => {
     const { worker: w, lines } = await worker({ id: "worker-sample" });
     const { jobId, versionId } = await fixture.job(sample);

@@ -44,6 +44,8 @@ export interface WorkerOptions {
   executors?: Readonly<Record<string, StepExecutor>>;
   /** Run the schedule loop in this worker too (default true; safe with many workers). */
   scheduler?: boolean;
+  /** Cap of one run's stored stdout + stderr, in bytes (default 100 MiB). */
+  maxRunOutputBytes?: number;
 }
 
 export interface RunningWorker {
@@ -124,7 +126,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     metrics.activeRuns.set(active.size);
     try {
       const outcome = await executeRun(
-        { prisma, keyring, workerId: id, logger: log, executors, onStepFinished: (type, status, ms) => metrics.stepDuration.observe({ type, status }, ms / 1000) },
+        { prisma, keyring, workerId: id, logger: log, executors, maxRunOutputBytes: options.maxRunOutputBytes, onStepFinished: (type, status, ms) => metrics.stepDuration.observe({ type, status }, ms / 1000) },
         data,
         controller.signal,
       );
