@@ -10,6 +10,13 @@ import { freePort } from "@opsconductor/db/embedded";
 import { createTestDatabase } from "@opsconductor/db/testing";
 import { afterAll, inject } from "vitest";
 
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The production build of the web app made for this run by tests/setup/global-setup.ts (empty in the self-test). */
+    webBuildDir: string;
+  }
+}
+
 export const ROLES = ["admin", "operator", "viewer"] as const;
 export type TestRole = (typeof ROLES)[number];
 export const PASSWORDS: Record<TestRole, string> = { admin: "admin-password-1", operator: "operator-password-1", viewer: "viewer-password-1" };
