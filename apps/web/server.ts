@@ -2,16 +2,21 @@
 // Run as `node --conditions=@opsconductor/source server.ts [--dev]`.
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { join, resolve } from "node:path";
 import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
 import compression from "compression";
 import express from "express";
 import { parseWebEnv } from "./app/env.server.ts";
+import { certificateFiles, selfSignedFiles, type TlsFiles } from "./tls.ts";
 
 let config;
+let tls: TlsFiles | undefined;
 try {
   config = parseWebEnv(process.env);
+  if (config.TLS_CERT_FILE && config.TLS_KEY_FILE) tls = certificateFiles(config.TLS_CERT_FILE, config.TLS_KEY_FILE);
+  else if (config.OPSCONDUCTOR_TLS === "self-signed") tls = selfSignedFiles(resolve(config.OPSCONDUCTOR_DATA_DIR ?? join(import.meta.dirname, "..", "..", ".data")));
 } catch (error) {
   console.error(`web: ${(error as Error).message}`);
   process.exit(1);
@@ -20,7 +25,8 @@ const dev = process.argv.includes("--dev");
 const here = import.meta.dirname;
 
 const app = express();
-const server = createServer(app);
+// Over HTTPS, req.secure is true: cookies get Secure and HSTS is sent (see below and auth.server.ts).
+const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, app) : createServer(app);
 // Vite's module updates ride on this server's own port instead of a fixed extra one (24678), so
 // several dev servers (tests run many) never collide.
 const vite = dev ? await import("vite").then((v) => v.createServer({ root: here, server: { middlewareMode: true, hmr: { server } } })) : undefined;
@@ -79,8 +85,25 @@ app.use(
   }),
 );
 
+const shownHost = config.HOST === "0.0.0.0" ? "localhost" : config.HOST;
 server.listen(config.PORT, config.HOST, () => {
-  console.log(`web: listening on http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${config.PORT}${dev ? " (dev)" : ""}`);
+  console.log(`web: listening on ${tls ? "https" : "http"}://${shownHost}:${config.PORT}${dev ? " (dev)" : ""}${tls ? ` with the ${tls.source}` : ""}`);
+});
+// Plain HTTP on another port, answering only with a redirect to the HTTPS address.
+const redirector =
+  tls && config.TLS_REDIRECT_PORT
+    ? createServer((req, res) => {
+        const host = (req.headers.host ?? shownHost).replace(/:\d+$/, "").replace(/[^\w.\-[\]:]/g, "");
+        res.writeHead(308, { Location: `https://${host}:${config.PORT}${req.url?.startsWith("/") ? req.url : "/"}`, "Content-Length": "0" });
+        res.end();
+      })
+    : undefined;
+redirector?.listen(config.TLS_REDIRECT_PORT, config.HOST, () => {
+  console.log(`web: redirecting http://${shownHost}:${config.TLS_REDIRECT_PORT} to HTTPS`);
+});
+redirector?.on("error", (error) => {
+  console.error(`web: cannot listen on ${config.HOST}:${config.TLS_REDIRECT_PORT} (TLS_REDIRECT_PORT): ${error.message}`);
+  process.exit(1);
 });
 server.on("error", (error) => {
   console.error(`web: cannot listen on ${config.HOST}:${config.PORT}: ${error.message}`);
@@ -93,6 +116,7 @@ for (const signal of ["SIGINT", "SIGTERM", "disconnect"] as const) {
   process.on(signal, () => {
     if (stopping) process.exit(1);
     stopping = true;
+    redirector?.close();
     server.close(() => process.exit(0));
     server.closeIdleConnections();
     void vite?.close();

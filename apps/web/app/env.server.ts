@@ -54,6 +54,21 @@ const schema = z.object({
   FILE_UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   /** How long one upload may take before it is abandoned (it holds a database transaction meanwhile). */
   FILE_UPLOAD_TIMEOUT_SEC: duration.default(60 * 60),
+  /** HTTPS on PORT with this certificate (PEM, the chain after it) and TLS_KEY_FILE's key. */
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  /** `self-signed`: HTTPS with a certificate made once under OPSCONDUCTOR_DATA_DIR/tls. */
+  OPSCONDUCTOR_TLS: z.enum(["off", "self-signed"], { error: "OPSCONDUCTOR_TLS must be off or self-signed (or set TLS_CERT_FILE and TLS_KEY_FILE)" }).default("off"),
+  /** With HTTPS: a plain-HTTP port that only redirects to it. */
+  TLS_REDIRECT_PORT: z.coerce.number({ error: "TLS_REDIRECT_PORT must be a port number" }).int().min(1).max(65_535).optional(),
+  /** Where the self-signed certificate is kept (the embedded database's folder too). */
+  OPSCONDUCTOR_DATA_DIR: z.string().min(1).optional(),
+  /** Live run streams (GET /api/runs/{id}/events) one user may have open in this process. */
+  RUN_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  /** Live run streams this process serves at once, all users together. */
+  RUN_STREAMS_TOTAL: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** How often an open live run stream checks again that its session still holds. */
+  RUN_STREAM_REAUTH_SEC: z.coerce.number().int().min(1).max(3600).default(30),
   /** Trust X-Forwarded-For from this many proxies in front of the app (0: use the socket address). */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   // SSO: each provider is on when its client id is set.
@@ -87,12 +102,29 @@ function safeJson(value: string): unknown {
   }
 }
 
+// One-variable checks say nothing about pairs: the certificate settings must fit together.
+const checked = schema.superRefine((config, ctx) => {
+  if (Boolean(config.TLS_CERT_FILE) !== Boolean(config.TLS_KEY_FILE)) {
+    const missing = config.TLS_CERT_FILE ? "TLS_KEY_FILE" : "TLS_CERT_FILE";
+    ctx.addIssue({ code: "custom", path: [missing], message: `${missing} must be set too: HTTPS needs both TLS_CERT_FILE and TLS_KEY_FILE` });
+  }
+  if (config.TLS_CERT_FILE && config.OPSCONDUCTOR_TLS === "self-signed") {
+    ctx.addIssue({ code: "custom", path: ["OPSCONDUCTOR_TLS"], message: "OPSCONDUCTOR_TLS=self-signed conflicts with TLS_CERT_FILE: use your certificate or a self-signed one, not both" });
+  }
+  if (config.TLS_REDIRECT_PORT !== undefined && !config.TLS_CERT_FILE && config.OPSCONDUCTOR_TLS !== "self-signed") {
+    ctx.addIssue({ code: "custom", path: ["TLS_REDIRECT_PORT"], message: "TLS_REDIRECT_PORT redirects to HTTPS: set TLS_CERT_FILE and TLS_KEY_FILE, or OPSCONDUCTOR_TLS=self-signed" });
+  }
+  if (config.TLS_REDIRECT_PORT !== undefined && config.TLS_REDIRECT_PORT === config.PORT) {
+    ctx.addIssue({ code: "custom", path: ["TLS_REDIRECT_PORT"], message: "TLS_REDIRECT_PORT must differ from PORT" });
+  }
+});
+
 export type WebEnv = z.infer<typeof schema>;
 export type { MasterKeys };
 
 /** Parses web configuration from `source`, throwing one error that names every bad variable. */
 export function parseWebEnv(source: Record<string, string | undefined>): WebEnv {
-  return parseEnv(schema, source);
+  return parseEnv(checked, source);
 }
 
 let cached: WebEnv | undefined;
