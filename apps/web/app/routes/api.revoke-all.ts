@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { can } from "../lib/permissions.ts";
 import { apiRoute, methods } from "../server/api.server.ts";
-import { clearedAuthCookies, revokeAllTokens } from "../server/auth.server.ts";
+import { clearedAuthCookies, revokeAllTokens, SESSION_TX } from "../server/auth.server.ts";
 import { ApiError, notFound } from "../server/errors.server.ts";
 
 const body = z.object({ userId: z.uuid({ error: "must be a user id (UUID)" }).optional() }).optional();
@@ -17,7 +17,7 @@ export const action = methods({
       await db.$transaction(async (tx) => {
         await revokeAllTokens(tx, user.id);
         await audit({ action: "auth.revoke_all", entityType: "user", entityId: user.id, summary: `${principal.username} revoked every token of ${user.username}` }, tx);
-      });
+      }, SESSION_TX);
       const res = Response.json({ revoked: true, userId: user.id }, { headers: { "Cache-Control": "no-store" } });
       if (user.id === principal.id) for (const c of clearedAuthCookies(request)) res.headers.append("Set-Cookie", c);
       return res;

@@ -23,6 +23,8 @@ export interface Principal {
   role: Role;
   /** How the request proved it: cookie-authenticated mutations must also pass the CSRF check. */
   via: "bearer" | "cookie";
+  /** The access token's claims: long-lived responses (live run streams) re-check them with sessionEnd. */
+  token?: AccessClaims;
 }
 
 export interface IssuedTokens {
@@ -61,9 +63,11 @@ function signAccessToken(user: { id: string; role: Role; tokenVersion: number })
   return encodeJWT(header, payload, hmac(SHA256, key(), createJWTSignatureMessage(header, payload)));
 }
 
-interface AccessClaims {
+export interface AccessClaims {
   sub: string;
   tv: number;
+  /** Expiry, in seconds since the epoch. */
+  exp: number;
 }
 
 /** Returns the claims of a valid, unexpired access token signed by us, else null. */
@@ -80,7 +84,7 @@ export function verifyAccessToken(token: string): AccessClaims | null {
   if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) return null;
   if (payload.iss !== ISSUER || typeof payload.sub !== "string" || typeof payload.tv !== "number" || typeof payload.exp !== "number") return null;
   if (payload.exp * 1000 <= Date.now()) return null;
-  return { sub: payload.sub, tv: payload.tv };
+  return { sub: payload.sub, tv: payload.tv, exp: payload.exp };
 }
 
 async function createRefreshToken(db: Db, userId: string, family: string, meta: ClientMeta) {
@@ -118,6 +122,12 @@ async function lockUser(tx: Db, userId: string) {
   return user;
 }
 
+/**
+ * Options for the short transactions that take the user row's lock: a burst of refreshes queues for
+ * a pooled connection longer than Prisma's default 2 s rather than failing.
+ */
+export const SESSION_TX = Object.freeze({ maxWait: 15_000, timeout: 15_000 });
+
 const bumpTokenVersion = (db: Db, userId: string) => db.user.update({ where: { id: userId }, data: { tokenVersion: { increment: 1 } } });
 
 /** Exchanges a refresh token for a new pair, once; presenting a spent token revokes its family. */
@@ -149,7 +159,7 @@ export async function rotateRefreshToken(prisma: PrismaClient, token: string, me
       user: principal,
       tokens: { accessToken: signAccessToken({ ...principal, tokenVersion: user.token_version }), refreshToken: next.token, expiresIn: env().ACCESS_TOKEN_TTL_SEC, refreshExpiresIn: env().REFRESH_TOKEN_TTL_SEC },
     } as const;
-  });
+  }, SESSION_TX);
 }
 
 /**
@@ -163,7 +173,7 @@ export async function revokeRefreshFamily(prisma: PrismaClient, token: string): 
     if (!row || !(await lockUser(tx, row.userId))) return;
     const { count } = await tx.refreshToken.updateMany({ where: { family: row.family, revokedAt: null }, data: { revokedAt: new Date() } });
     if (count > 0) await bumpTokenVersion(tx, row.userId);
-  });
+  }, SESSION_TX);
 }
 
 /** Invalidates every access and refresh token of a user; call it inside the transaction of the change that needs it. */
@@ -199,6 +209,18 @@ function bearer(request: Request): string | null {
   return match[1]!;
 }
 
+/** Why a session no longer holds. */
+export type SessionEnd = "user_deleted" | "user_disabled" | "session_revoked" | "token_expired";
+
+/** Checks an access token's claims against its user row as it is now: null while the session holds. */
+export function sessionEnd(user: { disabled: boolean; tokenVersion: number } | null, claims: AccessClaims, now = Date.now()): SessionEnd | null {
+  if (!user) return "user_deleted";
+  if (user.disabled) return "user_disabled";
+  if (user.tokenVersion !== claims.tv) return "session_revoked";
+  if (claims.exp * 1000 <= now) return "token_expired";
+  return null;
+}
+
 /** The principal of a request (Bearer token first, then the access cookie), or null. */
 export async function authenticate(request: Request, db: Db): Promise<Principal | null> {
   const fromHeader = bearer(request);
@@ -210,11 +232,11 @@ export async function authenticate(request: Request, db: Db): Promise<Principal 
     return null;
   }
   const user = await db.user.findUnique({ where: { id: claims.sub }, select: { id: true, username: true, role: true, disabled: true, tokenVersion: true } });
-  if (!user || user.disabled || user.tokenVersion !== claims.tv) {
+  if (!user || sessionEnd(user, claims)) {
     if (fromHeader) throw new ApiError(401, "invalid_token", "the access token was revoked; refresh it with POST /api/refresh, or sign in again");
     return null;
   }
-  return { id: user.id, username: user.username, role: user.role as Role, via: fromHeader ? "bearer" : "cookie" };
+  return { id: user.id, username: user.username, role: user.role as Role, via: fromHeader ? "bearer" : "cookie", token: claims };
 }
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { ROLES, type Role } from "../lib/permissions.ts";
 import { decodeCursor, pageQuery, toPage } from "./api.server.ts";
 import type { AuditEntry } from "./audit.server.ts";
-import { issueTokens, revokeAllTokens, type ClientMeta, type IssuedTokens } from "./auth.server.ts";
+import { issueTokens, revokeAllTokens, SESSION_TX, type ClientMeta, type IssuedTokens } from "./auth.server.ts";
 import { ApiError, notFound } from "./errors.server.ts";
 import { attemptSucceeded, countAttempt, tooManyAttempts } from "./sign-in-throttle.server.ts";
 import { env } from "../env.server.ts";
@@ -315,5 +315,5 @@ export async function changeOwnPassword(prisma: PrismaClient, id: string, input:
     const fresh = await tx.user.findUniqueOrThrow({ where: { id }, select: { tokenVersion: true } });
     await audit({ action: "user.password_change", entityType: "user", entityId: id, summary: `${user.username} changed their password; other sessions were signed out`, details: {} }, tx);
     return issueTokens(tx, { id, role: user.role as Role, tokenVersion: fresh.tokenVersion }, meta);
-  });
+  }, SESSION_TX);
 }
