@@ -69,3 +69,25 @@ export async function enqueueRunInTransaction(tx: Db, boss: PgBoss, input: NewRu
   const run = await tx.jobRun.update({ where: { id: result.run.id }, data: { queueJobId: jobId ?? result.run.id } });
   return { run, created: true };
 }
+
+/** Seconds before attempt `attempt + 1` of a run whose job declares `retries` (doubling with backoff). */
+export function retryDelaySec(retries: { delaySec: number; backoff?: boolean | undefined }, attempt: number): number {
+  return retries.backoff === false ? retries.delaySec : retries.delaySec * 2 ** (attempt - 1);
+}
+
+/**
+ * Sends a new queue job for a run that is (back) in the queue, delivered after `startAfterSec`, and
+ * points the run at it. `data` is the run's original payload (its sealed secret parameters). The new
+ * job has a fresh id: the old one may still exist, and when it is delivered the claim finds nothing to do.
+ */
+export async function resendRunJob(tx: Db, boss: PgBoss, data: RunJobData, options: { startAfterSec: number; retryLimit: number; retryDelaySec?: number; retryBackoff?: boolean }): Promise<string> {
+  const jobId = await boss.send(RUN_QUEUE, data as unknown as object, {
+    db: fromPrisma(tx),
+    startAfter: Math.max(0, Math.round(options.startAfterSec)),
+    retryLimit: Math.max(0, options.retryLimit),
+    ...(options.retryLimit > 0 ? { retryDelay: options.retryDelaySec ?? 30, retryBackoff: options.retryBackoff ?? true } : {}),
+  });
+  if (!jobId) throw new Error(`pg-boss did not accept the queue job of run ${data.runId}`);
+  await tx.jobRun.update({ where: { id: data.runId }, data: { queueJobId: jobId } });
+  return jobId;
+}

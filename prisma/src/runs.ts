@@ -1,4 +1,4 @@
-import type { Db } from "./client.ts";
+import type { Db, PrismaClient } from "./client.ts";
 import { translatePrismaError } from "./errors.ts";
 import type { Prisma } from "./generated/client.ts";
 import type { OutputStream, RunTrigger } from "./generated/enums.ts";
@@ -59,4 +59,54 @@ export async function appendRunOutput(db: Db, runId: string, chunks: OutputChunk
     data: chunks.map((c) => ({ runId, stepId: c.stepId ?? null, stream: c.stream, sequence: c.sequence, text: c.text, at: c.at ?? new Date() })),
   });
   return result.count;
+}
+
+/** Who may write to a run after claiming it: the worker and the attempt job_runs names. */
+export interface RunLease {
+  runId: string;
+  workerId: string;
+  attempt: number;
+}
+
+/** Claims a queued run for `workerId` (the next attempt); null when it is no longer queued. */
+export async function claimRun(db: Db, runId: string, workerId: string): Promise<RunLease | null> {
+  const [row] = await db.$queryRaw<{ attempt: number }[]>`
+    UPDATE job_runs SET status = 'running', started_at = now(), worker_id = ${workerId}, attempt = attempt + 1
+     WHERE id = ${runId}::uuid AND status = 'queued'
+     RETURNING attempt`;
+  return row ? { runId, workerId, attempt: row.attempt } : null;
+}
+
+/**
+ * Updates the run only while `lease` holds it (running, under this worker and attempt); false when
+ * it matched nothing, i.e. the worker lost the run and must stop writing to it.
+ */
+export async function updateLeasedRun(db: Db, lease: RunLease, data: Prisma.JobRunUpdateManyMutationInput): Promise<boolean> {
+  const { count } = await db.jobRun.updateMany({ where: { id: lease.runId, workerId: lease.workerId, attempt: lease.attempt, status: "running" }, data });
+  return count === 1;
+}
+
+/**
+ * Runs `write` in a transaction that holds the run's row FOR SHARE while `lease` holds the run, so no
+ * claim or reap can commit in between; `{ held: false }` (and nothing written) when it does not.
+ */
+export async function withRunLease<T>(prisma: PrismaClient, lease: RunLease, write: (tx: Db) => Promise<T>): Promise<{ held: true; value: T } | { held: false }> {
+  return prisma.$transaction(async (tx) => {
+    const rows = await tx.$queryRaw<unknown[]>`
+      SELECT 1 FROM job_runs WHERE id = ${lease.runId}::uuid AND worker_id = ${lease.workerId} AND attempt = ${lease.attempt} AND status = 'running' FOR SHARE`;
+    if (rows.length === 0) return { held: false as const };
+    return { held: true as const, value: await write(tx) };
+  });
+}
+
+/** appendRunOutput, fenced by `lease` in the same statement; false when the lease no longer holds (nothing is written). */
+export async function appendLeasedRunOutput(db: Db, lease: RunLease, chunks: OutputChunk[]): Promise<boolean> {
+  if (chunks.length === 0) return true;
+  const inserted = await db.$executeRaw`
+    INSERT INTO run_output_chunks (run_id, step_id, stream, sequence, text, at)
+    SELECT ${lease.runId}::uuid, c.step_id, c.stream::"OutputStream", c.sequence, c.text, c.at
+      FROM unnest(${chunks.map((c) => c.stepId ?? null)}::uuid[], ${chunks.map((c) => c.stream)}::text[], ${chunks.map((c) => c.sequence)}::int[],
+                  ${chunks.map((c) => c.text)}::text[], ${chunks.map((c) => (c.at ?? new Date()).toISOString())}::timestamptz[]) AS c(step_id, stream, sequence, text, at)
+     WHERE EXISTS (SELECT 1 FROM job_runs r WHERE r.id = ${lease.runId}::uuid AND r.worker_id = ${lease.workerId} AND r.attempt = ${lease.attempt} AND r.status = 'running' FOR SHARE)`;
+  return inserted > 0;
 }

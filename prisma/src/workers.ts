@@ -11,13 +11,15 @@ export interface WorkerIdentity {
   concurrency: number;
 }
 
-/** Records that a worker is alive (insert on first beat, refresh `lastSeenAt` after). */
-export function recordWorkerHeartbeat(db: Db, worker: WorkerIdentity, now = new Date()) {
-  return db.workerHeartbeat.upsert({
-    where: { id: worker.id },
-    create: { ...worker, startedAt: now, lastSeenAt: now },
-    update: { lastSeenAt: now, concurrency: worker.concurrency },
-  });
+/**
+ * Records that a worker is alive (insert on first beat, refresh `last_seen_at` after). The time is
+ * the database's own, the clock the reaper compares it with: a worker's clock may be off.
+ */
+export async function recordWorkerHeartbeat(db: Db, worker: WorkerIdentity): Promise<void> {
+  await db.$executeRaw`
+    INSERT INTO worker_heartbeats (id, host, pid, version, concurrency, started_at, last_seen_at)
+    VALUES (${worker.id}, ${worker.host}, ${worker.pid}, ${worker.version}, ${worker.concurrency}, now(), now())
+    ON CONFLICT (id) DO UPDATE SET last_seen_at = now(), concurrency = EXCLUDED.concurrency`;
 }
 
 /** Removes a worker's heartbeat row when it shuts down cleanly. */

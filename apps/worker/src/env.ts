@@ -14,7 +14,14 @@ const schema = z.object({
   WORKER_SHUTDOWN_GRACE_SEC: z.coerce.number().int().min(0).max(3600).default(30),
   /** Cap of one run's stored stdout + stderr in bytes; past it a marker line says the rest was not stored. */
   RUN_OUTPUT_MAX_BYTES: z.coerce.number().int().min(1024).max(Number.MAX_SAFE_INTEGER).default(100 * 1024 * 1024),
+  /** How often the worker refreshes its heartbeat row (and looks for lost workers). */
+  WORKER_HEARTBEAT_SEC: z.coerce.number().int().min(1).max(600).default(10),
+  /** A worker unseen this long has lost its runs; the same on every worker, at least 3 heartbeats. */
+  WORKER_LEASE_SEC: z.coerce.number().int().min(3).max(3600).default(30),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+}).refine((env) => env.WORKER_LEASE_SEC >= 3 * env.WORKER_HEARTBEAT_SEC, {
+  path: ["WORKER_LEASE_SEC"],
+  message: "WORKER_LEASE_SEC must be at least three times WORKER_HEARTBEAT_SEC, so one slow heartbeat does not lose a worker its runs",
 });
 
 export type WorkerEnv = z.infer<typeof schema>;

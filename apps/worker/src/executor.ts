@@ -1,7 +1,7 @@
 // Executes one queued run: claims it, loads its job version, targets and credentials (decrypted with
 // the keyring), runs it with core's runJob and records every event as it happens.
 import { decryptSecret, parseJobDefinition, runJob, type Credential, type Keyring, type RunEvent, type RunResult, type SealedSecret, type StepExecutor, type Target } from "@opsconductor/core";
-import { credentialUseRefusal, notifyRun, sealedSecretFromColumns, type Prisma, type PrismaClient, type RunJobData } from "@opsconductor/db";
+import { claimRun, credentialUseRefusal, notifyRun, sealedSecretFromColumns, withRunLease, type PrismaClient, type RunJobData, type RunLease } from "@opsconductor/db";
 import type { Logger } from "pino";
 import { RunRecorder } from "./recorder.ts";
 
@@ -27,6 +27,22 @@ export class WorkerShutdown extends Error {
   }
 }
 
+/** Why a run's signal was aborted when this worker's heartbeats stopped reaching the database for most of its lease. */
+export class LeaseExpired extends Error {
+  constructor(silentMs: number) {
+    super(`the worker could not reach the database for ${Math.round(silentMs / 1000)} s, so it stopped the run before another worker could take it over`);
+    this.name = "LeaseExpired";
+  }
+}
+
+/** Thrown when a fenced write found the run taken over: this attempt is no longer the run's, and wrote nothing more. */
+export class LeaseLost extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = "LeaseLost";
+  }
+}
+
 /** Thrown after a failed attempt of a run whose job declares retries: pg-boss runs it again later. */
 export class RetryScheduled extends Error {
   readonly attempt: number;
@@ -48,11 +64,8 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
   const { prisma, workerId } = deps;
   const log = deps.logger.child({ runId: data.runId });
   await waitForTurn(prisma, data.runId, signal, log);
-  const claimed = await prisma.jobRun.updateMany({
-    where: { id: data.runId, status: "queued" },
-    data: { status: "running", startedAt: new Date(), workerId, attempt: { increment: 1 } },
-  });
-  if (claimed.count === 0) {
+  const lease = await claimRun(prisma, data.runId, workerId);
+  if (!lease) {
     const current = await prisma.jobRun.findUnique({ where: { id: data.runId }, select: { status: true } });
     log.info({ status: current?.status ?? "missing" }, "run is no longer queued; nothing to do");
     return { status: "skipped", error: null };
@@ -61,27 +74,40 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
   const run = await prisma.jobRun.findUniqueOrThrow({ where: { id: data.runId }, include: { jobVersion: true, job: { select: { name: true } } } });
   const last = await prisma.runOutputChunk.aggregate({ where: { runId: run.id }, _max: { sequence: true } });
 
+  // A fenced write that matches nothing stops the run here, as a cancel would (Signal + Delete on WinRM).
+  const taken = new AbortController();
+  const runSignal = AbortSignal.any([signal, taken.signal]);
+  const onLeaseLost = (reason: string) => taken.abort(new LeaseLost(reason));
+
   let definition;
   try {
     definition = parseJobDefinition(run.jobVersion.definition);
   } catch (error) {
-    return finishEarly(deps, run.id, last._max.sequence ?? 0, "failed", `the stored job definition is no longer valid: ${(error as Error).message}`, log);
+    return finishEarly(deps, lease, last._max.sequence ?? 0, "failed", `the stored job definition is no longer valid: ${(error as Error).message}`, log);
   }
-  if (run.cancelRequestedAt) return finishEarly(deps, run.id, last._max.sequence ?? 0, "canceled", "the run was canceled before it started", log);
+  if (run.cancelRequestedAt) return finishEarly(deps, lease, last._max.sequence ?? 0, "canceled", "the run was canceled before it started", log);
 
-  const attempt = run.attempt; // already counts this attempt: the claim incremented it
-  // A retry starts every step afresh; the earlier attempt's output stays, before this one's.
-  if (attempt > 1) await prisma.jobRunStep.updateMany({ where: { runId: run.id }, data: { status: "pending", exitCode: null, startedAt: null, finishedAt: null, error: null } });
-  await prisma.jobRunStep.createMany({
-    data: definition.steps.map((step, index) => ({ runId: run.id, index, stepKey: step.id ?? null, name: labelOf(step, index), type: step.type, targetName: step.target ?? null })),
-    skipDuplicates: true,
+  const attempt = lease.attempt;
+  const prepared = await withRunLease(prisma, lease, async (tx) => {
+    // A retry starts every step afresh; the earlier attempt's output stays, before this one's.
+    if (attempt > 1) await tx.jobRunStep.updateMany({ where: { runId: run.id }, data: { status: "pending", exitCode: null, startedAt: null, finishedAt: null, error: null } });
+    await tx.jobRunStep.createMany({
+      data: definition.steps.map((step, index) => ({ runId: run.id, index, stepKey: step.id ?? null, name: labelOf(step, index), type: step.type, targetName: step.target ?? null })),
+      skipDuplicates: true,
+    });
+    return tx.jobRunStep.findMany({ where: { runId: run.id }, orderBy: { index: "asc" }, select: { id: true } });
   });
-  const stepRows = await prisma.jobRunStep.findMany({ where: { runId: run.id }, orderBy: { index: "asc" }, select: { id: true } });
+  if (!prepared.held) {
+    log.warn({ attempt }, "this worker no longer holds the run (it was taken over before its steps were prepared); writing nothing more for it");
+    throw new LeaseLost(`attempt ${attempt} of run ${run.id} was taken over before it started`);
+  }
+  const stepRows = prepared.value;
   // A retry's output shares the run's cap with the attempts before it.
   const storedBytes = attempt > 1 ? await storedOutputBytes(prisma, run.id) : 0;
   const recorder = new RunRecorder({
     prisma,
-    runId: run.id,
+    lease,
+    onLeaseLost,
     stepIds: stepRows.map((s) => s.id),
     lastSequence: last._max.sequence ?? 0,
     logger: log,
@@ -170,7 +196,7 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
   recorder.output(null, "system", attempt > 1 ? `Attempt ${attempt} started on worker ${workerId}.\n` : `Run started on worker ${workerId}.\n`);
   let result: RunResult;
   try {
-    result = await runJob({ definition, params, resolveTarget, resolveCredential, executors: deps.executors, signal, onEvent });
+    result = await runJob({ definition, params, resolveTarget, resolveCredential, executors: deps.executors, signal: runSignal, onEvent });
   } catch (error) {
     // Only invalid parameters (or a bug in our event handling) reach here; the message names them.
     return finish(recorder, run.id, "failed", (error as Error).message, log);
@@ -178,14 +204,19 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
   for (const [index, step] of result.steps.entries()) {
     if (step.status === "skipped") recorder.step(index, { status: "skipped" });
   }
+  await recorder.drain();
+  if (recorder.lostReason) throw new LeaseLost(recorder.lostReason);
   const shutdown = signal.aborted && signal.reason instanceof WorkerShutdown ? signal.reason : undefined;
   if (shutdown && result.status === "canceled") return finish(recorder, run.id, "failed", shutdown.message, log);
+  // Stopped for lack of heartbeats: the fenced writes below land only if nobody has taken the run over meanwhile.
+  if (signal.aborted && signal.reason instanceof LeaseExpired && result.status === "canceled") result = { ...result, status: "failed", error: signal.reason.message };
   const retries = definition.retries;
   if ((result.status === "failed" || result.status === "timed_out") && retries && attempt <= retries.limit) {
     const delay = retries.backoff ? retries.delaySec * 2 ** (attempt - 1) : retries.delaySec;
     recorder.output(null, "system", `Attempt ${attempt} of ${retries.limit + 1} ${result.status === "failed" ? "failed" : "timed out"}: ${result.error}\nRetrying in about ${delay} s.\n`);
     recorder.run({ status: "queued", error: result.error });
     await recorder.drain();
+    if (recorder.lostReason) throw new LeaseLost(recorder.lostReason);
     log.info({ attempt, delaySec: delay, error: result.error }, "run attempt failed; it will be retried");
     throw new RetryScheduled(attempt, result.error ?? result.status);
   }
@@ -210,15 +241,16 @@ async function waitForTurn(prisma: PrismaClient, runId: string, signal: AbortSig
 async function finish(recorder: RunRecorder, runId: string, status: Outcome["status"] & string, error: string | null, log: Logger): Promise<Outcome> {
   if (status === "skipped") throw new Error("unreachable");
   recorder.output(null, "system", `Run ${status.replace("_", " ")}${error ? `: ${error}` : "."}\n`);
-  recorder.run({ status, finishedAt: new Date(), error } satisfies Prisma.JobRunUpdateInput);
+  recorder.run({ status, finishedAt: new Date(), error });
   await recorder.drain();
+  if (recorder.lostReason) throw new LeaseLost(recorder.lostReason);
   log.info({ status, error }, "run finished");
   return { status, error };
 }
 
-async function finishEarly(deps: ExecutorDeps, runId: string, lastSequence: number, status: "failed" | "canceled", error: string, log: Logger): Promise<Outcome> {
-  const recorder = new RunRecorder({ prisma: deps.prisma, runId, stepIds: [], lastSequence, logger: log });
-  return finish(recorder, runId, status, error, log);
+async function finishEarly(deps: ExecutorDeps, lease: RunLease, lastSequence: number, status: "failed" | "canceled", error: string, log: Logger): Promise<Outcome> {
+  const recorder = new RunRecorder({ prisma: deps.prisma, lease, stepIds: [], lastSequence, logger: log });
+  return finish(recorder, lease.runId, status, error, log);
 }
 
 async function storedOutputBytes(prisma: PrismaClient, runId: string): Promise<number> {

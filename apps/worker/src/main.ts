@@ -20,6 +20,8 @@ const worker = await startWorker({
   metricsPort: config.METRICS_PORT === 0 ? null : config.METRICS_PORT,
   shutdownGraceSec: config.WORKER_SHUTDOWN_GRACE_SEC,
   maxRunOutputBytes: config.RUN_OUTPUT_MAX_BYTES,
+  heartbeatIntervalMs: config.WORKER_HEARTBEAT_SEC * 1000,
+  leaseMs: config.WORKER_LEASE_SEC * 1000,
 });
 
 let signals = 0;

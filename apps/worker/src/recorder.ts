@@ -1,6 +1,8 @@
 // Persists one run's progress: output chunks in batches (one INSERT per batch, not per line), step
 // and run rows as they change, and a NOTIFY after each write so the web app can relay it live.
-import { appendRunOutput, notifyRun, type OutputChunk, type Prisma, type PrismaClient } from "@opsconductor/db";
+// Every write is fenced by the run's lease (worker id, attempt): the first one that matches nothing
+// means another party took the run over, and the recorder writes nothing more for it.
+import { appendLeasedRunOutput, notifyRun, updateLeasedRun, withRunLease, type OutputChunk, type Prisma, type PrismaClient, type RunLease } from "@opsconductor/db";
 import type { Logger } from "pino";
 
 const FLUSH_AFTER_MS = 100;
@@ -18,7 +20,11 @@ export class RunRecorder {
   private timer: NodeJS.Timeout | undefined;
   private sequence: number;
   private readonly prisma: PrismaClient;
+  private readonly lease: RunLease;
   private readonly runId: string;
+  private readonly onLeaseLost: ((reason: string) => void) | undefined;
+  /** Why the run is no longer this worker's, once a fenced write matched nothing. */
+  lostReason: string | undefined;
   private readonly stepIds: readonly string[];
   private readonly logger: Logger;
   private readonly maxOutputBytes: number;
@@ -29,7 +35,9 @@ export class RunRecorder {
 
   constructor(options: {
     prisma: PrismaClient;
-    runId: string;
+    lease: RunLease;
+    /** Called once when a write finds the run taken over (reaped, re-claimed): the caller stops the run. */
+    onLeaseLost?: (reason: string) => void;
     stepIds: readonly string[];
     lastSequence: number;
     logger: Logger;
@@ -39,7 +47,9 @@ export class RunRecorder {
     storedBytes?: number;
   }) {
     this.prisma = options.prisma;
-    this.runId = options.runId;
+    this.lease = options.lease;
+    this.runId = options.lease.runId;
+    this.onLeaseLost = options.onLeaseLost;
     this.stepIds = options.stepIds;
     this.sequence = options.lastSequence;
     this.logger = options.logger;
@@ -53,7 +63,7 @@ export class RunRecorder {
    * steps run on and end as they really end, and system lines are still stored.
    */
   output(stepIndex: number | null, stream: OutputStreamName, text: string): void {
-    if (text === "") return;
+    if (text === "" || this.lostReason) return;
     if (stream !== "system") {
       if (this.truncated) return;
       const bytes = Buffer.byteLength(text, "utf8");
@@ -82,19 +92,31 @@ export class RunRecorder {
     this.flush();
     const id = this.stepIds[stepIndex];
     if (!id) return;
-    this.enqueue(async () => {
-      await this.prisma.jobRunStep.update({ where: { id }, data });
-      await notifyRun(this.prisma, { runId: this.runId, kind: "step" });
+    this.enqueue(`step ${stepIndex + 1}`, async () => {
+      const { held } = await withRunLease(this.prisma, this.lease, (tx) => tx.jobRunStep.update({ where: { id }, data }));
+      if (held) await notifyRun(this.prisma, { runId: this.runId, kind: "step" });
+      return held;
     });
   }
 
   /** Writes the run's new state after every output queued before it. */
-  run(data: Prisma.JobRunUpdateInput): void {
+  run(data: Prisma.JobRunUpdateManyMutationInput): void {
     this.flush();
-    this.enqueue(async () => {
-      await this.prisma.jobRun.update({ where: { id: this.runId }, data });
-      await notifyRun(this.prisma, { runId: this.runId, kind: "run" });
+    this.enqueue("run", async () => {
+      const held = await updateLeasedRun(this.prisma, this.lease, data);
+      if (held) await notifyRun(this.prisma, { runId: this.runId, kind: "run" });
+      return held;
     });
+  }
+
+  private leaseLost(what: string): void {
+    if (this.lostReason) return;
+    this.lostReason = `this worker no longer holds the run (attempt ${this.lease.attempt}): its ${what} write matched nothing, so the run was taken over (reaped or claimed by another attempt)`;
+    this.pending = [];
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.logger.warn({ runId: this.runId, attempt: this.lease.attempt, write: what }, `${this.lostReason}; stopping the run and writing nothing more for it`);
+    this.onLeaseLost?.(this.lostReason);
   }
 
   /** Waits until everything queued so far is written. */
@@ -110,22 +132,24 @@ export class RunRecorder {
     const batch = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    this.enqueue(async () => {
-      await appendRunOutput(this.prisma, this.runId, batch);
+    this.enqueue("output", async () => {
+      if (!(await appendLeasedRunOutput(this.prisma, this.lease, batch))) return false;
       this.batches++;
       await notifyRun(this.prisma, { runId: this.runId, kind: "output", sequence: batch[batch.length - 1]!.sequence });
+      return true;
     });
   }
 
   // Writes happen strictly in order; a write that fails (the database restarting, say) is retried
-  // with backoff rather than dropped.
-  private enqueue(write: () => Promise<void>): void {
+  // with backoff rather than dropped. A write the lease fence refuses is final: nothing after it is sent.
+  private enqueue(what: string, write: () => Promise<boolean>): void {
     this.chain = this.chain.then(async () => {
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = 1; !this.lostReason; attempt++) {
         try {
-          await write();
+          if (!(await write())) this.leaseLost(what);
           return;
         } catch (error) {
+          if (this.lostReason) return;
           if (attempt >= WRITE_ATTEMPTS) {
             this.logger.error({ err: error, runId: this.runId }, "could not record run progress; giving up on this write");
             return;

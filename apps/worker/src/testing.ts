@@ -1,6 +1,7 @@
 // Fixtures for worker tests: a Windows-like target on the in-process WinRM server, with its
 // credential sealed exactly as the web app stores it.
 import { randomBytes, randomUUID } from "node:crypto";
+import { createServer, connect, type Socket } from "node:net";
 import { createKeyring, encryptSecret } from "@opsconductor/core";
 import { createJob, sealedSecretColumns, type PrismaClient } from "@opsconductor/db";
 import { startWinRMTestServer, type WinRMCommandHandler, type WinRMTestServer } from "@opsconductor/winrm/testing";
@@ -9,8 +10,22 @@ export const TEST_USER = "ops";
 export const TEST_PASSWORD = "Winter2026!secret";
 
 const flakyCalls = new Map<string, number>();
+const slowCalls = new Set<string>();
 
-/** A fake Windows service table answering Restart-Service / Get-Service, Start-Sleep, `Write-Lines n` (n numbered 100-byte lines) and `Invoke-Flaky 'key' n` (fails its first n calls). */
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * A fake Windows service table answering Restart-Service / Get-Service, Start-Sleep, `Write-Lines n` (n numbered 100-byte lines),
+ * `Invoke-Flaky 'key' n` (fails its first n calls) and `Invoke-SlowOnce 'key' n` (its first call sleeps n s, later ones return at once).
+ */
 export const windowsLikeHandler: WinRMCommandHandler = async (ctx) => {
   const script = ctx.script ?? ctx.commandLine;
   for (const statement of script.split(/;|\r?\n/).map((s) => s.trim()).filter(Boolean)) {
@@ -21,7 +36,13 @@ export const windowsLikeHandler: WinRMCommandHandler = async (ctx) => {
     const echo = /^Write-Output '([^']*)'$/i.exec(statement);
     const flaky = /^Invoke-Flaky '([^']+)' (\d+)$/i.exec(statement);
     const lines = /^Write-Lines (\d+)$/i.exec(statement);
-    if (lines) {
+    const slowOnce = /^Invoke-SlowOnce '([^']+)' (\d+)$/i.exec(statement);
+    if (slowOnce) {
+      if (slowCalls.has(slowOnce[1]!)) continue;
+      slowCalls.add(slowOnce[1]!);
+      await sleepUnlessAborted(Number(slowOnce[2]) * 1000, ctx.signal);
+      if (ctx.signal.aborted) return 1;
+    } else if (lines) {
       for (let i = 1; i <= Number(lines[1]); i++) {
         ctx.stdout.write(`line ${String(i).padStart(6, "0")} ${"-".repeat(86)}\r\n`);
         if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
@@ -39,13 +60,7 @@ export const windowsLikeHandler: WinRMCommandHandler = async (ctx) => {
     else if (status) ctx.stdout.write("Running\r\n");
     else if (echo) ctx.stdout.write(`${echo[1]}\r\n`);
     else if (sleep) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Number(sleep[1]) * 1000);
-        ctx.signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await sleepUnlessAborted(Number(sleep[1]) * 1000, ctx.signal);
       if (ctx.signal.aborted) return 1;
     } else {
       ctx.stderr.write(`${statement.split(" ")[0]} : The term is not recognized as the name of a cmdlet.\r\n`);
@@ -55,9 +70,20 @@ export const windowsLikeHandler: WinRMCommandHandler = async (ctx) => {
   return 0;
 };
 
+/** One command the WinRM test server executed: when, and whether (and how) it was stopped. */
+export interface CommandExecution {
+  script: string;
+  startedAt: number;
+  endedAt?: number;
+  /** The Signal code or "delete" that aborted it, if anything did. */
+  abortReason?: string;
+}
+
 export interface WorkerFixture {
   masterKeys: { keys: Record<string, string>; primary: string };
   server: WinRMTestServer;
+  /** Every command the server has executed, in start order. */
+  executions: CommandExecution[];
   targetName: string;
   /** Creates a job (one version) and returns its ids. */
   job(definition: Record<string, unknown>): Promise<{ jobId: string; versionId: string }>;
@@ -66,7 +92,21 @@ export interface WorkerFixture {
 /** Starts a WinRM test server (NTLM, encrypted over http) and registers it as target "sample-windows-server". */
 export async function createWorkerFixture(prisma: PrismaClient): Promise<WorkerFixture> {
   const masterKeys = { keys: { test: randomBytes(32).toString("base64") }, primary: "test" };
-  const server = await startWinRMTestServer({ users: { [TEST_USER]: TEST_PASSWORD }, auth: "ntlm", handler: windowsLikeHandler });
+  const executions: CommandExecution[] = [];
+  const server = await startWinRMTestServer({
+    users: { [TEST_USER]: TEST_PASSWORD },
+    auth: "ntlm",
+    handler: async (ctx) => {
+      const execution: CommandExecution = { script: ctx.script ?? ctx.commandLine, startedAt: Date.now() };
+      executions.push(execution);
+      ctx.signal.addEventListener("abort", () => (execution.abortReason = String(ctx.signal.reason)), { once: true });
+      try {
+        return await windowsLikeHandler(ctx);
+      } finally {
+        execution.endedAt = Date.now();
+      }
+    },
+  });
   const keyring = createKeyring(masterKeys);
   const credentialId = randomUUID();
   await prisma.credential.create({
@@ -82,10 +122,75 @@ export async function createWorkerFixture(prisma: PrismaClient): Promise<WorkerF
   return {
     masterKeys,
     server,
+    executions,
     targetName,
     async job(definition) {
       const job = await createJob(prisma, { name: `${String(definition.name)} ${++n} ${randomUUID().slice(0, 6)}`, definition: definition as never });
       return { jobId: job.id, versionId: job.currentVersionId! };
+    },
+  };
+}
+
+/** A TCP proxy in front of PostgreSQL that a test can cut (a partition: bytes stop in both directions, connections stay open) and restore. */
+export interface TcpProxy {
+  /** `databaseUrl` with its host and port replaced by the proxy's. */
+  url: string;
+  /** From now on nothing passes either way; what is sent waits, as it would in a network partition. */
+  cut(): void;
+  /** Delivers what waited, in order, and lets bytes flow again. */
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a proxy on 127.0.0.1 forwarding to the host and port of `databaseUrl`. */
+export async function startTcpProxy(databaseUrl: string): Promise<TcpProxy> {
+  const upstreamUrl = new URL(databaseUrl);
+  let cut = false;
+  const flushes = new Set<() => void>();
+  const sockets = new Set<Socket>();
+  const forward = (from: Socket, to: Socket) => {
+    const held: Buffer[] = [];
+    const flush = () => {
+      for (const chunk of held.splice(0)) to.write(chunk);
+    };
+    flushes.add(flush);
+    from.on("data", (chunk: Buffer) => {
+      if (cut) held.push(chunk);
+      else to.write(chunk);
+    });
+    from.on("close", () => {
+      flushes.delete(flush);
+      to.destroy();
+    });
+  };
+  const server = createServer((client) => {
+    const upstream = connect(Number(upstreamUrl.port || 5432), upstreamUrl.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("error", () => socket.destroy());
+      socket.on("close", () => sockets.delete(socket));
+    }
+    forward(client, upstream);
+    forward(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (!address || typeof address === "string") throw new Error("the proxy has no TCP address");
+  const proxied = new URL(databaseUrl);
+  proxied.hostname = "127.0.0.1";
+  proxied.port = String(address.port);
+  return {
+    url: proxied.toString(),
+    cut: () => {
+      cut = true;
+    },
+    restore: () => {
+      cut = false;
+      for (const flush of flushes) flush();
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

@@ -290,5 +290,6 @@ test("configuration errors name the variable", () => {
   expect(() => parseWorkerEnv({ DATABASE_URL: "mysql://x", OPSCONDUCTOR_MASTER_KEY: key })).toThrow(/DATABASE_URL must be a postgresql:\/\/ connection string/);
   expect(() => parseWorkerEnv({ DATABASE_URL: "postgresql://x", OPSCONDUCTOR_MASTER_KEY: key, WORKER_CONCURRENCY: "0" })).toThrow(/WORKER_CONCURRENCY/);
   expect(() => parseWorkerEnv({ DATABASE_URL: "postgresql://x" })).toThrow(/OPSCONDUCTOR_MASTER_KEY is not set/);
-  expect(parseWorkerEnv({ DATABASE_URL: "postgresql://x", OPSCONDUCTOR_MASTER_KEY: key })).toMatchObject({ WORKER_CONCURRENCY: 4, LOG_LEVEL: "info", METRICS_PORT: 9464 });
+  expect(() => parseWorkerEnv({ DATABASE_URL: "postgresql://x", OPSCONDUCTOR_MASTER_KEY: key, WORKER_HEARTBEAT_SEC: "10", WORKER_LEASE_SEC: "20" })).toThrow(/WORKER_LEASE_SEC must be at least three times WORKER_HEARTBEAT_SEC/);
+  expect(parseWorkerEnv({ DATABASE_URL: "postgresql://x", OPSCONDUCTOR_MASTER_KEY: key })).toMatchObject({ WORKER_CONCURRENCY: 4, LOG_LEVEL: "info", METRICS_PORT: 9464, WORKER_HEARTBEAT_SEC: 10, WORKER_LEASE_SEC: 30 });
 });

@@ -19,15 +19,14 @@ import {
 import { WinRMClient } from "@opsconductor/winrm";
 import { PgBoss } from "pg-boss";
 import type { Logger } from "pino";
-import { executeRun, RetryScheduled, WorkerShutdown } from "./executor.ts";
+import { executeRun, LeaseExpired, LeaseLost, RetryScheduled, WorkerShutdown } from "./executor.ts";
 import { listen } from "./listen.ts";
 import { startMetrics, type WorkerMetrics } from "./metrics.ts";
-import { failRunsOfPreviousIncarnation, reapLostRuns } from "./reaper.ts";
+import { failRunsOfPreviousIncarnation, LOST_AFTER_MS, reapLostRuns } from "./reaper.ts";
 import { startScheduler, type Scheduler } from "./scheduler.ts";
 
-/** How often a worker refreshes its heartbeat row. */
+/** How often a worker refreshes its heartbeat row (WORKER_HEARTBEAT_SEC). */
 export const HEARTBEAT_INTERVAL_MS = 10_000;
-const REAP_INTERVAL_MS = 10_000;
 const CANCEL_POLL_MS = 2_000;
 
 export interface WorkerOptions {
@@ -46,6 +45,14 @@ export interface WorkerOptions {
   scheduler?: boolean;
   /** Cap of one run's stored stdout + stderr, in bytes (default 100 MiB). */
   maxRunOutputBytes?: number;
+  /** How often the heartbeat row is refreshed; the reaper looks for lost workers as often (default 10 s). */
+  heartbeatIntervalMs?: number;
+  /**
+   * A worker whose heartbeat is older than this has lost its runs to the reaper (default 30 s; at
+   * least 3 heartbeat intervals, and the same on every worker). A worker that could not heartbeat
+   * for all but one interval of it stops its runs itself, before anyone may take them over.
+   */
+  leaseMs?: number;
 }
 
 export interface RunningWorker {
@@ -62,6 +69,10 @@ export interface RunningWorker {
 
 /** Starts pg-boss, the run executor, cancel listening, the reaper and the heartbeat. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const heartbeatMs = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
+  const leaseMs = options.leaseMs ?? LOST_AFTER_MS;
+  if (!(heartbeatMs > 0 && leaseMs >= 3 * heartbeatMs)) throw new Error(`the worker lease (${leaseMs} ms) must be at least three heartbeat intervals (${heartbeatMs} ms)`);
+  const giveUpMs = leaseMs - heartbeatMs;
   const id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const log = options.logger.child({ workerId: id });
   const prisma = createPrismaClient(options.databaseUrl, { maxConnections: Math.max(4, options.concurrency + 2) });
@@ -81,12 +92,31 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const identity = { id, host: hostname(), pid: process.pid, version: options.version ?? "0.1.0", concurrency: options.concurrency };
   await recordWorkerHeartbeat(prisma, identity);
+  // When the last heartbeat that reached the database was sent: the database stamped it no earlier.
+  let heartbeatSentAt = Date.now();
+  let beating = false;
   const beat = setInterval(() => {
-    recordWorkerHeartbeat(prisma, identity).catch((error: unknown) => log.warn({ err: error }, "heartbeat failed; retrying"));
-  }, HEARTBEAT_INTERVAL_MS);
+    if (beating) return; // one stuck in a partition must not pile up others on the pool
+    beating = true;
+    const sentAt = Date.now();
+    recordWorkerHeartbeat(prisma, identity)
+      .then(() => (heartbeatSentAt = Math.max(heartbeatSentAt, sentAt)))
+      .catch((error: unknown) => log.warn({ err: error }, "heartbeat failed; retrying"))
+      .finally(() => (beating = false));
+  }, heartbeatMs);
   beat.unref();
 
   const active = new Map<string, AbortController>();
+  // Independent of the heartbeat query, which may hang rather than fail in a partition.
+  const leaseWatch = setInterval(() => {
+    const silentMs = Date.now() - heartbeatSentAt;
+    if (silentMs <= giveUpMs || active.size === 0) return;
+    const running = [...active].filter(([, controller]) => !controller.signal.aborted);
+    if (running.length === 0) return;
+    log.error({ silentMs, leaseMs, runIds: running.map(([runId]) => runId) }, "no heartbeat reached the database within the lease; stopping this worker's runs before another worker may take them over");
+    for (const [, controller] of running) controller.abort(new LeaseExpired(silentMs));
+  }, Math.min(1_000, Math.max(50, heartbeatMs / 4)));
+  leaseWatch.unref();
   const cancel = (runId: string) => {
     const controller = active.get(runId);
     if (controller && !controller.signal.aborted) {
@@ -114,10 +144,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   cancelPoll.unref();
 
   const reaper = setInterval(() => {
-    reapLostRuns(prisma)
+    reapLostRuns(prisma, { leaseMs, boss })
       .then((ids) => ids.length && log.warn({ runIds: ids }, "failed runs of a lost worker"))
       .catch((error: unknown) => log.warn({ err: error }, "reaping lost runs failed"));
-  }, REAP_INTERVAL_MS);
+  }, heartbeatMs);
   reaper.unref();
 
   const execute = async (data: RunJobData) => {
@@ -134,6 +164,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     } catch (error) {
       // A scheduled retry fails this attempt's queue job on purpose: pg-boss redelivers it after the delay.
       if (error instanceof RetryScheduled) metrics.runsFinished.inc({ status: "retried" });
+      // Failing a taken-over attempt's queue job touches nothing: pg-boss fences its settles by attempt too.
+      if (error instanceof LeaseLost) metrics.runsFinished.inc({ status: "lease_lost" });
       throw error;
     } finally {
       active.delete(data.runId);
@@ -171,6 +203,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         while (active.size > 0 && Date.now() < hard) await new Promise((r) => setTimeout(r, 100));
       }
       clearInterval(beat);
+      clearInterval(leaseWatch);
       clearInterval(cancelPoll);
       clearInterval(reaper);
       await control.close();
