@@ -1,7 +1,8 @@
 // Executes one queued run: claims it, loads its job version, targets and credentials (decrypted with
 // the keyring), runs it with core's runJob and records every event as it happens.
 import { decryptSecret, parseJobDefinition, runJob, type Credential, type Keyring, type RunEvent, type RunResult, type SealedSecret, type StepExecutor, type Target } from "@opsconductor/core";
-import { claimRun, credentialUseRefusal, notifyRun, sealedSecretFromColumns, withRunLease, type PrismaClient, type RunJobData, type RunLease } from "@opsconductor/db";
+import { claimRun, credentialUseRefusal, declaredRetries, notifyRun, resendRunJob, sealedSecretFromColumns, updateLeasedRun, withRunLease, type PrismaClient, type RunJobData, type RunLease } from "@opsconductor/db";
+import type { PgBoss } from "pg-boss";
 import type { Logger } from "pino";
 import { RunRecorder } from "./recorder.ts";
 
@@ -13,6 +14,10 @@ export interface ExecutorDeps {
   workerId: string;
   logger: Logger;
   executors: Readonly<Record<string, StepExecutor>>;
+  /** Re-sends a run that must wait its turn (overlap policy "queue"), instead of holding a slot while it waits. */
+  boss?: PgBoss;
+  /** Seconds before a waiting run is looked at again (default 2). */
+  queueRecheckSec?: number;
   /** Cap of one run's stored stdout + stderr, in bytes (DEFAULT_MAX_RUN_OUTPUT_BYTES unless set). */
   maxRunOutputBytes?: number;
   /** Called when a step finishes, for metrics. */
@@ -63,13 +68,41 @@ function labelOf(step: { name?: string | undefined; id?: string | undefined; typ
 export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: AbortSignal): Promise<Outcome> {
   const { prisma, workerId } = deps;
   const log = deps.logger.child({ runId: data.runId });
-  await waitForTurn(prisma, data.runId, signal, log);
+  if (deps.boss && (await mustWait(prisma, data.runId))) {
+    const boss = deps.boss;
+    const run = await prisma.jobRun.findUniqueOrThrow({ where: { id: data.runId }, select: { jobVersionId: true } });
+    const retries = await declaredRetries(prisma, run.jobVersionId);
+    await prisma.$transaction((tx) => resendRunJob(tx, boss, data, { startAfterSec: deps.queueRecheckSec ?? 2, retryLimit: retries.limit, retryDelaySec: retries.delaySec, retryBackoff: retries.backoff }));
+    log.info("waiting for the schedule's earlier runs to finish (overlap policy: queue); looked at again shortly, holding no worker slot");
+    return { status: "skipped", error: null };
+  }
   const lease = await claimRun(prisma, data.runId, workerId);
   if (!lease) {
     const current = await prisma.jobRun.findUnique({ where: { id: data.runId }, select: { status: true } });
     log.info({ status: current?.status ?? "missing" }, "run is no longer queued; nothing to do");
     return { status: "skipped", error: null };
   }
+  try {
+    return await executeClaimedRun(deps, data, signal, lease, log);
+  } catch (error) {
+    if (error instanceof RetryScheduled || error instanceof LeaseLost) throw error;
+    // Whatever failed (the database, a bug), the run must not stay "running" under a live worker.
+    const message = `the worker hit an unexpected error: ${(error as Error).message}`;
+    log.error({ err: error }, "the run failed on an unexpected error; recording it as failed");
+    const settled = await withRunLease(prisma, lease, async (tx) => {
+      await updateLeasedRun(tx, lease, { status: "failed", finishedAt: new Date(), error: message });
+      await tx.jobRunStep.updateMany({ where: { runId: lease.runId, status: { in: ["running", "pending"] } }, data: { status: "failed", finishedAt: new Date(), error: "the run failed on an unexpected error" } });
+    }).catch((settleError: unknown) => {
+      log.error({ err: settleError }, "could not record the run as failed; the reaper fails it once this worker stops");
+      return { held: false as const };
+    });
+    if (settled.held) await notifyRun(prisma, { runId: lease.runId, kind: "run" }).catch(() => {});
+    throw error;
+  }
+}
+
+async function executeClaimedRun(deps: ExecutorDeps, data: RunJobData, signal: AbortSignal, lease: RunLease, log: Logger): Promise<Outcome> {
+  const { prisma, workerId } = deps;
   await notifyRun(prisma, { runId: data.runId, kind: "run" });
   const run = await prisma.jobRun.findUniqueOrThrow({ where: { id: data.runId }, include: { jobVersion: true, job: { select: { name: true } } } });
   const last = await prisma.runOutputChunk.aggregate({ where: { runId: run.id }, _max: { sequence: true } });
@@ -224,18 +257,12 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
 }
 
 // A schedule with overlap policy "queue" fires even while its previous run is active; the new run
-// waits here, still queued, until the earlier runs of that schedule have finished.
-async function waitForTurn(prisma: PrismaClient, runId: string, signal: AbortSignal, log: Logger): Promise<void> {
-  const run = await prisma.jobRun.findUnique({ where: { id: runId }, select: { scheduleId: true, queuedAt: true, schedule: { select: { overlapPolicy: true } } } });
-  if (!run?.scheduleId || run.schedule?.overlapPolicy !== "queue") return;
-  let logged = false;
-  while (!signal.aborted) {
-    const earlier = await prisma.jobRun.count({ where: { scheduleId: run.scheduleId, id: { not: runId }, status: { in: ["queued", "running"] }, queuedAt: { lt: run.queuedAt } } });
-    if (earlier === 0) return;
-    if (!logged) log.info({ earlier }, "waiting for the schedule's earlier runs to finish (overlap policy: queue)");
-    logged = true;
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
+// stays queued until the earlier runs of that schedule have finished.
+async function mustWait(prisma: PrismaClient, runId: string): Promise<boolean> {
+  const run = await prisma.jobRun.findUnique({ where: { id: runId }, select: { status: true, scheduleId: true, queuedAt: true, schedule: { select: { overlapPolicy: true } } } });
+  if (run?.status !== "queued" || !run.scheduleId || run.schedule?.overlapPolicy !== "queue") return false;
+  const earlier = await prisma.jobRun.count({ where: { scheduleId: run.scheduleId, id: { not: runId }, status: { in: ["queued", "running"] }, queuedAt: { lt: run.queuedAt } } });
+  return earlier > 0;
 }
 
 async function finish(recorder: RunRecorder, runId: string, status: Outcome["status"] & string, error: string | null, log: Logger): Promise<Outcome> {

@@ -156,7 +156,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     metrics.activeRuns.set(active.size);
     try {
       const outcome = await executeRun(
-        { prisma, keyring, workerId: id, logger: log, executors, maxRunOutputBytes: options.maxRunOutputBytes, onStepFinished: (type, status, ms) => metrics.stepDuration.observe({ type, status }, ms / 1000) },
+        { prisma, boss, keyring, workerId: id, logger: log, executors, maxRunOutputBytes: options.maxRunOutputBytes, onStepFinished: (type, status, ms) => metrics.stepDuration.observe({ type, status }, ms / 1000) },
         data,
         controller.signal,
       );

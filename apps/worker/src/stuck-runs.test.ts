@@ -1,0 +1,78 @@
+// No run stays "queued" or "running" forever because of an error in the worker, and runs waiting
+// their turn (overlap policy "queue") hold no worker slot while they wait.
+import { Writable } from "node:stream";
+import { enqueueRun, type RunStatus } from "@opsconductor/db";
+import { createTestDatabase } from "@opsconductor/db/testing";
+import { pino } from "pino";
+import { afterAll, expect, test } from "vitest";
+import { createWorkerFixture } from "./testing.ts";
+import { startWorker, type RunningWorker } from "./worker.ts";
+
+const { url, prisma } = await createTestDatabase();
+const fixture = await createWorkerFixture(prisma);
+afterAll(() => fixture.server.close());
+
+const workers: RunningWorker[] = [];
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+});
+async function worker(id: string) {
+  const stream = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const started = await startWorker({ databaseUrl: url, masterKeys: fixture.masterKeys, concurrency: 1, logger: pino({ level: "info" }, stream), id, metricsPort: null, shutdownGraceSec: 5, scheduler: false });
+  workers.push(started);
+  return started;
+}
+
+async function waitForStatus(runId: string, statuses: RunStatus[], timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await prisma.jobRun.findUniqueOrThrow({ where: { id: runId } });
+    if (statuses.includes(run.status)) return run;
+    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${run.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const quick = (name: string) => ({ name, version: 1, steps: [{ type: "winrm.exec", name, shell: "powershell", target: fixture.targetName, command: "Write-Output 'done'" }] });
+
+test("a database error inside the handler after the claim leaves the run failed, not running", async () => {
+  // A real error from PostgreSQL at the first write after the claim: preparing the run's step rows.
+  await prisma.$executeRawUnsafe(`
+    CREATE FUNCTION refuse_exploding_step() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.name = 'explode' THEN RAISE EXCEPTION 'step rows named explode are refused'; END IF;
+      RETURN NEW;
+    END $$`);
+  await prisma.$executeRawUnsafe(`CREATE TRIGGER refuse_exploding_step BEFORE INSERT ON job_run_steps FOR EACH ROW EXECUTE FUNCTION refuse_exploding_step()`);
+  const w = await worker("worker-erring");
+  const { jobId, versionId } = await fixture.job(quick("explode"));
+  const { run } = await enqueueRun(prisma, w.boss, { jobId, jobVersionId: versionId, parameters: {} });
+  const done = await waitForStatus(run.id, ["succeeded", "failed", "canceled", "timed_out"]);
+  expect(done).toMatchObject({ status: "failed", workerId: "worker-erring", attempt: 1 });
+  expect(done.error).toMatch(/^the worker hit an unexpected error: .*step rows named explode are refused/s);
+  expect(done.finishedAt).not.toBeNull();
+  await w.stop();
+});
+
+test("queue-policy runs waiting on an earlier run hold no worker slot: a concurrency-1 worker still executes an unrelated run", { timeout: 60_000 }, async () => {
+  const w = await worker("worker-one-slot");
+  const scheduled = await fixture.job(quick("scheduled"));
+  const schedule = await prisma.schedule.create({ data: { jobId: scheduled.jobId, cron: "0 0 1 1 *", timezone: "UTC", overlapPolicy: "queue", enabled: false } });
+  // The schedule's earlier run is still running on another, live worker.
+  await prisma.workerHeartbeat.create({ data: { id: "worker-elsewhere", host: "h", pid: 1, version: "t" } });
+  const earlier = await prisma.jobRun.create({ data: { jobId: scheduled.jobId, jobVersionId: scheduled.versionId, scheduleId: schedule.id, trigger: "schedule", status: "running", workerId: "worker-elsewhere", attempt: 1, startedAt: new Date() } });
+  const keepAlive = setInterval(() => void prisma.workerHeartbeat.update({ where: { id: "worker-elsewhere" }, data: { lastSeenAt: new Date() } }).catch(() => {}), 1_000);
+  try {
+    const { run: waiting } = await enqueueRun(prisma, w.boss, { jobId: scheduled.jobId, jobVersionId: scheduled.versionId, parameters: {}, scheduleId: schedule.id, trigger: "schedule" });
+    await new Promise((r) => setTimeout(r, 2_000));
+    const unrelated = await fixture.job(quick("unrelated"));
+    const { run: other } = await enqueueRun(prisma, w.boss, { jobId: unrelated.jobId, jobVersionId: unrelated.versionId, parameters: {} });
+    expect((await waitForStatus(other.id, ["succeeded", "failed"], 15_000)).status).toBe("succeeded");
+    expect((await prisma.jobRun.findUniqueOrThrow({ where: { id: waiting.id } })).status).toBe("queued");
+
+    await prisma.jobRun.update({ where: { id: earlier.id }, data: { status: "succeeded", finishedAt: new Date() } });
+    expect(await waitForStatus(waiting.id, ["succeeded", "failed"], 20_000)).toMatchObject({ status: "succeeded", workerId: "worker-one-slot", attempt: 1 });
+  } finally {
+    clearInterval(keepAlive);
+  }
+});
