@@ -95,6 +95,8 @@ describe("executing queued runs", () => {
     expect(system.filter((t) => t.includes("[output truncated"))).toEqual(["\n[output truncated: the run's output reached 64 KiB (RUN_OUTPUT_MAX_BYTES); the steps go on, but their further output is not stored]\n"]);
     expect(chunks.some((c) => c.text.includes("after the cap"))).toBe(false);
     expect(system.at(-1)).toMatch(/^Run failed/);
+    // Later tests expect their own worker to claim their runs.
+    await w.stop();
     expect(parseWorkerEnv({ DATABASE_URL: url, OPSCONDUCTOR_MASTER_KEY: `k:${randomBytes(32).toString("base64")}` }).RUN_OUTPUT_MAX_BYTES).toBe(100 * 1024 * 1024);
     expect(() => parseWorkerEnv({ DATABASE_URL: url, OPSCONDUCTOR_MASTER_KEY: `k:${randomBytes(32).toString("base64")}`, RUN_OUTPUT_MAX_BYTES: "10" })).toThrow(/RUN_OUTPUT_MAX_BYTES/);
   });
