@@ -4,7 +4,11 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, connect, type Socket } from "node:net";
 import { createKeyring, encryptSecret } from "@opsconductor/core";
 import { createJob, sealedSecretColumns, type PrismaClient } from "@opsconductor/db";
+import { Writable } from "node:stream";
+import { parseMasterKeys } from "@opsconductor/db";
 import { startWinRMTestServer, type WinRMCommandHandler, type WinRMTestServer } from "@opsconductor/winrm/testing";
+import { pino, type Logger } from "pino";
+import { startWorker, type RunningWorker, type WorkerOptions } from "./worker.ts";
 
 export const TEST_USER = "ops";
 export const TEST_PASSWORD = "Winter2026!secret";
@@ -193,4 +197,21 @@ export async function startTcpProxy(databaseUrl: string): Promise<TcpProxy> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A logger that keeps every line in memory, for tests that read what the worker logged. */
+export function memoryLogger(): { logger: Logger; text(): string } {
+  let text = "";
+  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => ((text += chunk.toString()), done()) });
+  return { logger: pino({ level: "info" }, sink), text: () => text };
+}
+
+/** Starts a worker on a test app's database and master key (no metrics port), logging to memory. */
+export async function startAppWorker(
+  app: { databaseUrl: string; masterKey: string },
+  options: Partial<Omit<WorkerOptions, "databaseUrl" | "masterKeys" | "logger">> = {},
+): Promise<{ worker: RunningWorker; log(): string }> {
+  const log = memoryLogger();
+  const worker = await startWorker({ databaseUrl: app.databaseUrl, masterKeys: parseMasterKeys(app.masterKey), concurrency: 2, metricsPort: null, ...options, logger: log.logger });
+  return { worker, log: log.text };
 }

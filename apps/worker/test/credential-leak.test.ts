@@ -1,13 +1,9 @@
 // An operator, by any sequence of API calls, cannot make the web app or a worker send a credential's
 // secret to a host outside the credential's usage policy. A capture server on 127.0.0.3 records the
 // headers of everything it receives; the real WinRM test server on 127.0.0.2 is the allowed host.
-import { Writable } from "node:stream";
-import { parseMasterKeys } from "@opsconductor/db";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
-import { pino } from "pino";
 import { afterAll, expect, test } from "vitest";
-import { windowsLikeHandler } from "../src/testing.ts";
-import { startWorker } from "../src/worker.ts";
+import { windowsLikeHandler, startAppWorker } from "../src/testing.ts";
 import { startCaptureServer } from "../../web/test/capture-server.ts";
 import { startApp } from "../../web/test/harness.ts";
 
@@ -16,15 +12,7 @@ const PASSWORD = "Leak-Test-Password-7!";
 const app = await startApp({ CONNECTION_TEST_ALLOW: "127.0.0.0/8" });
 const winrm = await startWinRMTestServer({ host: "127.0.0.2", users: { svc: PASSWORD }, auth: "ntlm", handler: windowsLikeHandler });
 const capture = await startCaptureServer("127.0.0.3");
-let workerLog = "";
-const worker = await startWorker({
-  databaseUrl: app.databaseUrl,
-  masterKeys: parseMasterKeys(app.masterKey),
-  concurrency: 2,
-  logger: pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _e, done) => ((workerLog += chunk.toString()), done()) })),
-  metricsPort: null,
-  scheduler: false,
-});
+const { worker, log: workerLog } = await startAppWorker(app, { scheduler: false });
 afterAll(async () => {
   await worker.stop();
   await winrm.close();
@@ -50,7 +38,7 @@ async function runOn(target: string) {
       const step = await app.prisma.jobRunStep.findFirstOrThrow({ where: { runId: run.id } });
       return { run, step };
     }
-    if (Date.now() > deadline) throw new Error(`run ${run.id} did not finish:\n${workerLog}`);
+    if (Date.now() > deadline) throw new Error(`run ${run.id} did not finish:\n${workerLog()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -110,7 +98,7 @@ test("no Authorization header ever reaches a host outside the policy: re-pointed
   expect(capture.authorizations()).toEqual([]);
   expect(capture.requests).toEqual([]);
   expect(capture.connections()).toBe(0);
-  expect(workerLog).toContain("refused to send a credential outside its usage policy");
+  expect(workerLog()).toContain("refused to send a credential outside its usage policy");
 
   // Control: the capture server does see the secret when an admin deliberately sends it there.
   const deliberate = await app.request("POST", "/api/targets", { token: admin, body: { name: "admin-to-capture", ...sneaky, credentialId } });

@@ -2,26 +2,15 @@
 // a real worker streams it from PostgreSQL to the in-process WinRM server, and the bytes that arrive
 // have the library's SHA-256. A chunk altered behind the API's back fails the copy's digest check.
 import { createHash, randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
-import { parseMasterKeys } from "@opsconductor/db";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
-import { pino } from "pino";
 import { afterAll, expect, test } from "vitest";
-import { startWorker } from "../src/worker.ts";
+import { startAppWorker } from "../src/testing.ts";
 import { startApp } from "../../web/test/harness.ts";
 
 const PLANTED = `Planted-${randomBytes(6).toString("hex")}!`;
 const app = await startApp();
 const winrm = await startWinRMTestServer({ users: { svc_copy: PLANTED }, auth: "ntlm" });
-let workerLog = "";
-const worker = await startWorker({
-  databaseUrl: app.databaseUrl,
-  masterKeys: parseMasterKeys(app.masterKey),
-  concurrency: 1,
-  logger: pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _e, done) => ((workerLog += chunk.toString()), done()) })),
-  metricsPort: null,
-  scheduler: false,
-});
+const { worker, log: workerLog } = await startAppWorker(app, { concurrency: 1, scheduler: false });
 afterAll(async () => {
   await worker.stop();
   await winrm.close();
@@ -89,7 +78,7 @@ test("upload, define a copy step, run: the file arrives on the WinRM server with
   for (const [place, text] of Object.entries({
     "API responses": responses.join("\n"),
     "web server log": app.output(),
-    "worker log": workerLog,
+    "worker log": workerLog(),
     "audit rows": JSON.stringify(audit.map((a) => ({ ...a, id: String(a.id) }))),
     "file rows": JSON.stringify(files.map((f) => ({ ...f, size: String(f.size) }))),
   })) {

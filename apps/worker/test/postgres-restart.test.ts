@@ -2,12 +2,10 @@
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { applyMigrations, createPrismaClient, enqueueRun, requestRunControl, type RunStatus } from "@opsconductor/db";
 import { freePort, startEmbeddedPostgres } from "@opsconductor/db/embedded";
-import { pino } from "pino";
 import { afterAll, expect, test } from "vitest";
-import { createWorkerFixture } from "../src/testing.ts";
+import { createWorkerFixture, memoryLogger } from "../src/testing.ts";
 import { startWorker } from "../src/worker.ts";
 
 // A server of this file's own: the shared test server must not be restarted under other files.
@@ -19,12 +17,12 @@ let pg = await startPg();
 await applyMigrations(pg.url);
 const prisma = createPrismaClient(pg.url, { maxConnections: 2 });
 const fixture = await createWorkerFixture(prisma);
-let log = "";
+const log = memoryLogger();
 const worker = await startWorker({
   databaseUrl: pg.url,
   masterKeys: fixture.masterKeys,
   concurrency: 2,
-  logger: pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _e, done) => ((log += chunk.toString()), done()) })),
+  logger: log.logger,
   metricsPort: null,
   scheduler: false,
 });
@@ -46,7 +44,7 @@ async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean, tim
     } catch {
       // the database may still be coming back
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; worker log:\n${log.slice(-3000)}`);
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; worker log:\n${log.text().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

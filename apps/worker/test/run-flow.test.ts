@@ -3,13 +3,9 @@
 // over SSE while a real worker executes it. The credential's password is planted and searched for
 // everywhere afterwards.
 import { randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
-import { parseMasterKeys } from "@opsconductor/db";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
-import { pino } from "pino";
 import { afterAll, expect, test } from "vitest";
-import { windowsLikeHandler } from "../src/testing.ts";
-import { startWorker } from "../src/worker.ts";
+import { windowsLikeHandler, startAppWorker } from "../src/testing.ts";
 import { startApp } from "../../web/test/harness.ts";
 
 const PLANTED = `Planted-${randomBytes(6).toString("hex")}!`;
@@ -27,14 +23,7 @@ const winrm = await startWinRMTestServer({
     return windowsLikeHandler(ctx);
   },
 });
-let workerLog = "";
-const worker = await startWorker({
-  databaseUrl: app.databaseUrl,
-  masterKeys: parseMasterKeys(app.masterKey),
-  concurrency: 2,
-  logger: pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _e, done) => ((workerLog += chunk.toString()), done()) })),
-  metricsPort: null,
-});
+const { worker, log: workerLog } = await startAppWorker(app, {});
 afterAll(async () => {
   await worker.stop();
   await winrm.close();
@@ -119,7 +108,7 @@ test("store, register, define, run and watch a job; the planted password appears
   const places: Record<string, string> = {
     "API responses and SSE events": responses.join("\n"),
     "web server log": app.output(),
-    "worker log": workerLog,
+    "worker log": workerLog(),
     "audit_log rows": JSON.stringify(audit.map((a) => ({ ...a, id: String(a.id) }))),
     "job_runs rows": JSON.stringify(runsTable),
     "run output chunks": JSON.stringify(chunks.map((c) => ({ ...c, id: String(c.id) }))),
