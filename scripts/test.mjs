@@ -64,6 +64,10 @@ if (code === 0 && !interrupted) {
   if (!counts) {
     log("vitest ended without a summary of the run");
     verdict = 1;
+  } else if (counts.failed > 0) {
+    // Something overwrote vitest's exit code (a library's exit hook did once): the counts win.
+    log(`vitest exited 0 although ${counts.failed} test(s) failed`);
+    verdict = 1;
   } else if (counts.skipped > 0 && !namePattern) {
     log(`${counts.skipped} test(s) were skipped; every test must run (remove the .skip/.todo, or the condition that skips it)`);
     verdict = 1;
