@@ -61,6 +61,16 @@ app.use((req, res, next) => {
   next();
 });
 
+// A loader's request.signal passes through Requests that Remix copies and drops; once a dropped
+// Request is garbage-collected, so is the AbortController that relayed its signal
+// (nodejs/undici#3644), and a disconnect never reaches the loader. This signal hangs off the
+// response itself, so long-lived answers (live run streams) always learn that their client left.
+function closedSignal(res: express.Response): AbortSignal {
+  const controller = new AbortController();
+  res.once("close", () => controller.abort());
+  return controller.signal;
+}
+
 let build: ServerBuild | (() => Promise<ServerBuild>);
 if (vite) {
   app.use(vite.middlewares);
@@ -81,7 +91,7 @@ app.use(
   createRequestHandler({
     build,
     mode: dev ? "development" : "production",
-    getLoadContext: (req, res) => ({ clientIp: req.ip ?? req.socket.remoteAddress ?? null, cspNonce: res.locals.cspNonce as string }),
+    getLoadContext: (req, res) => ({ clientIp: req.ip ?? req.socket.remoteAddress ?? null, cspNonce: res.locals.cspNonce as string, connectionClosed: closedSignal(res) }),
   }),
 );
 

@@ -14,6 +14,8 @@ declare module "@remix-run/node" {
   interface AppLoadContext {
     clientIp: string | null;
     cspNonce: string;
+    /** Aborted when the client's connection closes (server.ts says why request.signal is not enough). */
+    connectionClosed?: AbortSignal;
   }
 }
 
@@ -50,6 +52,8 @@ export interface RouteContext<P, Q, B, Principalish> {
   principal: Principalish;
   db: PrismaClient;
   meta: ClientMeta;
+  /** Aborted when the client has gone away. */
+  signal: AbortSignal;
   /** Writes an audit row for this request's principal; pass `tx` to write it inside a transaction. */
   audit(entry: Omit<AuditEntry, "actor" | "ip" | "userAgent"> & { actor?: AuditEntry["actor"] }, tx?: Parameters<typeof recordAudit>[0]): Promise<void>;
 }
@@ -142,6 +146,7 @@ export function apiRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodTy
         principal: principal as A extends true ? Principal | null : Principal,
         db: prisma,
         meta,
+        signal: context?.connectionClosed ?? request.signal,
         audit,
       });
       if (result instanceof Response) return result;
