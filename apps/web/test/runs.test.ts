@@ -3,6 +3,7 @@ import { parseJobDefinition } from "@opsconductor/core";
 import { appendRunOutput, createJob, createRun, notifyRun, RUN_CONTROL_CHANNEL, type OutputChunk, type Prisma, type RunStatus, type RunTrigger } from "@opsconductor/db";
 import { beforeAll, describe, expect, test } from "vitest";
 import { startApp, type TestRole } from "./harness.ts";
+import { openEvents as openStream, until } from "./sse.ts";
 
 const app = await startApp();
 const tokens = {} as Record<TestRole, string>;
@@ -195,14 +196,6 @@ async function listen(channel: string) {
   return { received, close: () => client.end() };
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe("POST /api/runs/{id}/cancel and /rerun", () => {
   test("a rerun queues a new run of the same version with the same parameters, exactly like a fresh one", async () => {
     const job = await newJob();
@@ -270,63 +263,7 @@ describe("POST /api/runs/{id}/cancel and /rerun", () => {
   });
 });
 
-interface SseEvent {
-  event: string;
-  id?: string;
-  data: string;
-}
-
-// A real streaming fetch of an SSE endpoint, parsed as EventSource would.
-async function openEvents(path: string, options: { token?: string; headers?: Record<string, string> } = {}) {
-  const controller = new AbortController();
-  const res = await fetch(`${app.url}${path}`, { headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers }, signal: controller.signal });
-  const events: SseEvent[] = [];
-  const raw: string[] = [];
-  let ended = false;
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    const reader = res.body!.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        let cut;
-        while ((cut = buffer.indexOf("\n\n")) !== -1) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          raw.push(block);
-          const event: SseEvent = { event: "message", data: "" };
-          let isEvent = false;
-          for (const line of block.split("\n")) {
-            const [field, ...rest] = line.split(":");
-            const value = rest.join(":").replace(/^ /, "");
-            if (field === "event") event.event = value;
-            if (field === "id") event.id = value;
-            if (field === "data") event.data += value;
-            if (field === "event" || field === "data") isEvent = true;
-          }
-          if (isEvent) events.push(event);
-        }
-      }
-    } catch (error) {
-      if ((error as Error).name !== "AbortError") throw error;
-    }
-    ended = true;
-  })();
-  return {
-    res,
-    events,
-    raw,
-    ended: () => ended,
-    outputs: () => events.filter((e) => e.event === "output").map((e) => ({ id: e.id, ...JSON.parse(e.data) })),
-    close: async () => {
-      controller.abort();
-      await reading;
-    },
-  };
-}
+const openEvents = (path: string, options: { token?: string; headers?: Record<string, string> } = {}) => openStream(app.url, path, options);
 
 describe("GET /api/runs/{id}/events", () => {
   test("sends the snapshot, then live output in order, and ends after the run finishes", async () => {
@@ -430,7 +367,7 @@ describe("GET /api/runs/{id}/events", () => {
     try {
       await until(() => stream.events.length > 0, "the snapshot");
       const listeners = async () =>
-        (await app.prisma.$queryRaw<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE application_name = 'opsconductor-web-run-events'`).map((r) => r.pid);
+        (await app.prisma.$queryRaw<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE application_name = 'opsconductor-web-run-events' AND datname = current_database()`).map((r) => r.pid);
       const [before] = await listeners();
       expect(before).toBeDefined();
       await app.prisma.$queryRaw`SELECT pg_terminate_backend(${before}::int)`;
