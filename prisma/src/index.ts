@@ -18,7 +18,7 @@ export { getSystemOverview, recordWorkerHeartbeat, removeWorkerHeartbeat, WORKER
 export type { SystemOverview, WorkerIdentity } from "./workers.ts";
 export { databaseUrlSchema, defaultKeyId, masterKeysSchema, parseEnv, parseMasterKeys } from "./config.ts";
 export type { MasterKeys } from "./config.ts";
-export { declaredRetries, enqueueRun, enqueueRunInTransaction, ensureRunQueues, resendRunJob, retryDelaySec, RUN_DEAD_LETTER_QUEUE, RUN_QUEUE } from "./queue.ts";
+export { declaredRetries, enqueueRun, enqueueRunInTransaction, ensureRunQueues, failRunsWithEndedQueueJobs, resendRunJob, retryDelaySec, RUN_DEAD_LETTER_QUEUE, RUN_QUEUE } from "./queue.ts";
 export type { EnqueueOptions, RunJobData } from "./queue.ts";
 export { notify, notifyRun, requestRunControl, RUN_CONTROL_CHANNEL, RUN_EVENTS_CHANNEL, SCHEDULES_CHANNEL } from "./events.ts";
 export type { RunControl, RunNotice } from "./events.ts";

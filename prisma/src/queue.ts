@@ -91,3 +91,24 @@ export async function resendRunJob(tx: Db, boss: PgBoss, data: RunJobData, optio
   await tx.jobRun.update({ where: { id: data.runId }, data: { queueJobId: jobId } });
   return jobId;
 }
+
+/**
+ * Fails runs still `queued` whose current queue job ended (failed, completed or cancelled, or was
+ * removed) at least `graceSec` ago without any worker claiming them: a database error before the
+ * claim, for instance, fails the queue job while the run row stays behind. Returns their ids.
+ */
+export async function failRunsWithEndedQueueJobs(db: Db, graceSec: number): Promise<string[]> {
+  const rows = await db.$queryRaw<{ id: string }[]>`
+    UPDATE job_runs r
+       SET status = 'failed', finished_at = now(),
+           error = 'the run never started: its queue job ended before a worker could claim it (see the worker log for the error)'
+     WHERE r.status = 'queued'
+       AND r.queue_job_id IS NOT NULL
+       AND r.queued_at < now() - make_interval(secs => ${graceSec})
+       AND NOT EXISTS (
+         SELECT 1 FROM pgboss.job j
+          WHERE j.name = ${RUN_QUEUE} AND j.id = r.queue_job_id::uuid
+            AND (j.state < 'completed' OR j.completed_on > now() - make_interval(secs => ${graceSec})))
+    RETURNING r.id`;
+  return rows.map((r) => r.id);
+}

@@ -6,7 +6,7 @@ import { createTestDatabase } from "@opsconductor/db/testing";
 import { pino } from "pino";
 import { afterAll, expect, test } from "vitest";
 import { createWorkerFixture } from "./testing.ts";
-import { startWorker, type RunningWorker } from "./worker.ts";
+import { startWorker, type RunningWorker, type WorkerOptions } from "./worker.ts";
 
 const { url, prisma } = await createTestDatabase();
 const fixture = await createWorkerFixture(prisma);
@@ -16,9 +16,9 @@ const workers: RunningWorker[] = [];
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
 });
-async function worker(id: string) {
+async function worker(id: string, options: Partial<WorkerOptions> = {}) {
   const stream = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const started = await startWorker({ databaseUrl: url, masterKeys: fixture.masterKeys, concurrency: 1, logger: pino({ level: "info" }, stream), id, metricsPort: null, shutdownGraceSec: 5, scheduler: false });
+  const started = await startWorker({ databaseUrl: url, masterKeys: fixture.masterKeys, concurrency: 1, logger: pino({ level: "info" }, stream), id, metricsPort: null, shutdownGraceSec: 5, scheduler: false, ...options });
   workers.push(started);
   return started;
 }
@@ -51,6 +51,28 @@ test("a database error inside the handler after the claim leaves the run failed,
   expect(done).toMatchObject({ status: "failed", workerId: "worker-erring", attempt: 1 });
   expect(done.error).toMatch(/^the worker hit an unexpected error: .*step rows named explode are refused/s);
   expect(done.finishedAt).not.toBeNull();
+  await w.stop();
+});
+
+test("a database error before the claim fails the queue job, and the run it leaves queued is failed soon after, with a reason", async () => {
+  // A real error from PostgreSQL at the claim itself: the run row refuses to become running.
+  await prisma.$executeRawUnsafe(`
+    CREATE FUNCTION refuse_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.status = 'running' AND NEW.parameters->>'refuseClaim' = 'yes' THEN RAISE EXCEPTION 'claims of this run are refused'; END IF;
+      RETURN NEW;
+    END $$`);
+  await prisma.$executeRawUnsafe(`CREATE TRIGGER refuse_claim BEFORE UPDATE ON job_runs FOR EACH ROW EXECUTE FUNCTION refuse_claim()`);
+  const w = await worker("worker-refused-claim", { heartbeatIntervalMs: 500, leaseMs: 5_000, endedQueueJobGraceMs: 1_000 });
+  const { jobId, versionId } = await fixture.job(quick("never claimed"));
+  const { run } = await enqueueRun(prisma, w.boss, { jobId, jobVersionId: versionId, parameters: { refuseClaim: "yes" } });
+  const done = await waitForStatus(run.id, ["succeeded", "failed", "canceled", "timed_out"]);
+  expect(done).toMatchObject({ status: "failed", workerId: null, attempt: 0 });
+  expect(done.error).toMatch(/^the run never started: its queue job ended before a worker could claim it/);
+  // A healthy run next to it is untouched by the sweep.
+  const { jobId: okJob, versionId: okVersion } = await fixture.job(quick("claimed"));
+  const { run: ok } = await enqueueRun(prisma, w.boss, { jobId: okJob, jobVersionId: okVersion, parameters: {} });
+  expect((await waitForStatus(ok.id, ["succeeded", "failed"])).status).toBe("succeeded");
   await w.stop();
 });
 

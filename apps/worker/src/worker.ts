@@ -6,6 +6,8 @@ import { createKeyring, createWinRMExecutors, encryptSecret, type StepExecutor }
 import {
   createPrismaClient,
   ensureRunQueues,
+  failRunsWithEndedQueueJobs,
+  notifyRun,
   openLibraryFile,
   recordWorkerHeartbeat,
   removeWorkerHeartbeat,
@@ -25,6 +27,8 @@ import { startMetrics, type WorkerMetrics } from "./metrics.ts";
 import { failRunsOfPreviousIncarnation, LOST_AFTER_MS, reapLostRuns } from "./reaper.ts";
 import { startScheduler, type Scheduler } from "./scheduler.ts";
 
+/** How long after its queue job ended an unclaimed queued run is declared failed. */
+const ENDED_QUEUE_JOB_GRACE_MS = 30_000;
 /** How often a worker refreshes its heartbeat row (WORKER_HEARTBEAT_SEC). */
 export const HEARTBEAT_INTERVAL_MS = 10_000;
 const CANCEL_POLL_MS = 2_000;
@@ -45,6 +49,8 @@ export interface WorkerOptions {
   scheduler?: boolean;
   /** Cap of one run's stored stdout + stderr, in bytes (default 100 MiB). */
   maxRunOutputBytes?: number;
+  /** How long after its queue job ended an unclaimed queued run is failed (default 30 s). */
+  endedQueueJobGraceMs?: number;
   /** How often the heartbeat row is refreshed; the reaper looks for lost workers as often (default 10 s). */
   heartbeatIntervalMs?: number;
   /**
@@ -147,6 +153,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     reapLostRuns(prisma, { leaseMs, boss })
       .then((ids) => ids.length && log.warn({ runIds: ids }, "failed runs of a lost worker"))
       .catch((error: unknown) => log.warn({ err: error }, "reaping lost runs failed"));
+    failRunsWithEndedQueueJobs(prisma, (options.endedQueueJobGraceMs ?? ENDED_QUEUE_JOB_GRACE_MS) / 1000)
+      .then(async (ids) => {
+        if (ids.length === 0) return;
+        log.warn({ runIds: ids }, "failed queued runs whose queue job ended before any worker claimed them");
+        for (const runId of ids) await notifyRun(prisma, { runId, kind: "run" });
+      })
+      .catch((error: unknown) => log.warn({ err: error }, "checking queued runs for ended queue jobs failed"));
   }, heartbeatMs);
   reaper.unref();
 
