@@ -88,9 +88,13 @@ export async function executeRun(deps: ExecutorDeps, data: RunJobData, signal: A
     if (error instanceof RetryScheduled || error instanceof LeaseLost) throw error;
     // Whatever failed (the database, a bug), the run must not stay "running" under a live worker.
     const message = `the worker hit an unexpected error: ${(error as Error).message}`;
-    log.error({ err: error }, "the run failed on an unexpected error; recording it as failed");
     const settled = await withRunLease(prisma, lease, async (tx) => {
-      await updateLeasedRun(tx, lease, { status: "failed", finishedAt: new Date(), error: message });
+      // Attempts the job declares are attempts for any failure: pg-boss redelivers the queue job
+      // (sent with that retry limit) when the error is rethrown below.
+      const run = await tx.jobRun.findUniqueOrThrow({ where: { id: lease.runId }, select: { jobVersionId: true } });
+      const retry = lease.attempt <= (await declaredRetries(tx, run.jobVersionId)).limit;
+      log.error({ err: error, retry }, retry ? "the run attempt failed on an unexpected error; it will be retried" : "the run failed on an unexpected error; recording it as failed");
+      await updateLeasedRun(tx, lease, retry ? { status: "queued", error: message } : { status: "failed", finishedAt: new Date(), error: message });
       await tx.jobRunStep.updateMany({ where: { runId: lease.runId, status: { in: ["running", "pending"] } }, data: { status: "failed", finishedAt: new Date(), error: "the run failed on an unexpected error" } });
     }).catch((settleError: unknown) => {
       log.error({ err: settleError }, "could not record the run as failed; the reaper fails it once this worker stops");

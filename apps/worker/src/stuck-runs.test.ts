@@ -54,6 +54,33 @@ test("a database error inside the handler after the claim leaves the run failed,
   await w.stop();
 });
 
+test("an unexpected error in an attempt of a job that declares retries puts the run back in the queue, and the next attempt runs", { timeout: 60_000 }, async () => {
+  // Step rows named "explode once" are refused until the test lets them through.
+  await prisma.$executeRawUnsafe(`CREATE TABLE let_explode_once_pass (ok boolean)`);
+  await prisma.$executeRawUnsafe(`
+    CREATE FUNCTION refuse_first_attempt() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.name = 'explode once' AND NOT EXISTS (SELECT 1 FROM let_explode_once_pass) THEN RAISE EXCEPTION 'step rows named explode once are refused for now'; END IF;
+      RETURN NEW;
+    END $$`);
+  await prisma.$executeRawUnsafe(`CREATE TRIGGER refuse_first_attempt BEFORE INSERT ON job_run_steps FOR EACH ROW EXECUTE FUNCTION refuse_first_attempt()`);
+  const w = await worker("worker-retrying");
+  const { jobId, versionId } = await fixture.job({ ...quick("explode once"), retries: { limit: 1, delaySec: 1, backoff: false } });
+  const { run } = await enqueueRun(prisma, w.boss, { jobId, jobVersionId: versionId, parameters: {} });
+  // Attempt 1 fails on the refused step rows; the run goes back to the queue, not to "failed".
+  const deadline = Date.now() + 20_000;
+  let seen = await prisma.jobRun.findUniqueOrThrow({ where: { id: run.id } });
+  while ((seen.attempt < 1 || seen.status === "running") && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    seen = await prisma.jobRun.findUniqueOrThrow({ where: { id: run.id } });
+  }
+  expect(seen).toMatchObject({ status: "queued", attempt: 1 });
+  expect(seen.error).toMatch(/^the worker hit an unexpected error: .*refused for now/s);
+  await prisma.$executeRawUnsafe(`INSERT INTO let_explode_once_pass VALUES (true)`);
+  expect(await waitForStatus(run.id, ["succeeded", "failed"], 30_000)).toMatchObject({ status: "succeeded", attempt: 2, workerId: "worker-retrying" });
+  await w.stop();
+});
+
 test("a database error before the claim fails the queue job, and the run it leaves queued is failed soon after, with a reason", async () => {
   // A real error from PostgreSQL at the claim itself: the run row refuses to become running.
   await prisma.$executeRawUnsafe(`
