@@ -18,6 +18,7 @@ import {
   WinRMTimeoutError,
 } from "./index.ts";
 import type { CommandResult, CopyResult, IdentifyResult, WinRMClientOptions, WinRMShell } from "./index.ts";
+import { STDIN_BOOTSTRAP } from "./powershell.ts";
 import { deleteShellRequest } from "./soap.ts";
 import { defaultCommandHandler, startWinRMTestServer } from "./testing/index.ts";
 import type { WinRMCommandHandler, WinRMTestServer, WinRMTestServerOptions } from "./testing/index.ts";
@@ -104,7 +105,8 @@ describe("running commands", () => {
     const result = await connect(server).runPowerShell("Get-Date; 'ü'");
     expect(result).toEqual({ stdout: "hello\r\n", stderr: "careful\r\n", exitCode: 3 });
     const script = "$ProgressPreference='SilentlyContinue'\nGet-Date; 'ü'";
-    expect(seen).toEqual([{ commandLine: `powershell -NoProfile -NonInteractive -EncodedCommand ${encoded(script)}`, script }]);
+    // The command line carries only the bootstrap; the server read the script from stdin.
+    expect(seen).toEqual([{ commandLine: `powershell -NoProfile -NonInteractive -EncodedCommand ${encoded(STDIN_BOOTSTRAP)}`, script }]);
   });
 
   it("runs PowerShell through the default handler, with exit codes and CLIXML errors made readable", async () => {
@@ -320,11 +322,12 @@ describe("deadlines and cancellation", () => {
   });
 
   it("deletes the shell when the Command itself fails", async () => {
-    const server = await start();
-    const error = await connect(server).runCmd("echo", ["x".repeat(9000)]).catch((e: unknown) => e);
+    // A Create fits in 6,000 bytes; this Command does not.
+    const server = await start({ maxEnvelopeSize: 6000 });
+    const error = await connect(server).runCmd("echo", ["x".repeat(7000)]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WinRMFaultError);
-    expect(error).toMatchObject({ code: 2147942606, machine: "WINRM-TEST" });
-    expect((error as Error).message).toMatch(/8191-character limit.*stdin or copyFile\(\)/);
+    expect(error).toMatchObject({ code: 2150858817, machine: "WINRM-TEST" });
+    expect((error as Error).message).toMatch(/MaxEnvelopeSizekb/);
     expect(server.stats).toMatchObject({ shellsCreated: 1, openShells: 0 });
   });
 });

@@ -7,7 +7,7 @@ import type { LookupFunction } from "node:net";
 import { Readable } from "node:stream";
 import { WinRMCopyError, WinRMError, WinRMFaultError, WinRMTimeoutError } from "./errors.ts";
 import { OutputDecoder } from "./output.ts";
-import { PROGRESS_PREAMBLE, copyScript, powershellCommandLine } from "./powershell.ts";
+import { CMD_FILE_BOOTSTRAP, PROGRESS_PREAMBLE, STDIN_BOOTSTRAP, copyScript, powershellCommandLine, stdinScriptLine } from "./powershell.ts";
 import {
   FAULT_CODES,
   commandRequest,
@@ -347,9 +347,46 @@ function execOptions(opts: RunOptions, ops: Operations, reopen?: (stale: string)
   };
 }
 
-/** The command line runPowerShell sends: `powershell -NoProfile -NonInteractive -EncodedCommand <UTF-16LE base64>`. */
+/** A command line running `script` directly with -EncodedCommand (no stdin bootstrap), so limited by cmd.exe's 8191 characters. */
 export function powershellCommand(script: string): string {
   return powershellCommandLine(`${PROGRESS_PREAMBLE}\n${script}`);
+}
+
+// Longer cmd command lines go through a temporary .cmd file; 8191 is cmd.exe's hard limit.
+const MAX_DIRECT_CMD = 8000;
+
+async function* prefixed(first: Buffer, rest: StdinSource | undefined): AsyncGenerator<Uint8Array> {
+  yield first;
+  if (rest === undefined) return;
+  for await (const chunk of asIterable(rest)) yield typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+}
+
+interface Prepared {
+  command: string;
+  args: readonly string[];
+  opts: RunOptions;
+}
+
+/** runPowerShell's Command: the short stdin bootstrap, with the script as the first stdin line and the caller's stdin after it. */
+function preparePowerShell(script: string, opts: RunOptions): Prepared {
+  if (typeof script !== "string") throw new WinRMError("runPowerShell needs the script as a string");
+  return {
+    command: powershellCommandLine(STDIN_BOOTSTRAP),
+    args: [],
+    opts: { ...opts, stdin: prefixed(stdinScriptLine(`${PROGRESS_PREAMBLE}\n${script}`), opts.stdin) },
+  };
+}
+
+/** runCmd's Command: short command lines as given, longer ones written to a temporary .cmd file through stdin. */
+function prepareCmd(command: string, args: readonly string[], opts: RunOptions): Prepared {
+  const line = [command, ...args].join(" ");
+  if (line.length <= MAX_DIRECT_CMD) return { command, args, opts };
+  if (opts.stdin !== undefined) {
+    throw new WinRMError(
+      `a cmd script longer than ${MAX_DIRECT_CMD} characters runs from a temporary .cmd file and cannot also take stdin; shorten it below ${MAX_DIRECT_CMD} characters or use runPowerShell`,
+    );
+  }
+  return { command: powershellCommandLine(CMD_FILE_BOOTSTRAP), args: [], opts: { ...opts, stdin: prefixed(stdinScriptLine(line), undefined) } };
 }
 
 /** A shell kept open to run several commands without a Create and Delete each; reopened if the server drops it. */
@@ -374,12 +411,14 @@ export class WinRMShell {
 
   /** Runs a cmd.exe command line (`command` followed by `args`, joined with spaces as cmd.exe sees them). */
   async runCmd(command: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<CommandResult> {
-    return this.#run(command, args, opts);
+    const prepared = prepareCmd(command, args, opts);
+    return this.#run(prepared.command, prepared.args, prepared.opts);
   }
 
   /** Runs a PowerShell script in a new powershell.exe inside this shell. */
   async runPowerShell(script: string, opts: RunOptions = {}): Promise<CommandResult> {
-    return this.#run(powershellCommand(script), [], opts);
+    const prepared = preparePowerShell(script, opts);
+    return this.#run(prepared.command, prepared.args, prepared.opts);
   }
 
   /** Deletes the shell on the server; safe to call twice. */
@@ -494,12 +533,14 @@ export class WinRMClient {
 
   /** Runs a PowerShell script in a new shell and returns its output and exit code. */
   async runPowerShell(script: string, opts: RunOptions = {}): Promise<CommandResult> {
-    return this.#runOnce(powershellCommand(script), [], opts);
+    const prepared = preparePowerShell(script, opts);
+    return this.#runOnce(prepared.command, prepared.args, prepared.opts);
   }
 
   /** Runs a cmd.exe command line (`command` followed by `args`, joined with spaces as cmd.exe sees them) in a new shell. */
   async runCmd(command: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<CommandResult> {
-    return this.#runOnce(command, args, opts);
+    const prepared = prepareCmd(command, args, opts);
+    return this.#runOnce(prepared.command, prepared.args, prepared.opts);
   }
 
   /** Opens a shell for several commands; close it (or the client) when done. */

@@ -14,6 +14,45 @@ export function powershellCommandLine(script: string): string {
   return `powershell -NoProfile -NonInteractive -EncodedCommand ${encodePowerShell(script)}`;
 }
 
+/** The first line of the stdin bootstrap; the test server recognises it (handler.ts, STDIN_MARKER). */
+export const STDIN_SCRIPT_MARKER = "# opsconductor-stdin v1";
+
+/** The first line of the long-cmd bootstrap; the test server recognises it (handler.ts, CMD_FILE_MARKER). */
+export const CMD_FILE_MARKER = "# opsconductor-cmdfile v1";
+
+/**
+ * The bootstrap runPowerShell starts: it reads the first stdin line (the script, base64 of its
+ * UTF-8 bytes, so the console's input code page cannot garble it) and dot-sources it. `exit N` and
+ * terminating errors leave the block as they would leave -EncodedCommand; the appended `$?` check
+ * applies -Command's rule (a failed last statement exits 1) inside the block, where `$?` still
+ * describes the script's last statement rather than the block's invocation. Whatever follows that
+ * line on stdin is the caller's data, left for the script's [Console]::In.
+ */
+export const STDIN_BOOTSTRAP = [
+  STDIN_SCRIPT_MARKER,
+  ". ([ScriptBlock]::Create([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadLine()))+\"`n\"+'if(-not $?){exit 1}'))",
+].join("\n");
+
+/**
+ * The bootstrap of a cmd script too long for a command line: writes the first stdin line (base64)
+ * to a temporary .cmd file, runs it with cmd.exe inheriting stdout/stderr (no PowerShell
+ * re-encoding, no NativeCommandError records), removes the file and exits with cmd's exit code.
+ */
+export const CMD_FILE_BOOTSTRAP = [
+  CMD_FILE_MARKER,
+  PROGRESS_PREAMBLE,
+  "$f=Join-Path ([IO.Path]::GetTempPath()) ('opsconductor-'+[guid]::NewGuid().ToString('N')+'.cmd')",
+  "[IO.File]::WriteAllBytes($f,[Convert]::FromBase64String([Console]::In.ReadLine()))",
+  "try{$p=Start-Process -FilePath $env:ComSpec -ArgumentList '/d','/c',('\"'+$f+'\"') -NoNewWindow -Wait -PassThru;$c=$p.ExitCode}",
+  "finally{Remove-Item -LiteralPath $f -Force -ErrorAction SilentlyContinue}",
+  "exit $c",
+].join("\n");
+
+/** The first stdin line both bootstraps read: base64 of the UTF-8 text, then LF. */
+export function stdinScriptLine(script: string): Buffer {
+  return Buffer.from(`${Buffer.from(script, "utf8").toString("base64")}\n`, "latin1");
+}
+
 /** The first-line marker of the copy script; the test server's handler recognises it (handler.ts, COPY_MARKER). */
 export const COPY_SCRIPT_MARKER = "# opsconductor-copy v1";
 

@@ -48,6 +48,20 @@ export type WinRMCommandHandler = (context: WinRMCommandContext) => number | voi
 /** The first-line marker of a copy script: `# opsconductor-copy v1 dest=<base64 UTF-8 path> overwrite=<true|false>`. */
 export const COPY_MARKER = "# opsconductor-copy v1";
 
+/** The first line of runPowerShell's stdin bootstrap: the script is the first stdin line (base64 UTF-8), caller data follows. */
+export const STDIN_MARKER = "# opsconductor-stdin v1";
+
+/** The first line of runCmd's long-script bootstrap: the cmd script is the first stdin line (base64 UTF-8). */
+export const CMD_FILE_MARKER = "# opsconductor-cmdfile v1";
+
+/** Which bootstrap a PowerShell script is, if any: its first line names it. */
+export function bootstrapKind(script: string | undefined): "stdin" | "cmdfile" | undefined {
+  const firstLine = script?.replace(/^\uFEFF/, "").split(/\r?\n/, 1)[0]?.trim();
+  if (firstLine === STDIN_MARKER) return "stdin";
+  if (firstLine === CMD_FILE_MARKER) return "cmdfile";
+  return undefined;
+}
+
 /** Canonical form of a Windows path used as the VFS key: backslashes, no trailing separator, drive letter upper-case. */
 export function normalizeWindowsPath(path: string): string {
   let p = path.trim().replace(/\//g, "\\").replace(/\\{2,}/g, "\\");
@@ -191,6 +205,8 @@ const PS_VERSION = "5.1.20348.2849";
 async function runPowerShellBasics(context: WinRMCommandContext, script: string): Promise<number> {
   const variables = new Map<string, string>();
   let failed = false;
+  // powershell.exe -Command ends with 1 when the last statement left $? false, e.g. a native command that exited non-zero.
+  let lastFailed = false;
   const evaluate = (expr: string): string => {
     const e = expr.trim();
     if (e.startsWith("'") && e.endsWith("'") && e.length >= 2) return e.slice(1, -1).replace(/''/g, "'");
@@ -205,6 +221,7 @@ async function runPowerShellBasics(context: WinRMCommandContext, script: string)
     const env = /^\$env:(\w+)$/i.exec(e);
     if (env?.[1]) return envValue(env[1]);
     if (/^\$PSVersionTable\.PSVersion(\.ToString\(\))?$/i.test(e)) return PS_VERSION;
+    if (/^\$LASTEXITCODE$/i.test(e)) return variables.get("lastexitcode") ?? "0";
     const variable = /^\$(\w+)$/.exec(e);
     if (variable?.[1] && variables.has(variable[1].toLowerCase())) return variables.get(variable[1].toLowerCase()) ?? "";
     throw new Error(`The test server's PowerShell cannot evaluate '${e}'.`);
@@ -221,7 +238,15 @@ async function runPowerShellBasics(context: WinRMCommandContext, script: string)
       const argument = statement.slice(head.length).trim();
       const verb = head.toLowerCase();
       const assignment = /^\$(\w+)\s*=\s*(.*)$/.exec(statement);
-      if (assignment?.[1]) {
+      const native = /^(?:cmd|cmd\.exe)\s+\/c\s+exit\s+(?:\/b\s+)?(-?\d+)$/i.exec(statement);
+      lastFailed = false;
+      if (native?.[1]) {
+        const code = Number.parseInt(native[1], 10);
+        variables.set("lastexitcode", String(code));
+        lastFailed = code !== 0;
+      } else if (verb === "throw") {
+        throw new Error(argument === "" ? "ScriptHalted" : evaluate(argument));
+      } else if (assignment?.[1]) {
         const value = assignment[2] ?? "";
         // Preference variables ($ProgressPreference = 'SilentlyContinue') are accepted and ignored.
         try {
@@ -262,7 +287,7 @@ async function runPowerShellBasics(context: WinRMCommandContext, script: string)
     context.stderr.write(clixmlError((error as Error).message));
     return 1;
   }
-  return failed ? 1 : 0;
+  return failed || lastFailed ? 1 : 0;
 }
 
 /** Implements the copy protocol against the VFS: base64 lines on stdin, `sha256:<hex>` on stdout. */

@@ -6,6 +6,7 @@ import http from "node:http";
 import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { PassThrough } from "node:stream";
+import type { Readable } from "node:stream";
 import {
   NTLM_FLAGS,
   acceptAuthenticateMessage,
@@ -19,7 +20,7 @@ import {
 } from "../ntlm/index.ts";
 import type { NtlmSession } from "../ntlm/index.ts";
 import { createSelfSignedCertificate } from "./cert.ts";
-import { defaultCommandHandler, extractPowerShellScript, normalizeWindowsPath } from "./handler.ts";
+import { bootstrapKind, defaultCommandHandler, extractPowerShellScript, normalizeWindowsPath } from "./handler.ts";
 import type { WinRMCommandContext, WinRMCommandHandler } from "./handler.ts";
 import {
   ACTION,
@@ -169,6 +170,42 @@ const DEFAULT_PRODUCT_VERSION = "OS: 10.0.20348 SP: 0.0 Stack: 3.0";
 // cmd.exe refuses command lines longer than 8191 characters (ERROR_FILENAME_EXCED_RANGE).
 const MAX_COMMAND_LINE = 8191;
 
+/** Reads `stream` up to its first LF; the rest (what follows the LF, then later data) flows on through `rest`. */
+function firstLine(stream: PassThrough): Promise<{ line: string; rest: PassThrough }> {
+  return new Promise((resolve) => {
+    const rest = new PassThrough();
+    const parts: Buffer[] = [];
+    let done = false;
+    const finish = (line: string): void => {
+      done = true;
+      resolve({ line, rest });
+    };
+    const onData = (chunk: Buffer): void => {
+      if (done) return;
+      const newline = chunk.indexOf(0x0a);
+      if (newline < 0) {
+        parts.push(chunk);
+        return;
+      }
+      parts.push(chunk.subarray(0, newline));
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.pause();
+      const tail = chunk.subarray(newline + 1);
+      if (tail.length > 0) rest.write(tail);
+      stream.pipe(rest);
+      stream.resume();
+      finish(Buffer.concat(parts).toString("latin1"));
+    };
+    const onEnd = (): void => {
+      rest.end();
+      finish(Buffer.concat(parts).toString("latin1"));
+    };
+    stream.on("data", onData);
+    stream.once("end", onEnd);
+  });
+}
+
 function parseDuration(value: string | undefined): number | undefined {
   const match = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?$/.exec(value?.trim() ?? "");
   if (!match) return undefined;
@@ -303,7 +340,8 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
     shell.commands.set(id, state);
     stats.commandsStarted++;
     stats.runningCommands++;
-    const script = extractPowerShellScript(commandLine);
+    const encoded = extractPowerShellScript(commandLine);
+    const kind = bootstrapKind(encoded);
     const output = (name: "stdout" | "stderr") => ({
       write(chunk: string | Uint8Array): void {
         if (state.finished) return;
@@ -313,13 +351,13 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
         for (const wake of state.wake) wake();
       },
     });
-    const context: WinRMCommandContext = {
+    const contextFor = (script: string | undefined, stdin: Readable): WinRMCommandContext => ({
       shell: script === undefined ? "cmd" : "powershell",
-      command: commandText,
-      args,
-      commandLine,
-      ...(script === undefined ? {} : { script }),
-      stdin: state.stdin,
+      command: kind === "cmdfile" ? (script ?? "") : commandText,
+      args: kind === "cmdfile" ? [] : args,
+      commandLine: kind === "cmdfile" ? (script ?? "") : commandLine,
+      ...(script === undefined || kind === "cmdfile" ? {} : { script }),
+      stdin,
       stdout: output("stdout"),
       stderr: output("stderr"),
       signal: state.abort.signal,
@@ -330,10 +368,22 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
       commandId: id,
       files,
       machineName,
-    };
+    });
     void (async () => {
       let exitCode: number;
+      let stdin: Readable = state.stdin;
       try {
+        let context: WinRMCommandContext;
+        if (kind === undefined) {
+          context = contextFor(encoded, state.stdin);
+        } else {
+          // Both bootstraps read the script from the first stdin line; the handler sees the script
+          // itself, as it would have arrived under -EncodedCommand (or as a cmd command line).
+          const split = await firstLine(state.stdin);
+          stdin = split.rest;
+          const script = Buffer.from(split.line.trim(), "base64").toString("utf8");
+          context = kind === "stdin" ? contextFor(script, split.rest) : { ...contextFor(undefined, split.rest), command: script, commandLine: script };
+        }
         exitCode = (await handler(context)) ?? 0;
       } catch (error) {
         output("stderr").write(`${(error as Error)?.message ?? String(error)}\r\n`);
@@ -344,6 +394,7 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
       stats.runningCommands--;
       // Drain unread stdin so a handler that ignores it never blocks the client's Sends.
       state.stdin.resume();
+      stdin.resume();
       for (const wake of state.wake) wake();
     })();
     return commandResponse(relatesTo, id);
