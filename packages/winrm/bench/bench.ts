@@ -1,21 +1,23 @@
 // Measures the client against the test server (in a child process): commands/s and latency at
 // several concurrencies, HTTP round trips per command, copy throughput with peak RSS, and the same
-// trivial command through the npm package winrm-client, side by side.
+// trivial command through the npm package winrm-client and through pywinrm (Debian's python3-winrm,
+// Ansible's transport), side by side.
 // Run: pnpm --filter @opsconductor/winrm bench [--write-docs]   (= node packages/winrm/bench/bench.ts)
 // Everything talks to 127.0.0.1 only; see docs/performance.md for what the figures mean.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { globalAgent } from "node:http";
-import { availableParallelism, cpus, totalmem } from "node:os";
+import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { runCommand as winrmClientRunCommand } from "winrm-client";
 import { WinRMClient } from "../src/index.ts";
-import type { WinRMClientOptions } from "../src/index.ts";
+import type { WinRMClientOptions, WinRMShell } from "../src/index.ts";
 import type { WinRMTestServerStats } from "../src/testing/index.ts";
+import { findPython, pywinrmEnv, spawnPywinrm } from "../test/pywinrm.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const HOST = "127.0.0.1";
@@ -117,6 +119,53 @@ async function winrmClientLoad(server: BenchServer, concurrency: number): Promis
   } finally {
     globalAgent.destroy(); // close its keep-alive sockets so each run counts its own connections
   }
+}
+
+/** Our client over NTLM with encryption, one command at a time: a new shell per command, or one shell reused. */
+async function oursNtlmLoad(server: BenchServer, shell: "fresh" | "reused"): Promise<Load> {
+  const client = new WinRMClient({ host: HOST, port: server.port, transport: "http", auth: "ntlm", username: "bench", password: "bench", maxConnections: 1 });
+  // Opened by the warm-up command, so the connection it opens is counted.
+  let opened: WinRMShell | undefined;
+  try {
+    return await load(server, 1, async () => {
+      const result = await (shell === "reused" ? (opened ??= await client.openShell()) : client).runCmd("ok");
+      if (result.stdout !== "ok\r\n" || result.exitCode !== 0) throw new Error(`unexpected result ${JSON.stringify(result)}`);
+    });
+  } finally {
+    await opened?.close();
+    await client.close();
+  }
+}
+
+/** pywinrm 0.3.0 in a python3 process, the same way: run_cmd (a new shell each), or run_command in one open shell. */
+async function pywinrmLoad(server: BenchServer, python: string, env: NodeJS.ProcessEnv, shell: "fresh" | "reused"): Promise<Load> {
+  const initial = await server.stats();
+  const session = { target: `http://${HOST}:${server.port}/wsman`, auth: ["bench", "bench"], transport: "ntlm", message_encryption: "always" };
+  const child = spawnPywinrm(python, env, { session, loop: { mode: shell, command: "ok", std_out: "ok\r\n", seconds: DURATION_MS / 1000 } });
+  child.stderr.pipe(process.stderr);
+  const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<Record<string, unknown>> => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`pywinrm_client.py exited (code ${String(await exited)})`);
+    return JSON.parse(line.value as string) as Record<string, unknown>;
+  };
+  await next(); // warm: connected, authenticated, one command run
+  const before = await server.stats();
+  child.stdin.write("\n");
+  const { latencies_ms: latencies, elapsed_ms: elapsed } = (await next()) as { latencies_ms: number[]; elapsed_ms: number };
+  const after = await server.stats();
+  child.stdin.end("\n");
+  if ((await exited) !== 0) throw new Error("pywinrm_client.py failed");
+  latencies.sort((a, b) => a - b);
+  return {
+    perSec: (latencies.length / elapsed) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    n: latencies.length,
+    requestsPerCommand: (after.requests - before.requests) / (after.commandsStarted - before.commandsStarted),
+    connections: after.connections - initial.connections,
+  };
 }
 
 const median = (runs: Load[]): Load => runs.sort((a, b) => a.perSec - b.perSec)[Math.floor(runs.length / 2)] as Load;
@@ -256,7 +305,25 @@ try {
   });
   for (const line of compareRows) console.error(line);
 
-  // 3. Round trips, 4. copy.
+  // 3. Side by side with pywinrm: NTLM with message encryption over HTTP, as Ansible talks to a default listener.
+  const python = await findPython();
+  const pyDir = await mkdtemp(join(tmpdir(), "winrm-bench-pywinrm-"));
+  const pyEnv = await pywinrmEnv(pyDir);
+  const pyConfigs: { label: string; shell: "fresh" | "reused"; run: () => Promise<Load> }[] = [
+    { label: "@opsconductor/winrm", shell: "fresh", run: () => oursNtlmLoad(server, "fresh") },
+    { label: "pywinrm 0.3.0", shell: "fresh", run: () => pywinrmLoad(server, python, pyEnv, "fresh") },
+    { label: "@opsconductor/winrm", shell: "reused", run: () => oursNtlmLoad(server, "reused") },
+    { label: "pywinrm 0.3.0", shell: "reused", run: () => pywinrmLoad(server, python, pyEnv, "reused") },
+  ];
+  const py = await medians(pyConfigs.map((c) => c.run)).finally(() => rm(pyDir, { recursive: true, force: true }));
+  const pyRows = py.map((r, i) => {
+    const c = pyConfigs[i] as (typeof pyConfigs)[number];
+    return row([c.label, c.shell === "fresh" ? "new per command" : "one, reused", r.connections, fixed(r.perSec, 0), fixed(r.p50, 2), fixed(r.p99, 2), fixed(r.requestsPerCommand, 1), r.n]);
+  });
+  for (const line of pyRows) console.error(line);
+  const lead = (i: number): string => fixed((py[i]?.perSec ?? NaN) / (py[i + 1]?.perSec ?? NaN), 2);
+
+  // 4. Round trips, 5. copy.
   const trips = await roundTrips(server.port);
   console.error(`round trips: new shell ${trips.fresh}, reused ${trips.reused}`);
   const sizes = [Math.max(1, Math.round(COPY_MB / 10)), COPY_MB];
@@ -284,6 +351,15 @@ try {
     "| client | concurrency | connections opened | commands/s | p50 ms | p99 ms | requests/command | commands |",
     "|---|---|---|---|---|---|---|---|",
     ...compareRows,
+    "",
+    "### Side by side with pywinrm: NTLM with message encryption over HTTP, one command at a time",
+    "",
+    "| client | shell | connections opened | commands/s | p50 ms | p99 ms | requests/command | commands |",
+    "|---|---|---|---|---|---|---|---|",
+    ...pyRows,
+    "",
+    `Ours / pywinrm in commands/s: **${lead(0)}×** with a new shell per command, **${lead(2)}×** in a reused shell. ` +
+      "Requests per command are counted by the server.",
     "",
     "### copyFile",
     "",

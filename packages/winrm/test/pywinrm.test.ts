@@ -1,31 +1,14 @@
 // Drives the test server with pywinrm (Debian's python3-winrm, Ansible's WinRM transport), so the
 // server is checked by a client we did not write: NTLM with message encryption over HTTP, Basic
-// over HTTPS, NTLM over HTTPS with channel binding. The client is pywinrm_client.py beside this file.
-import { spawn } from "node:child_process";
+// over HTTPS, NTLM over HTTPS with channel binding. The client is pywinrm_client.py beside this file,
+// started through pywinrm.ts.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startWinRMTestServer } from "../src/testing/index.ts";
 import type { WinRMTestServer, WinRMTestServerOptions } from "../src/testing/index.ts";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const CLIENT = join(here, "pywinrm_client.py");
-const ENSURE = join(here, "..", "..", "..", "scripts", "python-winrm.mjs");
-
-// pywinrm's NTLM (ntlm-auth) computes MD4, which OpenSSL 3 (Debian 12) only has in its legacy provider.
-const OPENSSL_LEGACY_CONF = `openssl_conf = openssl_init
-[openssl_init]
-providers = provider_sect
-[provider_sect]
-default = default_sect
-legacy = legacy_sect
-[default_sect]
-activate = 1
-[legacy_sect]
-activate = 1
-`;
+import { PYWINRM_CLIENT, findPython, pywinrmEnv, run } from "./pywinrm.ts";
 
 interface CommandResult {
   std_out: string;
@@ -38,43 +21,13 @@ type Step = { op: "run_cmd"; command: string; args?: string[] } | { op: "run_ps"
 // Looked up by the first test that needs it, so that without pywinrm each of them fails with the reason.
 let python: Promise<string> | undefined;
 let dir: string;
-let opensslConf: string;
+let env: NodeJS.ProcessEnv;
 let server: WinRMTestServer | undefined;
-
-/** A python3 that imports winrm: ensurePythonWinrm() checks PYWINRM_PYTHON (set by scripts/test.mjs), else finds or installs one. */
-async function findPython(): Promise<string> {
-  const { code, stdout, stderr } = await run(process.execPath, [ENSURE], "");
-  if (code !== 0) throw new Error(`the pywinrm interop test cannot run: ${stderr.trim() || `scripts/python-winrm.mjs exited ${code}; apt-get install python3-winrm`}`);
-  return stdout.trim();
-}
-
-function run(command: string, args: string[], input: string, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), 25_000);
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
 
 /** Runs the steps in one pywinrm Session (one python3 process) and returns one result per step. */
 async function pywinrm(session: Record<string, unknown>, steps: Step[]): Promise<StepResult[]> {
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENSSL_CONF: opensslConf };
-  // pywinrm 0.3.0 bug: with REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) set, requests' environment
-  // settings replace session.verify, so server_cert_validation='ignore' still validates against
-  // that bundle. Many CI images set both; the child runs without them.
-  delete env.REQUESTS_CA_BUNDLE;
-  delete env.CURL_CA_BUNDLE;
   python ??= findPython();
-  const { code, stdout, stderr } = await run(await python, [CLIENT], JSON.stringify({ session, steps }), env);
+  const { code, stdout, stderr } = await run(await python, [PYWINRM_CLIENT], JSON.stringify({ session, steps }), env);
   if (code !== 0) throw new Error(`pywinrm_client.py exited ${code}:\n${stderr}`);
   return (JSON.parse(stdout) as { results: StepResult[] }).results;
 }
@@ -133,8 +86,7 @@ function expectSteps(results: StepResult[], stats: WinRMTestServer["stats"]): vo
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "winrm-pywinrm-"));
-  opensslConf = join(dir, "openssl-legacy.cnf");
-  await writeFile(opensslConf, OPENSSL_LEGACY_CONF);
+  env = await pywinrmEnv(dir);
 });
 
 afterEach(async () => {

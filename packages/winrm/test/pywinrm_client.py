@@ -1,15 +1,22 @@
-"""Drives a WinRM endpoint with pywinrm for pywinrm.test.ts.
+"""Drives a WinRM endpoint with pywinrm for pywinrm.test.ts and the bench (started by pywinrm.ts).
 
-Reads one JSON object on stdin:
+Reads one JSON line on stdin:
   {"session": {<winrm.Session keyword arguments, plus "target" and "auth": [user, password]>},
    "steps": [{"op": "run_cmd", "command": "...", "args": [...]},
              {"op": "run_ps", "script": "..."},
              {"op": "shell", "commands": [{"command": "...", "args": [...]}, ...]}]}
 and prints one JSON object on stdout: {"results": [...]}, one entry per step, each
 {"std_out", "std_err", "status_code"} (a "shell" step gives {"commands": [those]}) or {"error": "..."}.
+
+With "loop": {"mode": "fresh" | "reused", "command": "...", "std_out": "...", "seconds": n} instead of
+"steps" it benchmarks: one warm-up command (connects and authenticates), then prints {"warm": true}
+and waits for a line on stdin; runs the command back to back for n seconds (a new shell each time,
+or one shell), prints {"latencies_ms": [...], "elapsed_ms": ...} and waits for another line before
+closing the shell, so the caller can read the server's counters around exactly the timed commands.
 """
 import json
 import sys
+import time
 import traceback
 from contextlib import redirect_stdout
 
@@ -57,15 +64,53 @@ def run_step(session, step):
     raise ValueError("unknown step op %r" % op)
 
 
+def loop(session, spec, out):
+    protocol = session.protocol
+    reused = spec["mode"] == "reused"
+    shell_id = protocol.open_shell() if reused else None
+
+    def once():
+        if reused:
+            command_id = protocol.run_command(shell_id, spec["command"])
+            std_out, std_err, status_code = protocol.get_command_output(shell_id, command_id)
+            protocol.cleanup_command(shell_id, command_id)
+        else:
+            rs = session.run_cmd(spec["command"])
+            std_out, std_err, status_code = rs.std_out, rs.std_err, rs.status_code
+        if text(std_out) != spec["std_out"] or status_code != 0:
+            raise RuntimeError("unexpected result %r" % (response(std_out, std_err, status_code),))
+
+    def say(value):
+        out.write(json.dumps(value) + "\n")
+        out.flush()
+        sys.stdin.readline()
+
+    once()
+    say({"warm": True})
+    latencies = []
+    started = time.perf_counter()
+    end = started + spec["seconds"]
+    while time.perf_counter() < end:
+        t = time.perf_counter()
+        once()
+        latencies.append((time.perf_counter() - t) * 1000)
+    say({"latencies_ms": latencies, "elapsed_ms": (time.perf_counter() - started) * 1000})
+    if reused:
+        protocol.close_shell(shell_id)
+
+
 def main():
-    spec = json.load(sys.stdin)
+    spec = json.loads(sys.stdin.readline())
     options = dict(spec["session"])
     target = options.pop("target")
     auth = tuple(options.pop("auth"))
     results = []
+    out = sys.stdout
     # pywinrm prints warnings with print(); keep stdout for the JSON answer.
     with redirect_stdout(sys.stderr):
         session = Session(target, auth=auth, **options)
+        if "loop" in spec:
+            return loop(session, spec["loop"], out)
         for step in spec["steps"]:
             try:
                 results.append(run_step(session, step))
