@@ -9,10 +9,12 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureChromium } from "./chromium.mjs";
+import { ensurePythonWinrm } from "./python-winrm.mjs";
 import { ROOT } from "./toolchain.mjs";
 
 export const RUN_MARKER = "OPSCONDUCTOR_TEST_RUN";
 const BROWSER_TESTS = ["apps/web/test/browser.test.ts"];
+const PYWINRM_TESTS = ["packages/winrm/test/pywinrm.test.ts"];
 
 const args = process.argv.slice(2);
 const log = (line) => process.stderr.write(`[test] ${line}\n`);
@@ -21,10 +23,15 @@ const log = (line) => process.stderr.write(`[test] ${line}\n`);
 // A test name filter (-t) skips the other tests on purpose.
 const namePattern = args.some((a) => a === "-t" || a.startsWith("--testNamePattern"));
 const filters = args.filter((a, i) => !a.startsWith("-") && args[i - 1] !== "-t" && args[i - 1] !== "--testNamePattern");
-const needsBrowser = !process.env.OPSCONDUCTOR_SELFTEST_FIXTURES && (filters.length === 0 || BROWSER_TESTS.some((f) => filters.some((x) => f.includes(x) || x.includes(f))));
-if (needsBrowser) {
+const selects = (files) => !process.env.OPSCONDUCTOR_SELFTEST_FIXTURES && (filters.length === 0 || files.some((f) => filters.some((x) => f.includes(x) || x.includes(f))));
+// What some tests need from the machine, installed (or asked for) before anything runs.
+for (const [files, variable, ensure] of [
+  [BROWSER_TESTS, "CHROMIUM_PATH", ensureChromium],
+  [PYWINRM_TESTS, "PYWINRM_PYTHON", ensurePythonWinrm],
+]) {
+  if (!selects(files)) continue;
   try {
-    process.env.CHROMIUM_PATH = ensureChromium({ log });
+    process.env[variable] = ensure({ log });
   } catch (error) {
     log(`cannot run the tests: ${error.message}`);
     process.exit(1);
