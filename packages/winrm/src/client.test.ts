@@ -325,9 +325,9 @@ describe("deadlines and cancellation", () => {
     // A Create fits in 6,000 bytes; this Command does not.
     const server = await start({ maxEnvelopeSize: 6000 });
     const error = await connect(server).runCmd("echo", ["x".repeat(7000)]).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(WinRMFaultError);
-    expect(error).toMatchObject({ code: 2150858817, machine: "WINRM-TEST" });
-    expect((error as Error).message).toMatch(/MaxEnvelopeSizekb/);
+    expect(error).toBeInstanceOf(WinRMHttpError);
+    expect(error).toMatchObject({ status: 413 });
+    expect((error as Error).message).toMatch(/maxEnvelopeSizeKb to at most the listener's value/);
     expect(server.stats).toMatchObject({ shellsCreated: 1, openShells: 0 });
   });
 });

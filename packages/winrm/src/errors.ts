@@ -53,7 +53,9 @@ export class WinRMHttpError extends WinRMError {
           ? "The listener may require message encryption or HTTPS (AllowUnencrypted=false): use auth ntlm or transport https."
           : status === 404
             ? "No WinRM listener at this path: check `winrm enumerate winrm/config/listener` and that the URL ends in /wsman."
-            : "Check the WinRM service's event log (Microsoft-Windows-WinRM/Operational)."),
+            : status === 413
+              ? 'The request exceeds the listener\'s MaxEnvelopeSizekb: set maxEnvelopeSizeKb to at most the listener\'s value, or raise it on the server (winrm set winrm/config @{MaxEnvelopeSizekb="512"}).'
+              : "Check the WinRM service's event log (Microsoft-Windows-WinRM/Operational)."),
     );
     this.name = "WinRMHttpError";
     this.status = status;
@@ -70,8 +72,6 @@ function adviceFor(code: number | undefined, subcode: string | undefined): strin
       return "The command line exceeds cmd.exe's 8191-character limit: shorten the script, or pass data through stdin or copyFile().";
     case 2150858793:
       return "The operation did not finish within OperationTimeout: raise operationTimeoutSec or the command's timeoutSec.";
-    case 2150858817:
-      return 'The request exceeds the server\'s MaxEnvelopeSizekb: raise it (winrm set winrm/config @{MaxEnvelopeSizekb="512"}) or send smaller chunks.';
     case 5:
       return "Access denied: the user must be in Administrators or Remote Management Users; for a local administrator set LocalAccountTokenFilterPolicy = 1.";
     case 2150858770:

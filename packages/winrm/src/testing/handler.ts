@@ -4,8 +4,28 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 
-/** Where a command writes its output: strings are encoded as UTF-8. */
+/** The console code pages the test server models (WINRS_CODEPAGE at Create; 437 when absent). */
+export type CodePage = 437 | 65001;
+
+// CP437's upper half, 0x80-0xFF.
+const CP437_HIGH =
+  "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0";
+const CP437_ENCODE = new Map([...CP437_HIGH].map((c, i) => [c, 0x80 + i]));
+
+/** Encodes text in a console code page; characters CP437 lacks become "?", as WideCharToMultiByte's default. */
+export function encodeCodePage(text: string, codePage: CodePage): Buffer {
+  if (codePage === 65001) return Buffer.from(text, "utf8");
+  const out: number[] = [];
+  for (const c of text) {
+    const code = c.codePointAt(0) ?? 0x3f;
+    out.push(code < 0x80 ? code : (CP437_ENCODE.get(c) ?? 0x3f));
+  }
+  return Buffer.from(out);
+}
+
+/** Where a command writes its output: strings are encoded in the shell's code page (context.codePage). */
 export interface CommandOutput {
   write(chunk: string | Uint8Array): void;
 }
@@ -24,6 +44,8 @@ export interface WinRMCommandContext {
   script?: string;
   /** Bytes the client sends with Send; ends when a Send carries End="true". */
   stdin: Readable;
+  /** The shell's console code page (WINRS_CODEPAGE); strings written to stdout/stderr are encoded in it, bytes pass as they are. */
+  codePage: CodePage;
   stdout: CommandOutput;
   stderr: CommandOutput;
   /** Aborted on Signal terminate / ctrl_c, on Delete of the shell and on close(); reason is the signal name. */
@@ -140,8 +162,14 @@ function runShell(context: WinRMCommandContext): Promise<number> {
       setTimeout(() => child.kill("SIGKILL"), 2000).unref();
     };
     context.signal.addEventListener("abort", onAbort, { once: true });
-    child.stdout.on("data", (chunk: Buffer) => context.stdout.write(chunk));
-    child.stderr.on("data", (chunk: Buffer) => context.stderr.write(chunk));
+    // /bin/sh prints UTF-8; under code page 437 it is re-encoded as cmd.exe's output would be.
+    const relay = (out: CommandOutput): ((chunk: Buffer) => void) => {
+      if (context.codePage === 65001) return (chunk) => out.write(chunk);
+      const decoder = new StringDecoder("utf8");
+      return (chunk) => out.write(decoder.write(chunk));
+    };
+    child.stdout.on("data", relay(context.stdout));
+    child.stderr.on("data", relay(context.stderr));
     child.stdin.on("error", () => undefined);
     context.stdin.pipe(child.stdin);
     child.on("error", (error) => {

@@ -5,7 +5,7 @@ import http from "node:http";
 import https from "node:https";
 import { afterEach, describe, expect, it } from "vitest";
 import { startWinRMTestServer } from "./index.ts";
-import type { WinRMTestServer, WinRMTestServerOptions } from "./index.ts";
+import type { WinRMCommandHandler, WinRMTestServer, WinRMTestServerOptions } from "./index.ts";
 
 const RESOURCE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd";
 const SHELL_NS = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell";
@@ -24,16 +24,29 @@ interface Wire {
   body: Buffer;
 }
 
-function envelope(action: string, body: string, opts: { shellId?: string; messageId?: string; timeoutSec?: number } = {}): string {
+interface EnvelopeOptions {
+  shellId?: string;
+  messageId?: string;
+  timeoutSec?: number;
+  maxEnvelopeSize?: number;
+  options?: Record<string, string>;
+}
+
+function envelope(action: string, body: string, opts: EnvelopeOptions = {}): string {
   return (
     `<?xml version="1.0" encoding="utf-8"?>` +
     `<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" ` +
     `xmlns:wsman="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:shell="${SHELL_NS}">` +
     `<env:Header><wsa:To>http://localhost/wsman</wsa:To><wsman:ResourceURI env:mustUnderstand="true">${RESOURCE}</wsman:ResourceURI>` +
     `<wsa:ReplyTo><wsa:Address env:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address></wsa:ReplyTo>` +
-    `<wsa:Action env:mustUnderstand="true">${action}</wsa:Action><wsman:MaxEnvelopeSize env:mustUnderstand="true">153600</wsman:MaxEnvelopeSize>` +
+    `<wsa:Action env:mustUnderstand="true">${action}</wsa:Action><wsman:MaxEnvelopeSize env:mustUnderstand="true">${opts.maxEnvelopeSize ?? 153600}</wsman:MaxEnvelopeSize>` +
     `<wsa:MessageID>${opts.messageId ?? `uuid:${randomUUID()}`}</wsa:MessageID>` +
     `<wsman:OperationTimeout>PT${opts.timeoutSec ?? 20}S</wsman:OperationTimeout>` +
+    (opts.options
+      ? `<wsman:OptionSet>${Object.entries(opts.options)
+          .map(([name, value]) => `<wsman:Option Name="${name}">${value}</wsman:Option>`)
+          .join("")}</wsman:OptionSet>`
+      : "") +
     (opts.shellId ? `<wsman:SelectorSet><wsman:Selector Name="ShellId">${opts.shellId}</wsman:Selector></wsman:SelectorSet>` : "") +
     `</env:Header><env:Body>${body}</env:Body></env:Envelope>`
   );
@@ -71,13 +84,18 @@ const basic = (user: string, password: string): Record<string, string> => ({ Aut
 
 /** A tiny raw WinRM caller over Basic, used to drive shell operations. */
 function basicCaller(server: WinRMTestServer, user = "alice", password = "S3cret!") {
-  const call = async (action: string, body: string, opts: { shellId?: string; timeoutSec?: number } = {}) => {
+  const call = async (action: string, body: string, opts: Omit<EnvelopeOptions, "messageId"> = {}) => {
     const messageId = `uuid:${randomUUID()}`;
     const wire = await request(server.url, envelope(action, body, { ...opts, messageId }), basic(user, password), server.ca ? { ca: server.ca } : {});
     return { ...wire, text: wire.body.toString("utf8"), messageId };
   };
-  const createShell = async (): Promise<string> => {
-    const res = await call(A.create, `<shell:Shell><shell:InputStreams>stdin</shell:InputStreams><shell:OutputStreams>stdout stderr</shell:OutputStreams><shell:Environment><shell:Variable Name="GREETING">hej</shell:Variable></shell:Environment></shell:Shell>`);
+  // Like our client (and unlike Windows' default), the shell asks for UTF-8 unless told otherwise.
+  const createShell = async (options: Record<string, string> = { WINRS_CODEPAGE: "65001" }): Promise<string> => {
+    const res = await call(
+      A.create,
+      `<shell:Shell><shell:InputStreams>stdin</shell:InputStreams><shell:OutputStreams>stdout stderr</shell:OutputStreams><shell:Environment><shell:Variable Name="GREETING">hej</shell:Variable></shell:Environment></shell:Shell>`,
+      { options },
+    );
     expect(res.status).toBe(200);
     const id = /<w:Selector Name="ShellId">([^<]+)<\/w:Selector>/.exec(res.text)?.[1];
     expect(id).toBeDefined();
@@ -88,26 +106,35 @@ function basicCaller(server: WinRMTestServer, user = "alice", password = "S3cret
     expect(res.status, res.text).toBe(200);
     return /<rsp:CommandId>([^<]+)<\/rsp:CommandId>/.exec(res.text)?.[1] as string;
   };
-  const receive = (shellId: string, commandId: string, timeoutSec = 20) =>
-    call(A.receive, `<shell:Receive><shell:DesiredStream CommandId="${commandId}">stdout stderr</shell:DesiredStream></shell:Receive>`, { shellId, timeoutSec });
-  const receiveAll = async (shellId: string, commandId: string) => {
+  const receive = (shellId: string, commandId: string, timeoutSec = 20, maxEnvelopeSize?: number) =>
+    call(A.receive, `<shell:Receive><shell:DesiredStream CommandId="${commandId}">stdout stderr</shell:DesiredStream></shell:Receive>`, {
+      shellId,
+      timeoutSec,
+      ...(maxEnvelopeSize ? { maxEnvelopeSize } : {}),
+    });
+  const receiveAll = async (shellId: string, commandId: string, maxEnvelopeSize?: number) => {
     let stdout = "";
     let stderr = "";
     let responses = 0;
+    let largest = 0;
+    const bytes: Buffer[] = [];
     for (;;) {
-      const res = await receive(shellId, commandId);
+      const res = await receive(shellId, commandId, 20, maxEnvelopeSize);
+      largest = Math.max(largest, res.body.length);
       expect(res.status).toBe(200);
       responses++;
       for (const m of res.text.matchAll(/<rsp:Stream Name="(stdout|stderr)" CommandId="([^"]+)"(?: End="true")?>([^<]*)<\/rsp:Stream>/g)) {
         expect(m[2]).toBe(commandId);
-        const text = Buffer.from(m[3] ?? "", "base64").toString("utf8");
+        const data = Buffer.from(m[3] ?? "", "base64");
+        const text = data.toString("utf8");
+        if (m[1] === "stdout") bytes.push(data);
         if (m[1] === "stdout") stdout += text;
         else stderr += text;
       }
       const exit = /CommandState\/Done"><rsp:ExitCode>(-?\d+)<\/rsp:ExitCode>/.exec(res.text);
       if (exit) {
         expect(res.text).toContain(`<rsp:Stream Name="stdout" CommandId="${commandId}" End="true">`);
-        return { stdout, stderr, exitCode: Number(exit[1]), responses };
+        return { stdout, stderr, exitCode: Number(exit[1]), responses, largest, stdoutBytes: Buffer.concat(bytes) };
       }
       expect(res.text).toContain("CommandState/Running");
     }
@@ -361,7 +388,7 @@ describe("command handler", () => {
     const caller = basicCaller(server);
     const shellId = await caller.createShell();
     const ok = await caller.receiveAll(shellId, await caller.run(shellId, powershell("$ProgressPreference = 'SilentlyContinue'\nWrite-Output \"hello $env:GREETING\"; hostname\nexit 4")));
-    expect(ok).toEqual({ stdout: "hello hej\r\nWINRM-TEST\r\n", stderr: "", exitCode: 4, responses: expect.any(Number) });
+    expect(ok).toMatchObject({ stdout: "hello hej\r\nWINRM-TEST\r\n", stderr: "", exitCode: 4 });
     const bad = await caller.receiveAll(shellId, await caller.run(shellId, powershell("Write-Error 'it broke'")));
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toMatch(/^#< CLIXML\r\n<Objs Version="1\.1\.0\.1" xmlns="http:\/\/schemas\.microsoft\.com\/powershell\/2004\/04"><S S="Error">it broke_x000D__x000A_<\/S><\/Objs>$/);
@@ -389,5 +416,98 @@ describe("command handler", () => {
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain("already exists");
     expect(server.files.get("C:\\Temp\\new dir\\payload.bin")).toEqual(data);
+  });
+});
+
+describe("what Windows honours", () => {
+  const seenCodePages: number[] = [];
+  const printer =
+    (text: string): WinRMCommandHandler =>
+    (ctx) => {
+    seenCodePages.push(ctx.codePage);
+    ctx.stdout.write(text);
+    ctx.stdout.write(Buffer.from([0xe2, 0x82, 0xac]));
+    return 0;
+  };
+
+  it("encodes output in the WINRS_CODEPAGE the shell asked for (437 when absent), and tells the handler", async () => {
+    seenCodePages.length = 0;
+    const server = await start({ handler: printer("ü─€") });
+    const caller = basicCaller(server);
+    const results: Buffer[] = [];
+    const requests: Record<string, string>[] = [{ WINRS_CODEPAGE: "437" }, {}, { WINRS_CODEPAGE: "65001" }];
+    for (const options of requests) {
+      const shellId = await caller.createShell(options);
+      results.push((await caller.receiveAll(shellId, await caller.run(shellId, "anything"))).stdoutBytes);
+    }
+    // CP437 has ü (0x81) and ─ (0xC4) but no €, which becomes "?"; bytes the handler writes pass as they are.
+    expect(results[0]).toEqual(Buffer.from([0x81, 0xc4, 0x3f, 0xe2, 0x82, 0xac]));
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(Buffer.concat([Buffer.from("ü─€", "utf8"), Buffer.from([0xe2, 0x82, 0xac])]));
+    expect(seenCodePages).toEqual([437, 437, 65001]);
+  });
+
+  it("re-encodes the default handler's cmd output under code page 437", async () => {
+    const server = await start();
+    const caller = basicCaller(server);
+    const shellId = await caller.createShell({ WINRS_CODEPAGE: "437" });
+    const result = await caller.receiveAll(shellId, await caller.run(shellId, "printf", ["'Größe'"]));
+    expect(result.stdoutBytes).toEqual(Buffer.from([0x47, 0x72, 0x94, 0xe1, 0x65]));
+  });
+
+  it("refuses a code page it does not model with the InvalidOptions fault", async () => {
+    const server = await start();
+    const res = await basicCaller(server).call(A.create, `<shell:Shell><shell:InputStreams>stdin</shell:InputStreams></shell:Shell>`, { options: { WINRS_CODEPAGE: "1252" } });
+    expect(res.status).toBe(500);
+    expect(fault(res.text)).toMatchObject({ code: 2150858809, subcode: "w:InvalidOptions" });
+    expect(server.stats.openShells).toBe(0);
+  });
+
+  it("keeps every Receive response within the client's MaxEnvelopeSize, however much is queued", async () => {
+    const data = Buffer.alloc(300_000, "x");
+    const server = await start({
+      handler: (ctx) => {
+        ctx.stdout.write(data);
+        ctx.stderr.write("e".repeat(5000));
+        ctx.stdout.write("tail");
+        return 0;
+      },
+    });
+    const caller = basicCaller(server);
+    const shellId = await caller.createShell();
+    const result = await caller.receiveAll(shellId, await caller.run(shellId, "big"), 8192);
+    expect(result.largest).toBeLessThanOrEqual(8192);
+    // Filled, not merely small: each response carries close to the limit.
+    expect(result.responses).toBeLessThan(Math.ceil((data.length * 4) / 3 / 6000));
+    expect(result.stdout).toBe(`${data.toString()}tail`);
+    expect(result.stderr).toBe("e".repeat(5000));
+  });
+
+  it("caps the response at its own MaxEnvelopeSizekb when the client asks for more", async () => {
+    const server = await start({ maxEnvelopeSize: 32768, receiveChunkSize: 1 << 20, handler: (ctx) => ctx.stdout.write(Buffer.alloc(100_000, "y")) });
+    const caller = basicCaller(server);
+    const shellId = await caller.createShell();
+    const result = await caller.receiveAll(shellId, await caller.run(shellId, "big"), 10 * 1024 * 1024);
+    expect(result.largest).toBeLessThanOrEqual(32768);
+    expect(result.stdout).toBe("y".repeat(100_000));
+  });
+
+  it("answers the EncodingLimit fault to a MaxEnvelopeSize under 8192 octets (MS-WSMV 3.1.4.1.7)", async () => {
+    const server = await start();
+    const res = await basicCaller(server).call(A.create, `<shell:Shell><shell:InputStreams>stdin</shell:InputStreams></shell:Shell>`, { maxEnvelopeSize: 4096 });
+    expect(res.status).toBe(500);
+    expect(fault(res.text)).toMatchObject({ code: 2150858805, subcode: "w:EncodingLimit" });
+  });
+
+  it("refuses a Send larger than its MaxEnvelopeSizekb with HTTP 413, as Windows does, and keeps the command", async () => {
+    const server = await start({ maxEnvelopeSize: 32768 });
+    const caller = basicCaller(server);
+    const shellId = await caller.createShell();
+    const commandId = await caller.run(shellId, "cat");
+    const refused = await caller.sendStdin(shellId, commandId, Buffer.alloc(30_000, "z"), false);
+    expect(refused.status).toBe(413);
+    expect(refused.body.length).toBe(0);
+    expect((await caller.sendStdin(shellId, commandId, Buffer.from("fits\n"), true)).status).toBe(200);
+    expect(await caller.receiveAll(shellId, commandId)).toMatchObject({ stdout: "fits\n", exitCode: 0 });
   });
 });

@@ -20,8 +20,8 @@ import {
 } from "../ntlm/index.ts";
 import type { NtlmSession } from "../ntlm/index.ts";
 import { createSelfSignedCertificate } from "./cert.ts";
-import { bootstrapKind, defaultCommandHandler, extractPowerShellScript, normalizeWindowsPath } from "./handler.ts";
-import type { WinRMCommandContext, WinRMCommandHandler } from "./handler.ts";
+import { bootstrapKind, defaultCommandHandler, encodeCodePage, extractPowerShellScript, normalizeWindowsPath } from "./handler.ts";
+import type { CodePage, WinRMCommandContext, WinRMCommandHandler } from "./handler.ts";
 import {
   ACTION,
   CMD_RESOURCE_URI,
@@ -142,6 +142,7 @@ interface ShellState {
   owner: string;
   env: Record<string, string>;
   workingDirectory?: string;
+  codePage: CodePage;
   commands: Map<string, CommandState>;
 }
 
@@ -304,7 +305,12 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
     if (shells.delete(shell.id)) stats.openShells = shells.size;
   };
 
-  const create = (body: XmlElement, user: string, relatesTo: string, clientIp: string): string => {
+  const option = (envelope: XmlElement, name: string): string | undefined =>
+    childrenNamed(header(envelope, NS.wsman, "OptionSet"), NS.wsman, "Option")
+      .find((o) => o.attrs.Name === name)
+      ?.text.trim();
+
+  const create = (envelope: XmlElement, body: XmlElement, user: string, relatesTo: string, clientIp: string): string => {
     if (shells.size >= maxShells) throw new Fault(FAULTS.tooManyShells(maxShells));
     const shellElement = child(body, NS.shell, "Shell");
     const env: Record<string, string> = {};
@@ -312,8 +318,12 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
       if (variable.attrs.Name) env[variable.attrs.Name] = variable.text;
     }
     const workingDirectory = child(shellElement, NS.shell, "WorkingDirectory")?.text.trim();
+    const requestedCodePage = option(envelope, "WINRS_CODEPAGE");
+    // Without the option Windows uses the system's OEM code page: 437 on an en-US installation.
+    const codePage = requestedCodePage === undefined ? 437 : Number(requestedCodePage);
+    if (codePage !== 437 && codePage !== 65001) throw new Fault(FAULTS.unsupportedCodePage(requestedCodePage ?? ""));
     const id = randomUUID().toUpperCase();
-    shells.set(id, { id, owner: user, env, workingDirectory: workingDirectory || undefined, commands: new Map() });
+    shells.set(id, { id, owner: user, env, workingDirectory: workingDirectory || undefined, codePage, commands: new Map() });
     stats.shellsCreated++;
     stats.openShells = shells.size;
     return createResponse({ relatesTo, address: url, shellId: id, owner: user, clientIp, idleTimeoutSec: 7200 });
@@ -345,7 +355,7 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
     const output = (name: "stdout" | "stderr") => ({
       write(chunk: string | Uint8Array): void {
         if (state.finished) return;
-        const data = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : Buffer.from(chunk);
+        const data = typeof chunk === "string" ? encodeCodePage(chunk, shell.codePage) : Buffer.from(chunk);
         if (data.length === 0) return;
         state.queue.push({ name, data });
         for (const wake of state.wake) wake();
@@ -358,6 +368,7 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
       commandLine: kind === "cmdfile" ? (script ?? "") : commandLine,
       ...(script === undefined || kind === "cmdfile" ? {} : { script }),
       stdin,
+      codePage: shell.codePage,
       stdout: output("stdout"),
       stderr: output("stderr"),
       signal: state.abort.signal,
@@ -430,20 +441,51 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
     return signalResponse(relatesTo);
   };
 
-  const takeOutput = (state: CommandState): StreamChunk[] => {
+  // Takes output for one Receive: at most receiveChunkSize bytes, and no more than keeps the
+  // response envelope within `envelopeLimit` (the client's MaxEnvelopeSize, DSP0226 6.2).
+  const takeOutput = (state: CommandState, relatesTo: string, envelopeLimit: number): StreamChunk[] => {
     const chunks: StreamChunk[] = [];
+    const b64 = (n: number): number => 4 * Math.ceil(n / 3);
+    const streamOverhead = `<rsp:Stream Name="stdout" CommandId="${state.id}"></rsp:Stream>`.length;
+    // The largest response without data: both End streams and a Done state with the longest exit code.
+    let used = receiveResponse({
+      relatesTo,
+      commandId: state.id,
+      chunks: [
+        { name: "stdout", data: Buffer.alloc(0), end: true },
+        { name: "stderr", data: Buffer.alloc(0), end: true },
+      ],
+      exitCode: -2147483648,
+    }).length;
     let budget = receiveChunkSize;
     while (budget > 0 && state.queue.length > 0) {
       const item = state.queue[0] as OutputItem;
-      const part = item.data.subarray(0, budget);
       const last = chunks.at(-1);
-      if (last && last.name === item.name) last.data = Buffer.concat([last.data, part]);
-      else chunks.push({ name: item.name, data: part });
-      budget -= part.length;
-      if (part.length === item.data.length) state.queue.shift();
-      else item.data = item.data.subarray(part.length);
+      const appending = last !== undefined && last.name === item.name;
+      const held = appending ? last.data.length : 0;
+      const room = envelopeLimit - used - (appending ? -b64(held) : streamOverhead);
+      const fits = Math.floor(room / 4) * 3 - held;
+      const take = Math.min(budget, fits, item.data.length);
+      if (take <= 0) break;
+      const part = item.data.subarray(0, take);
+      if (appending) {
+        used += b64(held + take) - b64(held);
+        last.data = Buffer.concat([last.data, part]);
+      } else {
+        used += streamOverhead + b64(take);
+        chunks.push({ name: item.name, data: part });
+      }
+      budget -= take;
+      if (take === item.data.length) state.queue.shift();
+      else item.data = item.data.subarray(take);
     }
     return chunks;
+  };
+
+  // MS-WSMV 3.1.4.1.7: the client's MaxEnvelopeSize bounds the response, capped at MaxEnvelopeSizekb.
+  const responseLimit = (envelope: XmlElement): number => {
+    const requested = Number(header(envelope, NS.wsman, "MaxEnvelopeSize")?.text.trim());
+    return Number.isFinite(requested) && requested > 0 ? Math.min(requested, maxEnvelope) : maxEnvelope;
   };
 
   const receive = async (envelope: XmlElement, body: XmlElement, user: string, relatesTo: string, gone: AbortSignal): Promise<string> => {
@@ -472,7 +514,7 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
       if (outcome === "timeout") throw new Fault(FAULTS.timedOut());
       if (!shells.has(shell.id) || !shell.commands.has(state.id)) throw new Fault(FAULTS.unknownShell(shell.id));
     }
-    const chunks = takeOutput(state);
+    const chunks = takeOutput(state, relatesTo, responseLimit(envelope));
     if (state.finished && state.queue.length === 0) {
       state.doneReported = true;
       chunks.push({ name: "stdout", data: Buffer.alloc(0), end: true }, { name: "stderr", data: Buffer.alloc(0), end: true });
@@ -507,12 +549,14 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
     const action = header(envelope, NS.addressing, "Action")?.text.trim() ?? "";
     const resourceUri = header(envelope, NS.wsman, "ResourceURI")?.text.trim() ?? "";
     try {
+      const requestedEnvelope = Number(header(envelope, NS.wsman, "MaxEnvelopeSize")?.text.trim() || Infinity);
+      if (requestedEnvelope < 8192) throw new Fault(FAULTS.maxEnvelopeTooSmall(requestedEnvelope));
       if (denied.has(localUser(user))) throw new Fault(FAULTS.accessDenied());
       if (resourceUri !== CMD_RESOURCE_URI) throw new Fault(FAULTS.unsupportedResource(resourceUri));
       switch (action) {
         case ACTION.create:
           stats.operations.create++;
-          return { status: 200, body: create(body, user, relatesTo, clientIp) };
+          return { status: 200, body: create(envelope, body, user, relatesTo, clientIp) };
         case ACTION.command:
           stats.operations.command++;
           return { status: 200, body: command(envelope, body, user, relatesTo) };
@@ -690,7 +734,9 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
         write(res, reply.status, { "Content-Type": SOAP_CONTENT_TYPE }, payload);
       }
     };
-    if (soap.length > maxEnvelope) return respond(faultReply(FAULTS.envelopeTooLarge(soap.length, maxEnvelope), undefined));
+    // Windows refuses a request over MaxEnvelopeSizekb with a bare HTTP 413 (its own client reports
+    // it as ERROR_WSMAN_HTTP_REQUEST_TOO_LARGE_STATUS, 0x80338111), not with a SOAP fault.
+    if (soap.length > maxEnvelope) return write(res, 413, {}, Buffer.alloc(0));
     if (inFlight >= maxOperations) return respond(faultReply(FAULTS.tooManyOperations(maxOperations), undefined));
     const gone = new AbortController();
     const onClose = (): void => gone.abort();

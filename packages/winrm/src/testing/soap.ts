@@ -179,11 +179,19 @@ export const FAULTS = Object.freeze({
     wsmanCode: 2150859174,
     message: `The WS-Management service cannot process the request. This user is allowed a maximum number of ${max} concurrent operations, which has been exceeded. Close existing operations for this user, or raise the quota for this user.`,
   }),
-  envelopeTooLarge: (size: number, max: number): FaultSpec => ({
+  // MS-WSMV 3.1.4.1.7: a MaxEnvelopeSize under 8192 octets MUST get the wsman:EncodingLimit fault;
+  // the code is winerror.h's ERROR_WSMAN_ENCODING_LIMIT, the one paired with that subcode.
+  maxEnvelopeTooSmall: (requested: number): FaultSpec => ({
     code: "Sender",
     subcode: "EncodingLimit",
-    wsmanCode: 2150858817,
-    message: `The WS-Management service cannot process the request. The request size (${size}) exceeds the maximum envelope size that is allowed (${max}).`,
+    wsmanCode: 2150858805,
+    message: `The WS-Management service cannot process the request because the encoding of the request exceeds an internal encoding limit. The requested MaxEnvelopeSize (${requested}) is smaller than 8192 octets.`,
+  }),
+  unsupportedCodePage: (codePage: string): FaultSpec => ({
+    code: "Sender",
+    subcode: "InvalidOptions",
+    wsmanCode: 2150858809,
+    message: `The WS-Management service cannot process the request because one or more options are not valid. WINRS_CODEPAGE=${codePage}: the test server supports 437 and 65001.`,
   }),
   commandLineTooLong: (): FaultSpec => ({
     code: "Sender",
