@@ -143,6 +143,18 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<T
   return { url, databaseUrl: database.url, prisma: database.prisma, masterKey, users, output: () => output, request, login };
 }
 
+/** An API caller that keeps every response body, for tests that search them for a planted secret. */
+export function recordingClient(app: TestApp) {
+  const responses: string[] = [];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect response bodies freely
+  const api = async <T = any>(method: string, path: string, token: string, body?: unknown) => {
+    const res = await app.request<T>(method, path, { token, ...(body === undefined ? {} : { body }) });
+    responses.push(res.text);
+    return res;
+  };
+  return { api, responses };
+}
+
 /** A Cookie header carrying the given Set-Cookie values, as a browser would send them back. */
 export function cookieHeader(setCookies: string[]): string {
   return setCookies.map((c) => c.split(";")[0]).join("; ");

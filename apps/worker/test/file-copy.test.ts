@@ -5,7 +5,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { afterAll, expect, test } from "vitest";
 import { startAppWorker } from "../src/testing.ts";
-import { startApp } from "../../web/test/harness.ts";
+import { recordingClient, startApp } from "../../web/test/harness.ts";
 
 const PLANTED = `Planted-${randomBytes(6).toString("hex")}!`;
 const app = await startApp();
@@ -16,12 +16,7 @@ afterAll(async () => {
   await winrm.close();
 });
 
-const responses: string[] = [];
-async function api(method: string, path: string, token: string, body?: unknown) {
-  const res = await app.request(method, path, { token, ...(body === undefined ? {} : { body }) });
-  responses.push(res.text);
-  return res;
-}
+const { api, responses } = recordingClient(app);
 
 async function runToEnd(jobId: string, token: string) {
   const run = await api("POST", `/api/jobs/${jobId}/run`, token, {});

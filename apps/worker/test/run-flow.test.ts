@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { afterAll, expect, test } from "vitest";
 import { windowsLikeHandler, startAppWorker } from "../src/testing.ts";
-import { startApp } from "../../web/test/harness.ts";
+import { recordingClient, startApp } from "../../web/test/harness.ts";
 
 const PLANTED = `Planted-${randomBytes(6).toString("hex")}!`;
 // The WinRM test server listens on loopback, which connection tests refuse unless allowed.
@@ -29,12 +29,7 @@ afterAll(async () => {
   await winrm.close();
 });
 
-const responses: string[] = [];
-async function api(method: string, path: string, token: string, body?: unknown) {
-  const res = await app.request(method, path, { token, ...(body === undefined ? {} : { body }) });
-  responses.push(res.text);
-  return res;
-}
+const { api, responses } = recordingClient(app);
 
 async function readEvents(path: string, token: string): Promise<{ event: string; id?: string; data: string }[]> {
   const res = await fetch(`${app.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } });
