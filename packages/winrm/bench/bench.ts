@@ -85,15 +85,7 @@ async function load(server: BenchServer, concurrency: number, command: () => Pro
   );
   const elapsed = performance.now() - started;
   const after = await server.stats();
-  latencies.sort((a, b) => a - b);
-  return {
-    perSec: (latencies.length / elapsed) * 1000,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    n: latencies.length,
-    requestsPerCommand: (after.requests - before.requests) / (after.commandsStarted - before.commandsStarted),
-    connections: after.connections - initial.connections,
-  };
+  return summarize(latencies, elapsed, initial, before, after);
 }
 
 /** Our client, one command per fresh shell (runCmd), as the worker uses it. */
@@ -157,15 +149,7 @@ async function pywinrmLoad(server: BenchServer, python: string, env: NodeJS.Proc
   const after = await server.stats();
   child.stdin.end("\n");
   if ((await exited) !== 0) throw new Error("pywinrm_client.py failed");
-  latencies.sort((a, b) => a - b);
-  return {
-    perSec: (latencies.length / elapsed) * 1000,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    n: latencies.length,
-    requestsPerCommand: (after.requests - before.requests) / (after.commandsStarted - before.commandsStarted),
-    connections: after.connections - initial.connections,
-  };
+  return summarize(latencies, elapsed, initial, before, after);
 }
 
 const median = (runs: Load[]): Load => runs.sort((a, b) => a.perSec - b.perSec)[Math.floor(runs.length / 2)] as Load;
@@ -390,4 +374,17 @@ try {
   }
 } finally {
   server.stop();
+}
+
+// Throughput, latency percentiles and the server's counts over the timed commands of one side.
+function summarize(latencies: number[], elapsed: number, initial: WinRMTestServerStats, before: WinRMTestServerStats, after: WinRMTestServerStats) {
+  latencies.sort((a, b) => a - b);
+  return {
+    perSec: (latencies.length / elapsed) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    n: latencies.length,
+    requestsPerCommand: (after.requests - before.requests) / (after.commandsStarted - before.commandsStarted),
+    connections: after.connections - initial.connections,
+  };
 }
