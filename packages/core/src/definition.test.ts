@@ -9,10 +9,10 @@ import {
   parseJobDefinition,
   type CustomJobDefinition,
   type JobDefinition,
-  type ParameterDeclaration,
   type WinRMCopyStep,
   type WinRMExecStep,
 } from "./definition.ts";
+import type { ParameterDeclaration } from "./contracts.ts";
 import { interpolate } from "./interpolate.ts";
 
 const sample = {

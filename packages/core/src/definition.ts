@@ -1,16 +1,8 @@
 import * as z from "zod";
+import { parameterTypes, type ParameterDeclaration, type ParameterType, type RunnableStep, type StepExecutor } from "./contracts.ts";
 import { formatZodIssues, type ValidationIssue } from "./issues.ts";
 import { listPlaceholders, InterpolationError } from "./interpolate.ts";
 import { checkParameterValue } from "./parameters.ts";
-import type { RunnableStep, StepExecutor } from "./engine.ts";
-
-/** The kinds of value a job parameter can hold. */
-export const parameterTypes = Object.freeze(["string", "number", "boolean", "enum", "secret"] as const);
-/** The kind of value a job parameter holds. */
-export type ParameterType = (typeof parameterTypes)[number];
-
-/** A parameter's value once resolved. */
-export type ParameterValue = string | number | boolean;
 
 const MAX_TIMEOUT_SEC = 86_400;
 const timeoutMessage = `must be between 1 and ${MAX_TIMEOUT_SEC}`;
@@ -70,18 +62,6 @@ export const parameterDeclarationSchema = z
       if (problem !== undefined) ctx.addIssue({ code: "custom", path: ["default"], message: problem });
     }
   });
-
-/** A parameter declaration after parsing: shorthand defaults are expanded and `required` is explicit. */
-export interface ParameterDeclaration {
-  type: ParameterType;
-  required: boolean;
-  default?: ParameterValue;
-  description?: string;
-  pattern?: string;
-  min?: number;
-  max?: number;
-  values?: string[];
-}
 
 function normaliseDeclaration(decl: z.output<typeof parameterDeclarationSchema>): ParameterDeclaration {
   const out: ParameterDeclaration = { type: decl.type, required: decl.required ?? decl.default === undefined };

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { parseJobDefinition } from "./definition.ts";
-import { runJob, type RunEvent, type RunJobOptions, type RunnableDefinition, type StepExecutor, type Target } from "./engine.ts";
+import type { RunnableDefinition, StepExecutor, Target } from "./contracts.ts";
+import { runJob, type RunEvent, type RunJobOptions } from "./engine.ts";
 import { ParameterError } from "./parameters.ts";
 
 const target: Target = { id: "t-1", name: "web-01", hostname: "web-01.example.test" };

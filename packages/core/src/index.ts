@@ -1,4 +1,20 @@
 // Public entry point of @opsconductor/core.
+export { parameterTypes } from "./contracts.ts";
+export type {
+  Credential,
+  InterpolateOptions,
+  InterpolationShell,
+  OutputStream,
+  ParameterDeclaration,
+  ParameterType,
+  ParameterValue,
+  RunnableDefinition,
+  RunnableStep,
+  StepContext,
+  StepExecutor,
+  StepOutcome,
+  Target,
+} from "./contracts.ts";
 export {
   createJobDefinitionSchema,
   createStepTypeRegistry,
@@ -9,7 +25,6 @@ export {
   JobDefinitionError,
   parameterDeclarationSchema,
   parameterSchema,
-  parameterTypes,
   parseJobDefinition,
   retryPolicySchema,
   stepBaseShape,
@@ -21,9 +36,6 @@ export type {
   JobDefinition,
   JobDefinitionInput,
   JobStep,
-  ParameterDeclaration,
-  ParameterType,
-  ParameterValue,
   ParseJobDefinitionOptions,
   RetryPolicy,
   StepType,
@@ -44,27 +56,12 @@ export {
   quoteCmd,
   quotePowerShell,
 } from "./interpolate.ts";
-export type { InterpolateOptions, InterpolationShell, Placeholder } from "./interpolate.ts";
+export type { Placeholder } from "./interpolate.ts";
 export { createKeyring, decryptSecret, encryptSecret, KeyringError, needsRewrap, rewrapSecret, SecretDecryptionError } from "./crypto.ts";
 export type { Keyring, KeyringOptions, SealedSecret, SecretAadOptions, SecretDecryptionFailure } from "./crypto.ts";
 export { createSecretMasker, MASK } from "./masker.ts";
 export type { SecretMasker, SecretMaskStream } from "./masker.ts";
 export { runJob } from "./engine.ts";
-export type {
-  Credential,
-  OutputStream,
-  RunEvent,
-  RunJobOptions,
-  RunnableDefinition,
-  RunnableStep,
-  RunResult,
-  RunStatus,
-  StepContext,
-  StepExecutor,
-  StepOutcome,
-  StepResult,
-  StepStatus,
-  Target,
-} from "./engine.ts";
+export type { RunEvent, RunJobOptions, RunResult, RunStatus, StepResult, StepStatus } from "./engine.ts";
 export { createLocalFileOpener, createWinRMExecutors, winrmConnectionOptions } from "./executors/winrm.ts";
 export type { OpenedFile, OpenFile, WinRMClientLike, WinRMConnectionOptions, WinRMExecutorOptions, WinRMRunOptions } from "./executors/winrm.ts";

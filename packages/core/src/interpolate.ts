@@ -1,13 +1,4 @@
-import type { ParameterValue } from "./definition.ts";
-
-/** How placeholder values are written into a template: quoted for a shell, or as plain text. */
-export type InterpolationShell = "powershell" | "cmd" | "text";
-
-/** Options for `interpolate`. */
-export interface InterpolateOptions {
-  /** The language the result is run by; values are quoted by its rules (`text`: inserted as they are). */
-  shell: InterpolationShell;
-}
+import type { InterpolateOptions, InterpolationShell, ParameterValue } from "./contracts.ts";
 
 /** A `{{ name }}` or `{{ name | raw }}` occurrence in a template. */
 export interface Placeholder {

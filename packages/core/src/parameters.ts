@@ -1,4 +1,4 @@
-import type { JobDefinition, ParameterDeclaration, ParameterValue } from "./definition.ts";
+import type { ParameterDeclaration, ParameterValue, RunnableDefinition } from "./contracts.ts";
 import type { ValidationIssue } from "./issues.ts";
 
 /** Parameters ready for interpolation, with the names of the secret ones so later stages can mask them. */
@@ -89,7 +89,7 @@ function isBlank(decl: ParameterDeclaration, value: unknown): boolean {
  * missing and invalid values, naming each one. Throws `ParameterError`.
  */
 export function resolveParameters(
-  definition: Pick<JobDefinition, "parameters">,
+  definition: Pick<RunnableDefinition, "parameters">,
   supplied: Readonly<Record<string, unknown>> = {},
 ): ResolvedParameters {
   const issues: ValidationIssue[] = [];

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, describe, expect, test } from "vitest";
 import { parseJobDefinition } from "../definition.ts";
-import { runJob, type Credential, type RunEvent, type Target } from "../engine.ts";
+import type { Credential, Target } from "../contracts.ts";
+import { runJob, type RunEvent } from "../engine.ts";
 import { createLocalFileOpener, createWinRMExecutors, winrmConnectionOptions, type OpenFile, type WinRMClientLike, type WinRMConnectionOptions, type WinRMRunOptions } from "./winrm.ts";
 
 const target: Target = { id: "t-1", name: "web-01", hostname: "web-01.example.test", winrm: { transport: "http", auth: "ntlm", allowUnencrypted: false } };

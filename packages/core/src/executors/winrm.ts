@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
-import type { Credential, StepContext, StepExecutor, StepOutcome, Target } from "../engine.ts";
+import type { Credential, StepContext, StepExecutor, StepOutcome, Target } from "../contracts.ts";
 
 /** Connection options for a WinRM client, derived from a target and its credential. */
 export interface WinRMConnectionOptions {
