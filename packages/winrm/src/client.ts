@@ -1,10 +1,11 @@
 // The WinRM client: shell lifecycle (MS-WSMV 3.1.4: Create, Command, Send, Receive, Signal, Delete)
 // on top of the keep-alive transport, with cancellation, deadlines and streaming file copy.
-import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { LookupFunction } from "node:net";
 import { Readable } from "node:stream";
+import { FRAME_HEADER_BYTES, TRAILER_BYTES, copyFrames } from "./copy.ts";
+import type { CopyChunk } from "./copy.ts";
 import { WinRMCopyError, WinRMError, WinRMFaultError, WinRMTimeoutError } from "./errors.ts";
 import { OutputDecoder } from "./output.ts";
 import { CMD_FILE_BOOTSTRAP, PROGRESS_PREAMBLE, STDIN_BOOTSTRAP, copyScript, powershellCommandLine, stdinScriptLine } from "./powershell.ts";
@@ -127,11 +128,18 @@ interface ExecOptions extends Omit<RunOptions, "stdin" | "timeoutSec"> {
   input?: (send: Send) => Promise<void>;
   /** Replaces a shell the server no longer knows (InvalidSelectors on Command) with a fresh one. */
   reopen?: (staleShellId: string) => Promise<string>;
+  /**
+   * When sending stdin fails (abort, deadline, a failing source), first end stdin and give the
+   * command EXIT_GRACE_MS to exit by itself: a script can then clean up, which Signal terminate
+   * (TerminateProcess on Windows, no finally blocks) would not let it do.
+   */
+  endInputOnFailure?: boolean;
 }
 
 const ENVELOPE_OVERHEAD = 8192;
 // How long cleanup (Signal, Delete) may take after a failure, so a dead host cannot hang the caller.
 const CLEANUP_OPERATION_SEC = 10;
+const EXIT_GRACE_MS = 5000;
 
 const isFault = (error: unknown, code: number): error is WinRMFaultError => error instanceof WinRMFaultError && error.code === code;
 
@@ -246,16 +254,21 @@ export class Operations {
     try {
       let inputFault: WinRMFaultError | undefined;
       if (opts.input) {
+        let inputEnded = false;
         const send: Send = async (data, end) => {
           signal?.throwIfAborted();
           this.#remainingSec(opts);
           await this.call(sendRequest(this.ctx(), shellId, commandId, data, end), signal);
+          if (end) inputEnded = true;
         };
         try {
           await opts.input(send);
         } catch (error) {
           // A process that exits early makes Send fail; its exit code and stderr explain more than the fault.
-          if (!(error instanceof WinRMFaultError)) throw error;
+          if (!(error instanceof WinRMFaultError)) {
+            if (opts.endInputOnFailure) await this.#letExit(shellId, commandId, inputEnded);
+            throw error;
+          }
           inputFault = error;
         }
       }
@@ -306,6 +319,18 @@ export class Operations {
         emit("stderr", rest.stderr);
         return { stdout, stderr, exitCode: received.exitCode ?? 0 };
       }
+    }
+  }
+
+  // Best effort and bounded: whatever happens here, Signal terminate follows.
+  async #letExit(shellId: string, commandId: string, inputEnded: boolean): Promise<void> {
+    const signal = AbortSignal.timeout(EXIT_GRACE_MS);
+    try {
+      if (!inputEnded) await this.call(sendRequest(this.ctx(CLEANUP_OPERATION_SEC), shellId, commandId, Buffer.alloc(0), true), signal, CLEANUP_OPERATION_SEC);
+      const ignore = (): void => undefined;
+      await this.#receiveAll(shellId, commandId, { signal, deadline: Date.now() + EXIT_GRACE_MS, timeoutSec: EXIT_GRACE_MS / 1000, onStdout: ignore, onStderr: ignore });
+    } catch {
+      // Not ended in time, or the shell is gone: terminate decides.
     }
   }
 
@@ -552,8 +577,9 @@ export class WinRMClient {
   }
 
   /**
-   * Copies a Buffer, a Readable or a local file (by path) to `remotePath`, streaming it through one
-   * PowerShell process's stdin and verifying the SHA-256 computed on the server.
+   * Copies a Buffer, a Readable or a local file (by path) to `remotePath`: its bytes stream as they
+   * are through one PowerShell process's stdin into a temporary file, which the server moves into
+   * place only once its SHA-256 equals the client's.
    */
   async copyFile(source: Buffer | Uint8Array | Readable | AsyncIterable<Uint8Array> | string, remotePath: string, opts: CopyOptions = {}): Promise<CopyResult> {
     if (typeof remotePath !== "string" || remotePath.trim() === "") throw new WinRMCopyError("copyFile needs a remote path, e.g. C:\\Temp\\file.zip");
@@ -575,49 +601,59 @@ export class WinRMClient {
       input = source;
     }
 
-    // One base64 line per Send: the script decodes line by line, so no line may be split between Sends.
-    const blockBytes = Math.floor((this.#ops.sendChunkBytes - 1) / 4) * 3;
-    const hash = createHash("sha256");
+    // One frame per Send, sized so that the last one fits the end frame and digest too.
+    const frameBytes = this.#ops.sendChunkBytes - FRAME_HEADER_BYTES - TRAILER_BYTES;
     let bytesSent = 0;
+    let local = "";
     const feed = async (send: Send): Promise<void> => {
-      let pending: Buffer | undefined;
-      const flush = async (block: Buffer, end: boolean): Promise<void> => {
-        await send(block.length > 0 ? Buffer.from(`${block.toString("base64")}\n`, "latin1") : Buffer.alloc(0), end);
-        bytesSent += block.length;
-        if (block.length > 0) opts.onProgress?.({ bytesSent, totalBytes });
-      };
+      const frames = copyFrames(input, frameBytes);
       try {
-        for await (const block of blocks(input, blockBytes)) {
-          hash.update(block);
-          if (pending) await flush(pending, false);
-          pending = block;
+        for (;;) {
+          let next: IteratorResult<CopyChunk>;
+          try {
+            next = await frames.next();
+          } catch (error) {
+            if (error instanceof WinRMError || (opts.signal?.aborted && error === opts.signal.reason)) throw error;
+            throw new WinRMCopyError(`reading the copy source failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+          }
+          if (next.done) return;
+          const chunk = next.value;
+          await send(chunk.data, chunk.last);
+          bytesSent += chunk.fileBytes;
+          if (chunk.fileBytes > 0) opts.onProgress?.({ bytesSent, totalBytes });
+          if (chunk.sha256) local = chunk.sha256;
         }
-      } catch (error) {
-        if (error instanceof WinRMError || (opts.signal?.aborted && error === opts.signal.reason)) throw error;
-        throw new WinRMCopyError(`reading the copy source failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+      } finally {
+        // Closes the source (a file's descriptor) when a Send failed half-way.
+        await frames.return(undefined);
       }
-      await flush(pending ?? Buffer.alloc(0), true);
     };
 
     const command = powershellCommandLine(copyScript(remotePath, opts.overwrite === true));
-    const result = await this.#runOnce(command, [], { ...(opts.signal ? { signal: opts.signal } : {}) }, { input: feed, deadline, timeoutSec: opts.timeoutSec });
+    const exec = { input: feed, deadline, timeoutSec: opts.timeoutSec, endInputOnFailure: true };
+    const result = await this.#runOnce(command, [], { ...(opts.signal ? { signal: opts.signal } : {}) }, exec);
+    const host = this.#transport.hostLabel;
+    const retry = "Copy it again; if it persists, check for a proxy or antivirus rewriting the file.";
     if (result.exitCode !== 0) {
+      const output = result.stderr.trim() || result.stdout.trim() || "no output";
+      if (/SHA-256 mismatch/.test(output)) {
+        throw new WinRMCopyError(
+          `the copy of ${remotePath} on ${host} is corrupt: the server's SHA-256 of the bytes it wrote differs from the local ${local}, so it removed them and left ${remotePath} as it was. ${retry}`,
+          { exitCode: result.exitCode },
+        );
+      }
       throw new WinRMCopyError(
-        `copying to ${remotePath} on ${this.#transport.hostLabel} failed (exit code ${result.exitCode}): ${result.stderr.trim() || result.stdout.trim() || "no output"}. ` +
+        `copying to ${remotePath} on ${host} failed (exit code ${result.exitCode}): ${output}. ` +
           "Check that the user may write there, that the disk has room, and pass overwrite: true to replace an existing file.",
         { exitCode: result.exitCode },
       );
     }
-    const local = hash.digest("hex");
     const remote = /sha256:([0-9a-fA-F]{64})/.exec(result.stdout)?.[1]?.toLowerCase();
     if (!remote) {
-      throw new WinRMCopyError(`the copy script on ${this.#transport.hostLabel} reported no checksum (stdout: ${JSON.stringify(result.stdout.slice(0, 200))}); is powershell.exe 3.0 or later installed?`, { exitCode: 0 });
+      throw new WinRMCopyError(`the copy script on ${host} reported no checksum (stdout: ${JSON.stringify(result.stdout.slice(0, 200))}); is powershell.exe 3.0 or later installed?`, { exitCode: 0 });
     }
     if (remote !== local) {
-      throw new WinRMCopyError(
-        `the copy of ${remotePath} on ${this.#transport.hostLabel} is corrupt: SHA-256 ${remote} on the server, ${local} locally. Copy it again; if it persists, check for a proxy or antivirus rewriting the file.`,
-        { exitCode: 0 },
-      );
+      throw new WinRMCopyError(`the copy of ${remotePath} on ${host} is corrupt: SHA-256 ${remote} on the server, ${local} locally. ${retry}`, { exitCode: 0 });
     }
     return { remotePath, bytes: bytesSent, sha256: local };
   }

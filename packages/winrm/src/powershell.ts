@@ -54,44 +54,71 @@ export function stdinScriptLine(script: string): Buffer {
 }
 
 /** The first-line marker of the copy script; the test server's handler recognises it (handler.ts, COPY_MARKER). */
-export const COPY_SCRIPT_MARKER = "# opsconductor-copy v1";
+export const COPY_SCRIPT_MARKER = "# opsconductor-copy v2";
+
+/** What the copy script appends to the destination path for the file it writes before moving it into place. */
+export const PARTIAL_SUFFIX = ".opsconductor-partial";
 
 const psQuote = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 /**
- * The copy script: reads base64 lines from stdin one at a time, appends the decoded bytes to a
- * temporary file next to the destination while hashing them, then moves it into place and prints
- * `sha256:<hex>`. Memory stays flat on the Windows side too; the command line stays short whatever the
- * file size, because the data never appears on it.
+ * The copy script, run with -EncodedCommand (it must not share stdin with a bootstrap's text
+ * reader, which would buffer file bytes ahead). stdin carries raw bytes framed by copyFrames
+ * (copy.ts): each frame a 4-byte little-endian length and that many bytes of the file, then a
+ * zero length and the client's 32-byte SHA-256. The script streams the frames into a temporary
+ * file next to the destination while hashing them, compares its digest with the client's, then
+ * moves the file into place and prints `sha256:<hex>`. On any failure, including stdin ending
+ * before the end frame (how the client cancels), its finally block removes the temporary file.
  */
 export function copyScript(remotePath: string, overwrite: boolean): string {
   const dest = Buffer.from(remotePath, "utf8").toString("base64");
+  const hex = "([BitConverter]::ToString($args[0],0,32) -replace '-','').ToLowerInvariant()";
   return [
     `${COPY_SCRIPT_MARKER} dest=${dest} overwrite=${overwrite}`,
     "$ErrorActionPreference='Stop'",
     PROGRESS_PREAMBLE,
     `$dest=[IO.Path]::GetFullPath([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String(${psQuote(dest)})))`,
-    `if(-not $${overwrite} -and (Test-Path -LiteralPath $dest)){throw "The file '$dest' already exists and overwrite was not requested."}`,
+    `$overwrite=$${overwrite}`,
+    `if(Test-Path -LiteralPath $dest -PathType Container){throw "'$dest' is a folder; copyFile needs the full path of the file to write."}`,
+    `if(-not $overwrite -and (Test-Path -LiteralPath $dest)){throw "The file '$dest' already exists and overwrite was not requested."}`,
     "$dir=[IO.Path]::GetDirectoryName($dest)",
     "if($dir -and -not (Test-Path -LiteralPath $dir)){[void][IO.Directory]::CreateDirectory($dir)}",
-    "$tmp=$dest+'.opsconductor-partial'",
+    `$tmp=$dest+'${PARTIAL_SUFFIX}'`,
+    // Raw bytes: [Console]::In would decode them as text in the console's input code page.
+    "$in=[Console]::OpenStandardInput()",
+    "$buf=New-Object byte[] 1048576",
+    "$small=New-Object byte[] 32",
+    "$ended='opsconductor-copy: stdin ended before the end of the file (the copy was cancelled or the connection lost); nothing was written.'",
+    "function Read-Exact([int]$n){$o=0;while($o -lt $n){$r=$in.Read($small,$o,$n-$o);if($r -le 0){throw $ended};$o+=$r}}",
+    `function Hex{${hex}}`,
     "$sha=[Security.Cryptography.SHA256]::Create()",
     "$out=[IO.File]::Open($tmp,[IO.FileMode]::Create,[IO.FileAccess]::Write,[IO.FileShare]::None)",
     "$ok=$false",
     "try{",
-    "$in=[Console]::In",
-    "while($null -ne ($line=$in.ReadLine())){",
-    "if($line.Length -eq 0){continue}",
-    "$bytes=[Convert]::FromBase64String($line)",
-    "[void]$sha.TransformBlock($bytes,0,$bytes.Length,$null,0)",
-    "$out.Write($bytes,0,$bytes.Length)",
+    "while($true){",
+    "Read-Exact 4",
+    "$left=[BitConverter]::ToInt32($small,0)",
+    "if($left -eq 0){break}",
+    "if($left -lt 0){throw 'opsconductor-copy: malformed stdin stream (negative frame length); nothing was written.'}",
+    "while($left -gt 0){",
+    "$r=$in.Read($buf,0,[Math]::Min($left,$buf.Length))",
+    "if($r -le 0){throw $ended}",
+    "[void]$sha.TransformBlock($buf,0,$r,$null,0)",
+    "$out.Write($buf,0,$r)",
+    "$left-=$r",
     "}",
-    "[void]$sha.TransformFinalBlock((New-Object byte[] 0),0,0)",
+    "}",
+    "Read-Exact 32",
+    "[void]$sha.TransformFinalBlock($buf,0,0)",
+    "$mine=Hex $sha.Hash",
+    "$theirs=Hex $small",
+    `if($mine -ne $theirs){throw "opsconductor-copy: SHA-256 mismatch: the bytes written hash to $mine, the client sent $theirs; the temporary file was removed and '$dest' left as it was."}`,
+    "$out.Dispose()",
+    // [IO.File] rather than Move-Item: Windows PowerShell 5.1 expands wildcards in -Destination, so a name with [ ] could hit another file.
+    "if(Test-Path -LiteralPath $dest){if(-not $overwrite){throw \"The file '$dest' already exists and overwrite was not requested.\"};[IO.File]::Delete($dest)}",
+    "[IO.File]::Move($tmp,$dest)",
     "$ok=$true",
     "}finally{$out.Dispose();if(-not $ok){Remove-Item -LiteralPath $tmp -Force -ErrorAction SilentlyContinue}}",
-    // [IO.File] rather than Move-Item: the destination must not be read as a wildcard pattern.
-    "if(Test-Path -LiteralPath $dest){[IO.File]::Delete($dest)}",
-    "[IO.File]::Move($tmp,$dest)",
-    "'sha256:'+(([BitConverter]::ToString($sha.Hash)) -replace '-','').ToLowerInvariant()",
+    "'sha256:'+$mine",
   ].join("\n");
 }

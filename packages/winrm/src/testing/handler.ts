@@ -5,6 +5,8 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
+import { diskStore, memoryStore } from "./files.ts";
+import type { FileSink } from "./files.ts";
 
 /** The console code pages the test server models (WINRS_CODEPAGE at Create; 437 when absent). */
 export type CodePage = 437 | 65001;
@@ -60,6 +62,8 @@ export interface WinRMCommandContext {
   commandId: string;
   /** The server's virtual file system, keyed by normalised Windows path (see normalizeWindowsPath). */
   files: Map<string, Buffer>;
+  /** The server's fileRoot option: copies then read and write files in this folder instead of `files`. */
+  fileRoot?: string;
   /** The server's machine name (what $env:COMPUTERNAME and hostname print). */
   machineName: string;
 }
@@ -67,8 +71,11 @@ export interface WinRMCommandContext {
 /** A command handler: writes output through the context and returns the exit code (undefined = 0). */
 export type WinRMCommandHandler = (context: WinRMCommandContext) => number | void | Promise<number | void>;
 
-/** The first-line marker of a copy script: `# opsconductor-copy v1 dest=<base64 UTF-8 path> overwrite=<true|false>`. */
-export const COPY_MARKER = "# opsconductor-copy v1";
+/** The first-line marker of a copy script: `# opsconductor-copy v2 dest=<base64 UTF-8 path> overwrite=<true|false>`. */
+export const COPY_MARKER = "# opsconductor-copy v2";
+
+/** What a copy script appends to the destination for the temporary file it writes first. */
+export const COPY_PARTIAL_SUFFIX = ".opsconductor-partial";
 
 /** The first line of runPowerShell's stdin bootstrap: the script is the first stdin line (base64 UTF-8), caller data follows. */
 export const STDIN_MARKER = "# opsconductor-stdin v1";
@@ -318,47 +325,97 @@ async function runPowerShellBasics(context: WinRMCommandContext, script: string)
   return failed || lastFailed ? 1 : 0;
 }
 
-/** Implements the copy protocol against the VFS: base64 lines on stdin, `sha256:<hex>` on stdout. */
+const STDIN_ENDED = "opsconductor-copy: stdin ended before the end of the file (the copy was cancelled or the connection lost); nothing was written.";
+
+/**
+ * Models the copy script on the file bytes as powershell.exe reads them from
+ * [Console]::OpenStandardInput(): frames of a little-endian uint32 length and that many bytes, a
+ * zero length, the client's SHA-256. Like the script it writes `<dest>.opsconductor-partial`,
+ * compares digests, then moves the file into place and prints `sha256:<hex>`; on a failure its
+ * finally block removes the partial file, which Signal terminate (TerminateProcess) leaves behind.
+ */
 async function runCopy(context: WinRMCommandContext, markerLine: string): Promise<number> {
   const dest = /\bdest=([A-Za-z0-9+/=]+)/.exec(markerLine)?.[1];
-  const overwrite = /\boverwrite=(true|false|1|0)\b/i.exec(markerLine)?.[1]?.toLowerCase();
-  if (!dest) {
-    context.stderr.write(clixmlError("opsconductor-copy: the marker line has no dest=<base64 path>"));
+  const overwrite = /\boverwrite=(true|1)\b/i.test(markerLine);
+  const fail = (message: string): number => {
+    context.stderr.write(clixmlError(message));
     return 1;
-  }
-  const path = normalizeWindowsPath(Buffer.from(dest, "base64").toString("utf8"));
-  if (context.files.has(path) && !(overwrite === "true" || overwrite === "1")) {
-    context.stderr.write(clixmlError(`The file '${path}' already exists and overwrite was not requested.`));
-    return 1;
-  }
-  const hash = createHash("sha256");
-  const parts: Buffer[] = [];
-  let pending = "";
-  const take = (line: string): void => {
-    const trimmed = line.trim();
-    if (trimmed === "") return;
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed) || trimmed.length % 4 !== 0) throw new Error("opsconductor-copy: a stdin line is not valid base64");
-    const bytes = Buffer.from(trimmed, "base64");
-    hash.update(bytes);
-    parts.push(bytes);
   };
+  if (!dest) return fail("opsconductor-copy: the marker line has no dest=<base64 path>");
+  const path = normalizeWindowsPath(Buffer.from(dest, "base64").toString("utf8"));
+  const store = context.fileRoot === undefined ? memoryStore(context.files) : diskStore(context.fileRoot);
+  const exists = async (): Promise<number | undefined> => {
+    const kind = await store.kind(path);
+    if (kind === "folder") return fail(`'${path}' is a folder; copyFile needs the full path of the file to write.`);
+    if (kind === "file" && !overwrite) return fail(`The file '${path}' already exists and overwrite was not requested.`);
+    return undefined;
+  };
+  const refused = await exists();
+  if (refused !== undefined) return refused;
+  const tmp = `${path}${COPY_PARTIAL_SUFFIX}`;
+  const sink: FileSink = await store.create(tmp);
+  const hash = createHash("sha256");
+  const small = Buffer.alloc(32);
+  let state: "header" | "data" | "digest" | "done" = "header";
+  let need = 4;
+  let have = 0;
+  let left = 0;
+  let ok = false;
   try {
-    for await (const chunk of context.stdin) {
-      if (context.signal.aborted) return 1;
-      pending += Buffer.from(chunk as Uint8Array).toString("latin1");
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) take(line);
+    for await (const received of context.stdin) {
+      if (context.signal.aborted) break;
+      const chunk = received as Buffer;
+      let at = 0;
+      while (at < chunk.length && state !== "done") {
+        if (state === "data") {
+          const piece = chunk.subarray(at, at + Math.min(left, chunk.length - at));
+          hash.update(piece);
+          await sink.write(piece);
+          at += piece.length;
+          left -= piece.length;
+          if (left === 0) [state, need, have] = ["header", 4, 0];
+          continue;
+        }
+        const n = Math.min(need - have, chunk.length - at);
+        chunk.copy(small, have, at, at + n);
+        have += n;
+        at += n;
+        if (have < need) continue;
+        if (state === "digest") {
+          state = "done";
+          continue;
+        }
+        const length = small.readInt32LE(0);
+        if (length < 0) throw new Error("opsconductor-copy: malformed stdin stream (negative frame length); nothing was written.");
+        if (length === 0) [state, need, have] = ["digest", 32, 0];
+        else [state, left] = ["data", length];
+      }
     }
-    take(pending);
+    // Terminated, the process dies where it is: no finally block runs and the partial file stays.
+    if (context.signal.aborted && context.signal.reason === "terminate") {
+      await sink.close();
+      ok = true;
+      return 1;
+    }
+    if (state !== "done") throw new Error(STDIN_ENDED);
+    const mine = hash.digest("hex");
+    const theirs = small.toString("hex");
+    if (mine !== theirs) {
+      throw new Error(`opsconductor-copy: SHA-256 mismatch: the bytes written hash to ${mine}, the client sent ${theirs}; the temporary file was removed and '${path}' left as it was.`);
+    }
+    await sink.close();
+    const late = await exists();
+    if (late !== undefined) return late;
+    await store.move(tmp, path);
+    ok = true;
+    context.stdout.write(`sha256:${mine}\r\n`);
+    return 0;
   } catch (error) {
-    context.stderr.write(clixmlError((error as Error).message));
-    return 1;
+    return fail((error as Error).message);
+  } finally {
+    await sink.close();
+    if (!ok) await store.remove(tmp);
   }
-  if (context.signal.aborted) return 1;
-  context.files.set(path, Buffer.concat(parts));
-  context.stdout.write(`sha256:${hash.digest("hex")}\r\n`);
-  return 0;
 }
 
 /** The default handler: copy scripts go to the VFS, other PowerShell to a tiny interpreter, cmd lines to /bin/sh. */

@@ -1,10 +1,13 @@
 // Drives the test server over real sockets with hand-built WS-Management requests (not the client),
 // so the server's wire behaviour is pinned independently of the client.
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startWinRMTestServer } from "./index.ts";
+import { COPY_PARTIAL_SUFFIX, startWinRMTestServer } from "./index.ts";
 import type { WinRMCommandHandler, WinRMTestServer, WinRMTestServerOptions } from "./index.ts";
 
 const RESOURCE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd";
@@ -156,6 +159,20 @@ function fault(text: string): { code: number; subcode: string; message: string }
 }
 
 const powershell = (script: string): string => `powershell -NoProfile -NonInteractive -EncodedCommand ${Buffer.from(script, "utf16le").toString("base64")}`;
+
+/** A copy script as the server recognises it: only its first line matters here; the rest runs on Windows. */
+const copyScript = (path: string, overwrite: boolean): string =>
+  `# opsconductor-copy v2 dest=${Buffer.from(path).toString("base64")} overwrite=${overwrite}\n$ErrorActionPreference='Stop'\n# the real script reads [Console]::OpenStandardInput()`;
+
+/** One frame of the copy stream: a little-endian uint32 length, then the bytes. */
+const frame = (bytes: Buffer): Buffer => Buffer.concat([Buffer.from(Uint32Array.of(bytes.length).buffer), bytes]);
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; !condition(); i++) {
+    if (i > 200) throw new Error("condition not met within 2 s");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 let servers: WinRMTestServer[] = [];
 afterEach(async () => {
@@ -394,28 +411,104 @@ describe("command handler", () => {
     expect(bad.stderr).toMatch(/^#< CLIXML\r\n<Objs Version="1\.1\.0\.1" xmlns="http:\/\/schemas\.microsoft\.com\/powershell\/2004\/04"><S S="Error">it broke_x000D__x000A_<\/S><\/Objs>$/);
   });
 
-  it("implements the copy protocol against the virtual file system", async () => {
+  it("implements the copy protocol against the virtual file system: raw framed bytes on stdin, checked against the client's SHA-256", async () => {
     const server = await start({ files: [["c:/existing.txt", Buffer.from("old")]] });
     expect(server.files.get("C:\\existing.txt")?.toString()).toBe("old");
     const caller = basicCaller(server);
     const shellId = await caller.createShell();
-    const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
-    const dest = Buffer.from("C:\\Temp\\new dir\\payload.bin").toString("base64");
-    const script = `# opsconductor-copy v1 dest=${dest} overwrite=false\n$ErrorActionPreference = 'Stop'\n# the real decoding loop runs on Windows`;
-    const commandId = await caller.run(shellId, powershell(script));
-    await caller.sendStdin(shellId, commandId, Buffer.from(`${data.subarray(0, 3000).toString("base64")}\r\n`), false);
-    await caller.sendStdin(shellId, commandId, Buffer.from(`${data.subarray(3000).toString("base64")}\n`), true);
+    const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 256));
+    const digest = createHash("sha256").update(data).digest();
+    const commandId = await caller.run(shellId, powershell(copyScript("C:\\Temp\\new dir\\payload.bin", false)));
+    // Frames split anywhere between Sends: the script reads a byte stream.
+    const stream = Buffer.concat([frame(data.subarray(0, 3000)), frame(data.subarray(3000)), Buffer.alloc(4), digest]);
+    await caller.sendStdin(shellId, commandId, stream.subarray(0, 2), false);
+    await caller.sendStdin(shellId, commandId, stream.subarray(2, 3010), false);
+    await caller.sendStdin(shellId, commandId, stream.subarray(3010), true);
     const result = await caller.receiveAll(shellId, commandId);
-    const { createHash } = await import("node:crypto");
-    expect(result).toMatchObject({ stdout: `sha256:${createHash("sha256").update(data).digest("hex")}\r\n`, exitCode: 0 });
+    expect(result).toMatchObject({ stdout: `sha256:${digest.toString("hex")}\r\n`, exitCode: 0 });
     expect(server.files.get("C:\\Temp\\new dir\\payload.bin")).toEqual(data);
 
-    const again = await caller.run(shellId, powershell(script));
-    await caller.sendStdin(shellId, again, Buffer.from("AAAA\n"), true);
+    const again = await caller.run(shellId, powershell(copyScript("C:\\Temp\\new dir\\payload.bin", false)));
+    await caller.sendStdin(shellId, again, Buffer.concat([Buffer.alloc(4), createHash("sha256").digest()]), true);
     const refused = await caller.receiveAll(shellId, again);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain("already exists");
     expect(server.files.get("C:\\Temp\\new dir\\payload.bin")).toEqual(data);
+
+    const wrong = await caller.run(shellId, powershell(copyScript("C:\\Temp\\wrong.bin", false)));
+    await caller.sendStdin(shellId, wrong, Buffer.concat([frame(data), Buffer.alloc(4), Buffer.alloc(32)]), true);
+    const mismatch = await caller.receiveAll(shellId, wrong);
+    expect(mismatch.exitCode).toBe(1);
+    expect(mismatch.stderr).toContain(`SHA-256 mismatch: the bytes written hash to ${digest.toString("hex")}, the client sent ${"0".repeat(64)}`);
+    expect([...server.files.keys()].sort()).toEqual(["C:\\Temp\\new dir\\payload.bin", "C:\\existing.txt"]);
+  });
+
+  it("models powershell.exe ending the copy: stdin closed early runs the finally block (partial file removed), Signal terminate kills it (partial file left)", async () => {
+    const server = await start();
+    const caller = basicCaller(server);
+    const shellId = await caller.createShell();
+    const partial = `C:\\cut.bin${COPY_PARTIAL_SUFFIX}`;
+
+    const closed = await caller.run(shellId, powershell(copyScript("C:\\cut.bin", false)));
+    await caller.sendStdin(shellId, closed, frame(Buffer.from("first frame")), false);
+    await caller.sendStdin(shellId, closed, Buffer.alloc(0), true);
+    const ended = await caller.receiveAll(shellId, closed);
+    expect(ended.exitCode).toBe(1);
+    expect(ended.stderr).toContain("stdin ended before the end of the file");
+    expect(server.files.has(partial)).toBe(false);
+
+    const killed = await caller.run(shellId, powershell(copyScript("C:\\cut.bin", false)));
+    await caller.sendStdin(shellId, killed, frame(Buffer.from("first frame")), false);
+    await waitFor(() => server.files.has(partial));
+    expect((await caller.signal(shellId, killed)).status).toBe(200);
+    await waitFor(() => server.stats.runningCommands === 0);
+    expect(server.files.has(partial)).toBe(true);
+    expect(server.files.has("C:\\cut.bin")).toBe(false);
+  });
+
+  it("holds a Send while the command has not read the stdin already buffered, as a pipe would", async () => {
+    let release!: () => void;
+    const reading = new Promise<void>((resolve) => (release = resolve));
+    const server = await start({
+      handler: async (ctx) => {
+        await reading;
+        let total = 0;
+        for await (const chunk of ctx.stdin) total += (chunk as Buffer).length;
+        ctx.stdout.write(`${total}`);
+      },
+    });
+    const caller = basicCaller(server);
+    const shellId = await caller.createShell();
+    const commandId = await caller.run(shellId, "reader");
+    let answered = false;
+    const sending = caller.sendStdin(shellId, commandId, Buffer.alloc(100_000, 1), true).then((res) => {
+      answered = true;
+      return res;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(answered, "Send answered before the command read its data").toBe(false);
+    release();
+    expect((await sending).status).toBe(200);
+    expect(await caller.receiveAll(shellId, commandId)).toMatchObject({ stdout: "100000", exitCode: 0 });
+  });
+
+  it("keeps the file system on disk with fileRoot, initial files included", async () => {
+    const root = await mkdtemp(join(tmpdir(), "winrm-fileroot-"));
+    try {
+      const server = await start({ fileRoot: root, files: [["c:/app/config.json", Buffer.from("old")]] });
+      expect(await readFile(join(root, "C", "app", "config.json"), "utf8")).toBe("old");
+      const caller = basicCaller(server);
+      const shellId = await caller.createShell();
+      const commandId = await caller.run(shellId, powershell(copyScript("C:\\app\\config.json", true)));
+      const data = Buffer.from('{"new":true}');
+      await caller.sendStdin(shellId, commandId, Buffer.concat([frame(data), Buffer.alloc(4), createHash("sha256").update(data).digest()]), true);
+      expect(await caller.receiveAll(shellId, commandId)).toMatchObject({ exitCode: 0 });
+      expect(await readFile(join(root, "C", "app", "config.json"), "utf8")).toBe('{"new":true}');
+      expect(await readdir(join(root, "C", "app"))).toEqual(["config.json"]);
+      expect(server.files.size).toBe(0);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 

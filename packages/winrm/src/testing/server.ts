@@ -2,9 +2,11 @@
 // (with MS-WSMV 2.2.9.1.1.2.2 message encryption) over HTTP or HTTPS, implementing the Windows
 // Remote Shell operations of MS-WSMV 3.1.4 against a pluggable command handler.
 import { X509Certificate, randomUUID } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import { dirname } from "node:path";
 import { PassThrough } from "node:stream";
 import type { Readable } from "node:stream";
 import {
@@ -20,6 +22,7 @@ import {
 } from "../ntlm/index.ts";
 import type { NtlmSession } from "../ntlm/index.ts";
 import { createSelfSignedCertificate } from "./cert.ts";
+import { windowsPathOnDisk } from "./files.ts";
 import { bootstrapKind, defaultCommandHandler, encodeCodePage, extractPowerShellScript, normalizeWindowsPath } from "./handler.ts";
 import type { CodePage, WinRMCommandContext, WinRMCommandHandler } from "./handler.ts";
 import {
@@ -82,6 +85,11 @@ export interface WinRMTestServerOptions {
   productVersion?: string;
   /** Initial content of the virtual file system. */
   files?: Iterable<[string, Buffer]>;
+  /**
+   * Keep the file system on disk in this folder instead of `files` (C:\a\b.txt is <fileRoot>/C/a/b.txt):
+   * copies then stream to disk and cost no memory whatever their size. Initial `files` are written there.
+   */
+  fileRoot?: string;
 }
 
 /** Counters a test can assert on; the object is live and updated in place. */
@@ -170,6 +178,7 @@ const SOAP_CONTENT_TYPE = "application/soap+xml;charset=UTF-8";
 const DEFAULT_PRODUCT_VERSION = "OS: 10.0.20348 SP: 0.0 Stack: 3.0";
 // cmd.exe refuses command lines longer than 8191 characters (ERROR_FILENAME_EXCED_RANGE).
 const MAX_COMMAND_LINE = 8191;
+const STDIN_BUFFER_BYTES = 64 * 1024;
 
 /** Reads `stream` up to its first LF; the rest (what follows the LF, then later data) flows on through `rest`. */
 function firstLine(stream: PassThrough): Promise<{ line: string; rest: PassThrough }> {
@@ -233,7 +242,16 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
   const maxEnvelope = options.maxEnvelopeSize ?? 512000;
   const host = options.host ?? "127.0.0.1";
   const files = new Map<string, Buffer>();
-  for (const [path, data] of options.files ?? []) files.set(normalizeWindowsPath(path), data);
+  const fileRoot = options.fileRoot;
+  for (const [path, data] of options.files ?? []) {
+    if (fileRoot === undefined) {
+      files.set(normalizeWindowsPath(path), data);
+    } else {
+      const onDisk = windowsPathOnDisk(fileRoot, normalizeWindowsPath(path));
+      await mkdir(dirname(onDisk), { recursive: true });
+      await writeFile(onDisk, data);
+    }
+  }
 
   let tls: { key: string | Buffer; cert: string | Buffer } | undefined;
   if (options.https === true) {
@@ -339,7 +357,8 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
     const id = (line?.attrs.CommandId ?? randomUUID()).toUpperCase();
     const state: CommandState = {
       id,
-      stdin: new PassThrough(),
+      // A pipe's worth of buffer: a Send whose data the command has not read yet waits, as on Windows.
+      stdin: new PassThrough({ highWaterMark: STDIN_BUFFER_BYTES }),
       queue: [],
       finished: false,
       exitCode: 0,
@@ -378,6 +397,7 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
       shellId: shell.id,
       commandId: id,
       files,
+      ...(fileRoot === undefined ? {} : { fileRoot }),
       machineName,
     });
     void (async () => {
@@ -411,19 +431,40 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
     return commandResponse(relatesTo, id);
   };
 
-  const send = (envelope: XmlElement, body: XmlElement, user: string, relatesTo: string): string => {
+  const send = async (envelope: XmlElement, body: XmlElement, user: string, relatesTo: string, gone: AbortSignal): Promise<string> => {
     const shell = findShell(envelope, user);
     for (const stream of childrenNamed(child(body, NS.shell, "Send"), NS.shell, "Stream")) {
       const state = findCommand(shell, stream.attrs.CommandId);
       if (stream.attrs.Name && stream.attrs.Name !== "stdin") continue;
       if (!state.stdin.writableEnded) {
         const data = Buffer.from(stream.text.trim(), "base64");
-        if (data.length > 0) state.stdin.write(data);
+        const full = data.length > 0 && !state.stdin.write(data);
         if (stream.attrs.End === "true" || stream.attrs.End === "1") state.stdin.end();
+        if (full) await drained(state, gone);
       }
     }
     return sendResponse(relatesTo);
   };
+
+  // Until the command has read what is buffered, ends, or the client gives up on the request.
+  const drained = (state: CommandState, gone: AbortSignal): Promise<void> =>
+    new Promise((resolve) => {
+      // The command's wakes also come with output; only its end counts here.
+      const onWake = (): void => {
+        if (state.finished) done();
+      };
+      const done = (): void => {
+        state.stdin.off("drain", done);
+        state.abort.signal.removeEventListener("abort", done);
+        gone.removeEventListener("abort", done);
+        state.wake.delete(onWake);
+        resolve();
+      };
+      state.stdin.once("drain", done);
+      state.abort.signal.addEventListener("abort", done, { once: true });
+      gone.addEventListener("abort", done, { once: true });
+      state.wake.add(onWake);
+    });
 
   const signal = (envelope: XmlElement, body: XmlElement, user: string, relatesTo: string): string => {
     const shell = findShell(envelope, user);
@@ -562,7 +603,7 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
           return { status: 200, body: command(envelope, body, user, relatesTo) };
         case ACTION.send:
           stats.operations.send++;
-          return { status: 200, body: send(envelope, body, user, relatesTo) };
+          return { status: 200, body: await send(envelope, body, user, relatesTo, gone) };
         case ACTION.receive:
           stats.operations.receive++;
           return { status: 200, body: await receive(envelope, body, user, relatesTo, gone) };
