@@ -10,7 +10,7 @@ declare module "@remix-run/node" {
 
 const WORKSPACE_PACKAGES = ["@opsconductor/core", "@opsconductor/db", "@opsconductor/winrm"];
 
-export default defineConfig({
+export default defineConfig(({ isSsrBuild }) => ({
   plugins: [
     tailwindcss(),
     remix({
@@ -31,5 +31,7 @@ export default defineConfig({
   // Workspace packages run from their TypeScript source in Node (type stripping) rather than being
   // bundled, so web and worker execute the very same modules.
   ssr: { external: WORKSPACE_PACKAGES, resolve: { externalConditions: ["@opsconductor/source"] } },
-  build: { rollupOptions: { external: (id) => WORKSPACE_PACKAGES.some((name) => id === name || id.startsWith(`${name}/`)) } },
-});
+  // The browser bundle, which has no Node to load them from, bundles what pages import (the
+  // generated enums of @opsconductor/db/enums, say).
+  build: { rollupOptions: { external: (id) => isSsrBuild === true && WORKSPACE_PACKAGES.some((name) => id === name || id.startsWith(`${name}/`)) } },
+}));

@@ -35,18 +35,22 @@ function uniqueField(error: PrismaLikeError): string | undefined {
   return Array.isArray(target) ? target.at(-1) : target;
 }
 
-/** Turns Prisma's unique-violation and foreign-key errors into DbError; rethrows anything else. */
-export function translatePrismaError(error: unknown, entity: string): never {
+/**
+ * The DbError a Prisma error stands for (a unique violation, a foreign-key refusal, a missing
+ * record), or undefined for any other error. The one place that knows Prisma's error codes.
+ */
+export function toDbError(error: unknown, entity: string): DbError | undefined {
   const e = error as PrismaLikeError;
   if (e?.code === "P2002") {
     const field = uniqueField(e);
-    throw new DbError("conflict", `a ${entity} with this ${field ?? "value"} already exists`, field);
+    return new DbError("conflict", `a ${entity} with this ${field ?? "value"} already exists`, field);
   }
-  if (e?.code === "P2003") {
-    throw new DbError("in_use", `this ${entity} is still referenced by other records`);
-  }
-  if (e?.code === "P2025") {
-    throw new DbError("not_found", `${entity} not found`);
-  }
-  throw error;
+  if (e?.code === "P2003") return new DbError("in_use", `this ${entity} is still referenced by other records`);
+  if (e?.code === "P2025") return new DbError("not_found", `${entity} not found`);
+  return undefined;
+}
+
+/** Turns Prisma's unique-violation and foreign-key errors into DbError; rethrows anything else. */
+export function translatePrismaError(error: unknown, entity: string): never {
+  throw toDbError(error, entity) ?? error;
 }

@@ -2,7 +2,7 @@
 export { createPrismaClient, PrismaClient } from "./client.ts";
 export type { Db, Prisma } from "./client.ts";
 export * from "./generated/enums.ts";
-export { DbError, translatePrismaError } from "./errors.ts";
+export { DbError, toDbError, translatePrismaError } from "./errors.ts";
 export { hashPassword, verifyPassword, randomPassword } from "./passwords.ts";
 export { createUser, findUserByUsername, ensureAdminUser } from "./users.ts";
 export type { NewUser, EnsureAdminResult } from "./users.ts";

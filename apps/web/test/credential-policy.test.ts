@@ -5,7 +5,7 @@ import { parseNetworkList } from "@opsconductor/db";
 import { WinRMClient, WinRMConnectionError } from "@opsconductor/winrm";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { afterAll, describe, expect, test } from "vitest";
-import { guardedLookup } from "../app/server/destinations.server.ts";
+import { guardedLookup } from "../app/services/targets/destinations.server.ts";
 import { startCaptureServer } from "./capture-server.ts";
 import { startApp } from "./harness.ts";
 

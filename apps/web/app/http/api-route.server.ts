@@ -2,13 +2,14 @@
 // params, query and body, and the mapping of thrown errors to the error shape. Routes stay thin.
 import type { PrismaClient } from "@opsconductor/db";
 import type { ActionFunctionArgs, AppLoadContext, LoaderFunctionArgs } from "@remix-run/node";
-import { z } from "zod";
+import type { z } from "zod";
 import { db } from "../db.server.ts";
 import { can, type Permission } from "../lib/permissions.ts";
-import { recordAudit, type AuditEntry } from "./audit.server.ts";
-import { authenticate, checkCsrf, type ClientMeta, type Principal } from "./auth.server.ts";
+import { auditFor, type Audit } from "../services/audit/audit.server.ts";
+import { authenticate, checkCsrf, type ClientMeta, type Principal } from "../services/auth/tokens.server.ts";
+import { ApiError, validationFailed, zodIssueDetails } from "../services/errors.server.ts";
 import { BODY_LIMITS, readText } from "./body.server.ts";
-import { ApiError, toErrorResponse, type ErrorDetail } from "./errors.server.ts";
+import { toErrorResponse } from "./errors.server.ts";
 
 declare module "@remix-run/node" {
   interface AppLoadContext {
@@ -55,7 +56,35 @@ export interface RouteContext<P, Q, B, Principalish> {
   /** Aborted when the client has gone away. */
   signal: AbortSignal;
   /** Writes an audit row for this request's principal; pass `tx` to write it inside a transaction. */
-  audit(entry: Omit<AuditEntry, "actor" | "ip" | "userAgent"> & { actor?: AuditEntry["actor"] }, tx?: Parameters<typeof recordAudit>[0]): Promise<void>;
+  audit: Audit;
+}
+
+/** A handler's answer with a status, body or headers of its own (several Set-Cookie headers among them). */
+export class ApiReply {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers: readonly (readonly [string, string])[];
+  constructor(status: number, body: unknown, headers: readonly (readonly [string, string])[]) {
+    this.status = status;
+    this.body = body;
+    this.headers = headers;
+  }
+}
+
+/**
+ * What a handler returns when the route's fixed status is not the answer: `status` (default 200),
+ * a JSON `body` (none: an empty answer), extra `headers` and `cookies` (one Set-Cookie header each).
+ */
+export function reply(init: { status?: number; body?: unknown; headers?: Record<string, string>; cookies?: readonly string[] }): ApiReply {
+  const headers = [...Object.entries(init.headers ?? {}), ...(init.cookies ?? []).map((c) => ["Set-Cookie", c] as const)];
+  return new ApiReply(init.status ?? 200, init.body, headers);
+}
+
+function replyResponse(result: ApiReply): Response {
+  const headers = new Headers({ "Cache-Control": "no-store" });
+  for (const [name, value] of result.headers) headers.append(name, value);
+  if (result.body === undefined) return new Response(null, { status: result.status, headers });
+  return Response.json(result.body, { status: result.status, headers });
 }
 
 export interface ApiHandler {
@@ -63,19 +92,11 @@ export interface ApiHandler {
   definitions: RouteDefinition<z.ZodType, z.ZodType, z.ZodType, boolean>[];
 }
 
-function issuesToDetails(error: z.ZodError, prefix: string): ErrorDetail[] {
-  return error.issues.map((issue) => {
-    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
-    return { path, message: `${path} ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}` };
-  });
-}
-
 function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, part: string): z.infer<T> {
   if (!schema) return undefined as z.infer<T>;
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const details = issuesToDetails(result.error, part);
-  throw new ApiError(400, "validation_failed", details.map((d) => d.message).join("; "), { details });
+  throw validationFailed(zodIssueDetails(result.error, part));
 }
 
 function queryObject(url: URL): Record<string, string | string[]> {
@@ -131,13 +152,7 @@ export function apiRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodTy
       if (definition.body && rawBody === undefined && !definition.body.safeParse(undefined).success) throw new ApiError(400, "validation_failed", "the request needs a JSON body", { details: [{ path: "body", message: "body is required" }] });
       const parsedBody = parsePart(definition.body, rawBody, "body");
       const meta = clientMeta(request, context);
-      const audit: RouteContext<unknown, unknown, unknown, Principal | null>["audit"] = (entry, tx) =>
-        recordAudit(tx ?? prisma, {
-          ...entry,
-          actor: entry.actor ?? (principal ? { id: principal.id, name: principal.username } : null),
-          ip: meta.ip,
-          userAgent: meta.userAgent,
-        });
+      const audit = auditFor(prisma, principal ? { id: principal.id, name: principal.username } : null, meta);
       const result = await handler({
         request,
         params: parsedParams,
@@ -149,7 +164,9 @@ export function apiRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodTy
         signal: context?.connectionClosed ?? request.signal,
         audit,
       });
+      // A Response only for answers that are not JSON (an event stream); everything else is a value or a reply.
       if (result instanceof Response) return result;
+      if (result instanceof ApiReply) return replyResponse(result);
       const status = definition.status ?? 200;
       if (status === 204) return new Response(null, { status, headers: { "Cache-Control": "no-store" } });
       return Response.json(result ?? null, { status, headers: { "Cache-Control": "no-store" } });
@@ -170,46 +187,4 @@ export function methods(handlers: Partial<Record<Exclude<Method, "GET">, ApiHand
     return handler(args);
   };
   return Object.assign(run, { definitions: Object.values(handlers).flatMap((h) => h!.definitions) });
-}
-
-/** Bounds of PostgreSQL's integer, the type of every integer column the API filters on. */
-export const INT4_MIN = -2_147_483_648;
-export const INT4_MAX = 2_147_483_647;
-
-/** A whole number from a path or query string (or a cursor), within `min`..`max` (at most the int4 range). */
-export function wholeNumber(min: number, max = INT4_MAX, what = "a whole number") {
-  const range = `must be ${what} from ${min} to ${max}`;
-  return z.coerce.number({ error: range }).int(range).min(min, range).max(max, range);
-}
-
-/** Schemas shared by many routes. */
-export const idParams = z.object({ id: z.uuid({ error: "must be a UUID" }) });
-export const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(500).optional(),
-});
-
-/** An opaque cursor for keyset pagination over (createdAt desc, id desc) or similar pairs. */
-export function encodeCursor(value: Record<string, string | number>): string {
-  return Buffer.from(JSON.stringify(value)).toString("base64url");
-}
-
-/** Decodes a cursor made by encodeCursor; a tampered cursor is a 400 naming the query field. */
-export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, shape: T): z.infer<T> | undefined {
-  if (!cursor) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-  } catch {
-    value = undefined;
-  }
-  const parsed = shape.safeParse(value);
-  if (!parsed.success) throw new ApiError(400, "validation_failed", "query.cursor is not a cursor this API returned", { details: [{ path: "query.cursor", message: "query.cursor is not a cursor this API returned" }] });
-  return parsed.data;
-}
-
-/** Cuts one extra row off a page query's result and makes the next cursor from the last kept row. */
-export function toPage<T>(rows: T[], limit: number, cursorOf: (row: T) => Record<string, string | number>): { items: T[]; nextCursor: string | null } {
-  const items = rows.slice(0, limit);
-  return { items, nextCursor: rows.length > limit ? encodeCursor(cursorOf(items[items.length - 1]!)) : null };
 }

@@ -1,7 +1,7 @@
 // Reading request bodies with a byte limit that holds whatever the client declares: Content-Length is
 // only a hint, and a `Transfer-Encoding: chunked` body has none, so the bytes are counted as they
 // arrive and reading stops at the limit.
-import { ApiError } from "./errors.server.ts";
+import { ApiError } from "../services/errors.server.ts";
 
 /** Limits of the bodies the app reads into memory. */
 export const BODY_LIMITS = Object.freeze({

@@ -3,9 +3,13 @@
 import type { AppLoadContext } from "@remix-run/node";
 import { redirect, type data } from "@remix-run/node";
 import { db } from "../db.server.ts";
+import { ApiError } from "../services/errors.server.ts";
 import type { Role } from "../lib/permissions.ts";
-import { recordAudit } from "./audit.server.ts";
-import { ACCESS_COOKIE, authCookies, checkCsrf, clearedAuthCookies, CSRF_COOKIE, readCookie, REFRESH_COOKIE, rotateRefreshToken, verifyAccessToken, type ClientMeta } from "./auth.server.ts";
+import { auditFor } from "../services/audit/audit.server.ts";
+import { refreshSession } from "../services/auth/sign-in.server.ts";
+import { ACCESS_COOKIE, authCookies, checkCsrf, clearedAuthCookies, CSRF_COOKIE, readCookie, REFRESH_COOKIE, verifyAccessToken, type IssuedTokens } from "../services/auth/tokens.server.ts";
+import { clientMeta } from "./api-route.server.ts";
+import { BODY_LIMITS, readForm } from "./body.server.ts";
 
 export interface SessionUser {
   id: string;
@@ -41,10 +45,6 @@ export function safeRedirect(to: unknown, fallback = "/"): string {
   }
 }
 
-function metaOf(request: Request, context: AppLoadContext | undefined): ClientMeta {
-  return { ip: context?.clientIp ?? null, userAgent: request.headers.get("user-agent") };
-}
-
 const USER_FIELDS = { id: true, username: true, displayName: true, role: true, disabled: true, tokenVersion: true } as const;
 
 function cookieValueIn(setCookies: string[], name: string): string | null {
@@ -65,17 +65,15 @@ async function resolve(request: Request, context: AppLoadContext | undefined): P
   }
   const refresh = readCookie(request, REFRESH_COOKIE);
   if (refresh) {
-    const meta = metaOf(request, context);
-    const outcome = await rotateRefreshToken(prisma, refresh, meta);
-    if (outcome.ok) {
-      const user = await prisma.user.findUnique({ where: { id: outcome.user.id }, select: USER_FIELDS });
+    const meta = clientMeta(request, context);
+    const refreshed = await refreshSession(prisma, refresh, meta, auditFor(prisma, null, meta));
+    if (refreshed.ok) {
+      const user = await prisma.user.findUnique({ where: { id: refreshed.signedIn.user.id }, select: USER_FIELDS });
       if (user) {
-        const cookies = authCookies(request, outcome.tokens);
+        const cookies = authCookies(request, refreshed.signedIn.tokens);
         for (const c of cookies) headers.append("Set-Cookie", c);
         return { session: { user: { id: user.id, username: user.username, displayName: user.displayName, role: user.role as Role }, csrfToken: cookieValueIn(cookies, CSRF_COOKIE) }, headers };
       }
-    } else if (outcome.reason === "reused") {
-      await recordAudit(prisma, { actor: { id: outcome.userId ?? null, name: outcome.username ?? null }, action: "auth.refresh_reused", entityType: "user", entityId: outcome.userId ?? null, summary: `a spent refresh token of ${outcome.username} was presented again; its session was revoked`, ...meta });
     }
   }
   if (access || refresh) for (const c of clearedAuthCookies(request)) headers.append("Set-Cookie", c);
@@ -120,4 +118,39 @@ export async function requireUser(request: Request, context: AppLoadContext | un
 export function checkFormCsrf(request: Request, formToken: string | null): void {
   const hasSession = [ACCESS_COOKIE, REFRESH_COOKIE, CSRF_COOKIE].some((name) => readCookie(request, name) !== null);
   checkCsrf(request, hasSession ? { id: "", username: "", role: "viewer", via: "cookie" } : null, formToken);
+}
+
+/**
+ * Checks the sign-out form (a POST of at most BODY_LIMITS.form bytes echoing the CSRF token): null
+ * when it passes, else the plain-text answer that says why not.
+ */
+export async function refuseSignOutForm(request: Request): Promise<Response | null> {
+  if (request.method !== "POST") return new Response("Sign out with POST.", { status: 405, headers: { Allow: "POST" } });
+  try {
+    const form = await readForm(request, BODY_LIMITS.form);
+    const csrf = form.get("csrf");
+    checkFormCsrf(request, typeof csrf === "string" ? csrf : null);
+    return null;
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const message = error.status === 403 ? "Sign-out refused: the form did not carry this browser's security token. Reload the page and sign out again." : `Sign-out refused: ${error.message}.`;
+    return new Response(message, {
+      status: error.status,
+      headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store", ...error.headers },
+    });
+  }
+}
+
+/** Headers of a page answer that signs the browser out: every auth cookie cleared, nothing cached. */
+export function signedOutHeaders(request: Request): Headers {
+  const headers = new Headers({ "Cache-Control": "no-store" });
+  for (const c of clearedAuthCookies(request)) headers.append("Set-Cookie", c);
+  return headers;
+}
+
+/** Headers of a page answer that signs the browser in with `tokens`. */
+export function signedInHeaders(request: Request, tokens: IssuedTokens): Headers {
+  const headers = new Headers({ "Cache-Control": "no-store" });
+  for (const c of authCookies(request, tokens)) headers.append("Set-Cookie", c);
+  return headers;
 }

@@ -1,6 +1,7 @@
 // The one permission table: the API's route builder enforces it and the UI asks it what to show.
+import { Role as Roles } from "@opsconductor/db/enums";
 
-export const ROLES = ["admin", "operator", "viewer"] as const;
+export const ROLES = Object.values(Roles);
 export type Role = (typeof ROLES)[number];
 
 const ALL: readonly Role[] = ROLES;

@@ -4,7 +4,7 @@ import { useLoaderData } from "@remix-run/react";
 import type { ShellUser } from "../components/app-shell.tsx";
 import { SystemStatus, type DatabaseHealth } from "../components/system-status.tsx";
 import { db } from "../db.server.ts";
-import { requireUser, type PageData } from "../server/web-session.server.ts";
+import { requireUser, type PageData } from "../http/web-session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "OpsConductor · Dashboard" }];
 

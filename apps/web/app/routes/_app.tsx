@@ -1,7 +1,7 @@
 import { data, type HeadersFunction, type LoaderFunctionArgs } from "@remix-run/node";
 import { Outlet, useLoaderData } from "@remix-run/react";
 import { AppShell, type ShellUser } from "../components/app-shell.tsx";
-import { requireUser, type PageData } from "../server/web-session.server.ts";
+import { requireUser, type PageData } from "../http/web-session.server.ts";
 
 // The layout of every signed-in page; each page's own loader must still call requireUser, because
 // Remix runs a page's loaders side by side rather than this one first.

@@ -1,5 +1,8 @@
-import { apiRoute, idParams, methods } from "../server/api.server.ts";
-import { deleteCredential, getCredential, updateCredential, updateCredentialBody } from "../server/credentials.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { idParams } from "../schemas/common.ts";
+import { updateCredentialBody } from "../schemas/credentials.ts";
+import { deleteCredential, updateCredential } from "../services/credentials/commands.server.ts";
+import { getCredential } from "../services/credentials/queries.server.ts";
 
 export const loader = apiRoute(
   { method: "GET", path: "/api/credentials/{id}", summary: "Get a credential's metadata (never its secret)", permission: "credentials:read", params: idParams, tags: ["credentials"] },

@@ -1,6 +1,8 @@
 import { can } from "../lib/permissions.ts";
-import { apiRoute, methods } from "../server/api.server.ts";
-import { createCredential, createCredentialBody, credentialListQuery, listCredentials } from "../server/credentials.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { createCredentialBody, credentialListQuery } from "../schemas/credentials.ts";
+import { createCredential } from "../services/credentials/commands.server.ts";
+import { listCredentials } from "../services/credentials/queries.server.ts";
 
 export const loader = apiRoute(
   {

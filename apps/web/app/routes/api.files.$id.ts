@@ -1,5 +1,7 @@
-import { apiRoute, idParams, methods } from "../server/api.server.ts";
-import { deleteFile, getFile } from "../server/files.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { idParams } from "../schemas/common.ts";
+import { deleteFile } from "../services/files/commands.server.ts";
+import { getFile } from "../services/files/queries.server.ts";
 
 export const loader = apiRoute(
   { method: "GET", path: "/api/files/{id}", summary: "A file's metadata: name, size, SHA-256, uploader", permission: "files:read", params: idParams, tags: ["files"] },

@@ -1,13 +1,10 @@
-import { z } from "zod";
-import { apiRoute, methods, pageQuery } from "../server/api.server.ts";
-import { FILE_NAME_HEADER, listFiles, uploadFile, uploadName } from "../server/files.server.ts";
-
-const listQuery = pageQuery.extend({ q: z.string().trim().min(1).max(200).optional().meta({ description: "Only files whose name contains this (any case)" }) });
-// Validated by uploadName, which also accepts the header instead.
-const uploadQuery = z.object({ name: z.string().max(1000).optional().meta({ description: `The file's name (1-255 characters), unless sent in the ${FILE_NAME_HEADER} header` }) });
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { FILE_NAME_HEADER, fileListQuery, uploadQuery } from "../schemas/files.ts";
+import { uploadFile, uploadName } from "../services/files/commands.server.ts";
+import { listFiles } from "../services/files/queries.server.ts";
 
 export const loader = apiRoute(
-  { method: "GET", path: "/api/files", summary: "List the file library, newest first", permission: "files:read", query: listQuery, tags: ["files"] },
+  { method: "GET", path: "/api/files", summary: "List the file library, newest first", permission: "files:read", query: fileListQuery, tags: ["files"] },
   ({ db, query }) => listFiles(db, query),
 );
 

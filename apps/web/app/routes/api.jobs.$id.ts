@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { apiRoute, idParams, methods } from "../server/api.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { idParams } from "../schemas/common.ts";
 import { addVersion, deleteJob, getJob, jobDefinitionBody, setJobActive } from "../server/jobs.server.ts";
 
 export const loader = apiRoute(

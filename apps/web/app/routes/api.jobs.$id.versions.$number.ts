@@ -1,4 +1,5 @@
-import { apiRoute, idParams, INT4_MAX, wholeNumber } from "../server/api.server.ts";
+import { apiRoute } from "../http/api-route.server.ts";
+import { idParams, INT4_MAX, wholeNumber } from "../schemas/common.ts";
 import { getVersion } from "../server/jobs.server.ts";
 
 const params = idParams.extend({ number: wholeNumber(1, INT4_MAX, "a version number") });

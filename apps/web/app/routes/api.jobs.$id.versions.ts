@@ -1,4 +1,5 @@
-import { apiRoute, idParams, pageQuery } from "../server/api.server.ts";
+import { apiRoute } from "../http/api-route.server.ts";
+import { idParams, pageQuery } from "../schemas/common.ts";
 import { listVersions } from "../server/jobs.server.ts";
 
 export const loader = apiRoute(

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { apiRoute, methods, pageQuery } from "../server/api.server.ts";
-import { booleanQuery, createJob, jobDefinitionBody, listJobs } from "../server/jobs.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { booleanQuery, pageQuery } from "../schemas/common.ts";
+import { createJob, jobDefinitionBody, listJobs } from "../server/jobs.server.ts";
 
 const listQuery = pageQuery.extend({ q: z.string().trim().min(1).max(200).optional(), active: booleanQuery.optional() });
 

@@ -1,19 +1,15 @@
-import { z } from "zod";
-import { apiRoute, methods } from "../server/api.server.ts";
-import { clearedAuthCookies, readCookie, REFRESH_COOKIE, revokeRefreshFamily } from "../server/auth.server.ts";
-
-const body = z.object({ refreshToken: z.string().min(1).max(200).optional() }).optional();
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { signedOutReply } from "../http/session-replies.server.ts";
+import { logoutBody } from "../schemas/auth.ts";
+import { signOut } from "../services/auth/sign-in.server.ts";
+import { readCookie, REFRESH_COOKIE } from "../services/auth/tokens.server.ts";
 
 export const action = methods({
   POST: apiRoute(
-    { method: "POST", path: "/api/logout", summary: "Sign out: revoke this session's refresh tokens and clear the cookies", permission: "public", optionalAuth: true, body, tags: ["auth"] },
+    { method: "POST", path: "/api/logout", summary: "Sign out: revoke this session's refresh tokens and clear the cookies", permission: "public", optionalAuth: true, body: logoutBody, tags: ["auth"] },
     async ({ request, body, principal, db, audit }) => {
-      const token = body?.refreshToken ?? readCookie(request, REFRESH_COOKIE);
-      if (token) await revokeRefreshFamily(db, token);
-      if (principal) await audit({ action: "auth.logout", entityType: "user", entityId: principal.id, summary: `${principal.username} signed out` });
-      const res = new Response(null, { status: 204, headers: { "Cache-Control": "no-store" } });
-      for (const c of clearedAuthCookies(request)) res.headers.append("Set-Cookie", c);
-      return res;
+      await signOut(db, body?.refreshToken ?? readCookie(request, REFRESH_COOKIE), principal, audit);
+      return signedOutReply(request);
     },
   ),
 });

@@ -1,5 +1,5 @@
-import { apiRoute } from "../server/api.server.ts";
-import { openApiDocument, type DocumentedRoute } from "../server/openapi.server.ts";
+import { apiRoute } from "../http/api-route.server.ts";
+import { openApiDocument, type DocumentedRoute } from "../http/openapi.server.ts";
 
 const definition: DocumentedRoute = { method: "GET", path: "/api/openapi.json", summary: "This API's OpenAPI 3.1 description", permission: "public", tags: ["meta"] };
 

@@ -1,5 +1,6 @@
-import { apiRoute, methods } from "../server/api.server.ts";
-import { registerBody, registerUser } from "../server/users.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { registerBody } from "../schemas/users.ts";
+import { registerUser } from "../services/users/commands.server.ts";
 
 export const action = methods({
   POST: apiRoute(

@@ -1,5 +1,5 @@
-import { apiRoute, methods } from "../server/api.server.ts";
-import { setSchedulerEnabled } from "../server/schedules.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { setSchedulerEnabled } from "../services/schedules/scheduler.server.ts";
 
 export const action = methods({
   POST: apiRoute(

@@ -1,5 +1,8 @@
-import { apiRoute, idParams, methods } from "../server/api.server.ts";
-import { deleteSchedule, getSchedule, updateSchedule, updateScheduleBody } from "../server/schedules.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { idParams } from "../schemas/common.ts";
+import { updateScheduleBody } from "../schemas/schedules.ts";
+import { deleteSchedule, updateSchedule } from "../services/schedules/commands.server.ts";
+import { getSchedule } from "../services/schedules/queries.server.ts";
 
 export const loader = apiRoute(
   { method: "GET", path: "/api/schedules/{id}", summary: "A schedule with its next instants", permission: "schedules:read", params: idParams, tags: ["schedules"] },

@@ -1,12 +1,10 @@
-import { z } from "zod";
-import { apiRoute, methods, pageQuery } from "../server/api.server.ts";
-import { booleanQuery } from "../server/jobs.server.ts";
-import { createSchedule, createScheduleBody, listSchedules } from "../server/schedules.server.ts";
-
-const listQuery = pageQuery.extend({ jobId: z.uuid({ error: "must be a job id (UUID)" }).optional(), enabled: booleanQuery.optional() });
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { createScheduleBody, scheduleListQuery } from "../schemas/schedules.ts";
+import { createSchedule } from "../services/schedules/commands.server.ts";
+import { listSchedules } from "../services/schedules/queries.server.ts";
 
 export const loader = apiRoute(
-  { method: "GET", path: "/api/schedules", summary: "List schedules, newest first, each with its next instants", permission: "schedules:read", query: listQuery, tags: ["schedules"] },
+  { method: "GET", path: "/api/schedules", summary: "List schedules, newest first, each with its next instants", permission: "schedules:read", query: scheduleListQuery, tags: ["schedules"] },
   ({ db, query }) => listSchedules(db, query),
 );
 

@@ -1,5 +1,6 @@
-import { apiRoute, idParams, methods } from "../server/api.server.ts";
-import { testTargetConnection } from "../server/targets.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { idParams } from "../schemas/common.ts";
+import { testTargetConnection } from "../services/targets/connection-test.server.ts";
 
 export const action = methods({
   POST: apiRoute(

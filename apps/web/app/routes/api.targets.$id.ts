@@ -1,6 +1,9 @@
 import { can } from "../lib/permissions.ts";
-import { apiRoute, idParams, methods } from "../server/api.server.ts";
-import { deleteTarget, getTarget, updateTarget, updateTargetBody } from "../server/targets.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { idParams } from "../schemas/common.ts";
+import { updateTargetBody } from "../schemas/targets.ts";
+import { deleteTarget, updateTarget } from "../services/targets/commands.server.ts";
+import { getTarget } from "../services/targets/queries.server.ts";
 
 export const loader = apiRoute(
   { method: "GET", path: "/api/targets/{id}", summary: "Get a target", permission: "targets:read", params: idParams, tags: ["targets"] },

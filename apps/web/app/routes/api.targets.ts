@@ -1,6 +1,8 @@
 import { can } from "../lib/permissions.ts";
-import { apiRoute, methods } from "../server/api.server.ts";
-import { createTarget, createTargetBody, listTargets, targetListQuery } from "../server/targets.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { createTargetBody, targetListQuery } from "../schemas/targets.ts";
+import { createTarget } from "../services/targets/commands.server.ts";
+import { listTargets } from "../services/targets/queries.server.ts";
 
 export const loader = apiRoute(
   { method: "GET", path: "/api/targets", summary: "List targets, newest first, by tag, OS or text", permission: "targets:read", query: targetListQuery, tags: ["targets"] },

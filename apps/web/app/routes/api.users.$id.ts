@@ -1,5 +1,8 @@
-import { apiRoute, idParams, methods } from "../server/api.server.ts";
-import { deleteUser, getUser, updateUser, updateUserBody } from "../server/users.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { idParams } from "../schemas/common.ts";
+import { updateUserBody } from "../schemas/users.ts";
+import { deleteUser, updateUser } from "../services/users/commands.server.ts";
+import { getUser } from "../services/users/queries.server.ts";
 
 export const loader = apiRoute(
   { method: "GET", path: "/api/users/{id}", summary: "Get a user", permission: "users:read", params: idParams, tags: ["users"] },

@@ -1,6 +1,7 @@
-import { apiRoute, methods } from "../server/api.server.ts";
-import { authCookies } from "../server/auth.server.ts";
-import { changeOwnPassword, passwordChangeBody } from "../server/users.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { passwordChangedReply } from "../http/session-replies.server.ts";
+import { passwordChangeBody } from "../schemas/users.ts";
+import { changeOwnPassword } from "../services/users/commands.server.ts";
 
 export const action = methods({
   POST: apiRoute(
@@ -12,11 +13,6 @@ export const action = methods({
       body: passwordChangeBody,
       tags: ["profile"],
     },
-    async ({ request, db, principal, body, meta, audit }) => {
-      const tokens = await changeOwnPassword(db, principal.id, body, meta, audit);
-      const headers = new Headers({ "Cache-Control": "no-store" });
-      if (principal.via === "cookie") for (const c of authCookies(request, tokens)) headers.append("Set-Cookie", c);
-      return Response.json({ changed: true, ...tokens }, { headers });
-    },
+    async ({ request, db, principal, body, meta, audit }) => passwordChangedReply(request, principal, await changeOwnPassword(db, principal.id, body, meta, audit)),
   ),
 });

@@ -1,5 +1,7 @@
-import { apiRoute, methods } from "../server/api.server.ts";
-import { getUser, profileBody, updateProfile } from "../server/users.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { profileBody } from "../schemas/users.ts";
+import { updateProfile } from "../services/users/commands.server.ts";
+import { getUser } from "../services/users/queries.server.ts";
 
 export const loader = apiRoute(
   { method: "GET", path: "/api/users/me", summary: "The signed-in user's profile", permission: "profile:read", tags: ["profile"] },

@@ -1,5 +1,7 @@
-import { apiRoute, methods } from "../server/api.server.ts";
-import { createUser, createUserBody, listUsers, userListQuery } from "../server/users.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { createUserBody, userListQuery } from "../schemas/users.ts";
+import { createUser } from "../services/users/commands.server.ts";
+import { listUsers } from "../services/users/queries.server.ts";
 
 export const loader = apiRoute(
   { method: "GET", path: "/api/users", summary: "List users, newest first", permission: "users:read", query: userListQuery, tags: ["users"] },

@@ -1,4 +1,4 @@
-import { apiRoute } from "../server/api.server.ts";
+import { apiRoute } from "../http/api-route.server.ts";
 
 export const loader = apiRoute(
   { method: "GET", path: "/api/verify", summary: "The signed-in principal", permission: "authenticated", tags: ["auth"] },

@@ -1,13 +1,14 @@
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { db } from "../db.server.ts";
-import { clientMeta } from "../server/api.server.ts";
-import { authCookies, checkCsrf } from "../server/auth.server.ts";
-import { BODY_LIMITS, readForm } from "../server/body.server.ts";
-import { ApiError } from "../server/errors.server.ts";
-import { signInWithPassword } from "../server/session.server.ts";
-import { listSsoProviders, ssoErrorMessage, type SsoProviderId } from "../server/sso.server.ts";
-import { getWebSession, safeRedirect, type PageData } from "../server/web-session.server.ts";
+import { clientMeta } from "../http/api-route.server.ts";
+import { BODY_LIMITS, readForm } from "../http/body.server.ts";
+import { getWebSession, safeRedirect, signedInHeaders, type PageData } from "../http/web-session.server.ts";
+import { loginBody } from "../schemas/auth.ts";
+import { signInWithPassword } from "../services/auth/sign-in.server.ts";
+import { listSsoProviders, ssoErrorMessage, type SsoProviderId } from "../services/auth/sso.server.ts";
+import { checkCsrf } from "../services/auth/tokens.server.ts";
+import { ApiError } from "../services/errors.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "OpsConductor · Sign in" }];
 
@@ -44,15 +45,11 @@ export async function action({ request, context }: ActionFunctionArgs): Promise<
     checkCsrf(request, null);
     const form = await readForm(request, BODY_LIMITS.form);
     username = String(form.get("username") ?? "").trim();
-    const password = String(form.get("password") ?? "");
     const redirectTo = safeRedirect(form.get("redirectTo"));
-    if (!username || !password || username.length > 200 || password.length > 1024) {
-      return data({ error: "Enter your username and password.", username: username.slice(0, 200) }, { status: 400 });
-    }
-    const signedIn = await signInWithPassword(db(), username, password, clientMeta(request, context));
-    const headers = new Headers({ "Cache-Control": "no-store" });
-    for (const c of authCookies(request, signedIn.tokens)) headers.append("Set-Cookie", c);
-    return redirect(redirectTo, { headers });
+    const parsed = loginBody.safeParse({ username, password: String(form.get("password") ?? "") });
+    if (!parsed.success) return data({ error: "Enter your username and password.", username: username.slice(0, 200) }, { status: 400 });
+    const signedIn = await signInWithPassword(db(), parsed.data.username, parsed.data.password, clientMeta(request, context));
+    return redirect(redirectTo, { headers: signedInHeaders(request, signedIn.tokens) });
   } catch (error) {
     if (error instanceof ApiError) return data({ error: sentence(error.message), username: username.slice(0, 200) }, { status: error.status, headers: error.headers });
     throw error;
@@ -83,6 +80,7 @@ export default function Login() {
               name="username"
               autoComplete="username"
               required
+              maxLength={loginBody.shape.username.maxLength ?? undefined}
               autoFocus
               defaultValue={result?.username ?? ""}
               className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-slate-900 focus:border-sky-500 focus:outline-none"
@@ -95,6 +93,7 @@ export default function Login() {
               type="password"
               autoComplete="current-password"
               required
+              maxLength={loginBody.shape.password.maxLength ?? undefined}
               className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-slate-900 focus:border-sky-500 focus:outline-none"
             />
           </label>

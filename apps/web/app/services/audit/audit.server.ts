@@ -17,6 +17,15 @@ export interface AuditEntry {
   userAgent?: string | null;
 }
 
+/** An entry as a service hands it over: the request's actor, address and user agent are added for it. */
+export type AuditInput = Omit<AuditEntry, "actor" | "ip" | "userAgent"> & { actor?: AuditActor | null };
+
+/**
+ * How services audit their changes: writes one entry for the caller (the route builder makes it
+ * for the request's principal); pass `tx` to write it in the transaction of the change.
+ */
+export type Audit = (entry: AuditInput, tx?: Db) => Promise<void>;
+
 const SECRET_KEY = /secret|password|passphrase|token|private|apikey|api_key|^key$/i;
 export const REDACTED = "[redacted]";
 
@@ -28,6 +37,11 @@ export function redact(value: unknown, depth = 0): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? REDACTED : redact(v, depth + 1)]));
   }
   return value;
+}
+
+/** An Audit writing entries for `actor` (unless an entry names its own) with the client's address and user agent. */
+export function auditFor(db: Db, actor: AuditActor | null, client: { ip: string | null; userAgent: string | null }): Audit {
+  return (entry, tx) => recordAudit(tx ?? db, { ...entry, actor: entry.actor ?? actor, ip: client.ip, userAgent: client.userAgent });
 }
 
 /** Writes one audit row; call it in the same transaction as the change it records. */

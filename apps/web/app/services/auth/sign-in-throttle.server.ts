@@ -9,9 +9,9 @@
 //   accounts.
 // - Refusals are audited once per key and window, as one row whose count grows.
 import type { Db, PrismaClient } from "@opsconductor/db";
-import { env } from "../env.server.ts";
-import { recordAudit, type AuditEntry } from "./audit.server.ts";
-import { ApiError } from "./errors.server.ts";
+import { env } from "../../env.server.ts";
+import { recordAudit, type AuditEntry } from "../audit/audit.server.ts";
+import { ApiError } from "../errors.server.ts";
 
 /** The keys one sign-in attempt is counted under. */
 export interface AttemptKeys {

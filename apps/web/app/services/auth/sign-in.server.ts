@@ -1,10 +1,12 @@
-// Password sign-in with throttling, shared by POST /api/login and the login page.
+// Signing in and out: password sign-in with throttling (POST /api/login and the login page), the
+// refresh of a session, signing out one session (the API and the sign-out form) and revoking every
+// session of a user.
 import { verifyPassword, type PrismaClient } from "@opsconductor/db";
-import type { Role } from "../lib/permissions.ts";
-import { recordAudit } from "./audit.server.ts";
-import { issueTokens, type ClientMeta, type IssuedTokens } from "./auth.server.ts";
-import { ApiError } from "./errors.server.ts";
+import { can, type Role } from "../../lib/permissions.ts";
+import { recordAudit, type Audit } from "../audit/audit.server.ts";
+import { ApiError, notFound } from "../errors.server.ts";
 import { accountKey, addressKey, attemptSucceeded, countAttempt, recordRepeatedAudit, tooManyAttempts } from "./sign-in-throttle.server.ts";
+import { issueTokens, revokeAllTokens, revokeRefreshFamily, rotateRefreshToken, SESSION_TX, type ClientMeta, type IssuedTokens, type Principal } from "./tokens.server.ts";
 
 // Verifying against a fixed hash for unknown users keeps the answer time the same for both cases.
 const DUMMY_HASH = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$kHbQF1DXhJ3jHeqQ+7V7w6yB8H0o2Xx9dB0b2o7vQ1Q".replaceAll("+", "-");
@@ -39,13 +41,53 @@ export async function signInWithPassword(prisma: PrismaClient, username: string,
   return { tokens, user: { id: user.id, username: user.username, role: user.role as Role, displayName: user.displayName } };
 }
 
-/** The JSON body and headers every sign-in answers with: tokens in the body and in cookies. */
-export function signedInResponse(request: Request, signedIn: SignedIn, cookies: string[]): Response {
-  const headers = new Headers({ "Cache-Control": "no-store" });
-  for (const c of cookies) headers.append("Set-Cookie", c);
-  const { tokens, user } = signedIn;
-  return Response.json(
-    { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresIn: tokens.expiresIn, user: { id: user.id, username: user.username, role: user.role } },
-    { headers },
-  );
+/** Why a refresh token was refused, in the words the API answers with. */
+export const REFRESH_REFUSALS = Object.freeze({
+  unknown: "this refresh token is not valid",
+  expired: "this refresh token has expired; sign in again",
+  revoked: "this refresh token was revoked; sign in again",
+  reused: "this refresh token was already used, so every token of its session has been revoked; sign in again",
+  disabled: "this account is disabled",
+} as const);
+
+/** A refresh either signs the session in again or is refused with the reason's message. */
+export type Refreshed = { ok: true; signedIn: SignedIn } | { ok: false; message: string };
+
+/**
+ * Exchanges a refresh token (from the body or the cookie) for a new pair; each works once. A spent
+ * token presented again ends its session and is audited as `auth.refresh_reused`.
+ */
+export async function refreshSession(prisma: PrismaClient, token: string | null, meta: ClientMeta, audit: Audit): Promise<Refreshed> {
+  if (!token) throw new ApiError(400, "validation_failed", "send refreshToken in the body, or the refresh cookie", { details: [{ path: "body.refreshToken", message: "body.refreshToken is required" }] });
+  const outcome = await rotateRefreshToken(prisma, token, meta);
+  if (outcome.ok) return { ok: true, signedIn: { tokens: outcome.tokens, user: { ...outcome.user, displayName: null } } };
+  if (outcome.reason === "reused") {
+    await audit({ actor: { id: outcome.userId ?? null, name: outcome.username ?? null }, action: "auth.refresh_reused", entityType: "user", entityId: outcome.userId ?? null, summary: `a spent refresh token of ${outcome.username} was presented again; its session was revoked` });
+  }
+  return { ok: false, message: REFRESH_REFUSALS[outcome.reason] };
+}
+
+/**
+ * Signs out one session: its refresh token's family is revoked (when there is one) and the sign-out
+ * of `user` (when known) is audited.
+ */
+export async function signOut(prisma: PrismaClient, refreshToken: string | null, user: { id: string; username: string } | null, audit: Audit): Promise<void> {
+  if (refreshToken) await revokeRefreshFamily(prisma, refreshToken);
+  if (user) await audit({ actor: { id: user.id, name: user.username }, action: "auth.logout", entityType: "user", entityId: user.id, summary: `${user.username} signed out` });
+}
+
+/**
+ * Invalidates every token of `userId` (the caller's own when left out); another user's only for
+ * those who may manage users. Audited in the same transaction.
+ */
+export async function revokeAllSessions(prisma: PrismaClient, principal: Principal, userId: string | undefined, audit: Audit): Promise<{ revoked: true; userId: string; own: boolean }> {
+  const id = userId ?? principal.id;
+  if (id !== principal.id && !can(principal.role, "users:write")) throw new ApiError(403, "forbidden", "only an admin may revoke another user's tokens");
+  const user = await prisma.user.findUnique({ where: { id }, select: { id: true, username: true } });
+  if (!user) throw notFound("user");
+  await prisma.$transaction(async (tx) => {
+    await revokeAllTokens(tx, user.id);
+    await audit({ action: "auth.revoke_all", entityType: "user", entityId: user.id, summary: `${principal.username} revoked every token of ${user.username}` }, tx);
+  }, SESSION_TX);
+  return { revoked: true, userId: user.id, own: user.id === principal.id };
 }

@@ -5,13 +5,14 @@ import { createHash, createPublicKey, randomBytes, timingSafeEqual, verify, type
 import type { Db, PrismaClient } from "@opsconductor/db";
 import { ArcticFetchError, CodeChallengeMethod, generateCodeVerifier, generateState, MicrosoftEntraId, OAuth2Client, OAuth2RequestError, type OAuth2Tokens } from "arctic";
 import { z } from "zod";
-import { env, type WebEnv } from "../env.server.ts";
-import type { Role } from "../lib/permissions.ts";
-import { recordAudit } from "./audit.server.ts";
-import { authCookies, issueTokens, readCookie, type ClientMeta, type IssuedTokens } from "./auth.server.ts";
+import { env, type WebEnv } from "../../env.server.ts";
+import { safeRedirect } from "../../http/web-session.server.ts";
+import type { Role } from "../../lib/permissions.ts";
+import { recordAudit } from "../audit/audit.server.ts";
+import { isUniqueViolation } from "../errors.server.ts";
+import { isLastEnabledAdmin } from "../users/commands.server.ts";
 import { recordRepeatedAudit } from "./sign-in-throttle.server.ts";
-import { isLastEnabledAdmin } from "./users.server.ts";
-import { safeRedirect } from "./web-session.server.ts";
+import { authCookies, issueTokens, readCookie, type ClientMeta, type IssuedTokens } from "./tokens.server.ts";
 
 export const SSO_PROVIDER_IDS = ["entra", "oidc"] as const;
 export type SsoProviderId = (typeof SSO_PROVIDER_IDS)[number];
@@ -299,8 +300,6 @@ export interface SsoSignedIn {
   user: { id: string; username: string; role: Role; displayName: string | null };
   created: boolean;
 }
-
-const isUniqueViolation = (error: unknown) => (error as { code?: unknown })?.code === "P2002";
 
 /**
  * Signs in the user behind verified ID token claims: the one linked to (provider, subject), or a new

@@ -6,9 +6,9 @@ import type { Db, PrismaClient } from "@opsconductor/db";
 import { hmac } from "@oslojs/crypto/hmac";
 import { SHA256 } from "@oslojs/crypto/sha2";
 import { createJWTSignatureMessage, encodeJWT, parseJWT } from "@oslojs/jwt";
-import { env } from "../env.server.ts";
-import type { Role } from "../lib/permissions.ts";
-import { ApiError } from "./errors.server.ts";
+import { env } from "../../env.server.ts";
+import type { Role } from "../../lib/permissions.ts";
+import { ApiError } from "../errors.server.ts";
 
 export const ACCESS_COOKIE = "oc_access";
 export const REFRESH_COOKIE = "oc_refresh";

@@ -1,163 +1,15 @@
-// Stored credentials. The secret is write-only: it is sealed on the way in (keyring.server.ts) and no
-// read path, audit entry or error message ever carries it. Operators see names and types only.
+// Changing credentials. The secret is write-only: it is sealed on the way in (keyring.server.ts) and
+// no read path, audit entry or error message ever carries it.
 import { randomUUID } from "node:crypto";
-import { credentialPolicySchema, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
-import { z } from "zod";
-import { decodeCursor, pageQuery, toPage } from "./api.server.ts";
-import { ApiError, notFound, type ErrorDetail } from "./errors.server.ts";
-import { sealCredentialSecret, type CredentialSecret } from "./keyring.server.ts";
-import type { AuditFn } from "./users.server.ts";
-
-export const CREDENTIAL_TYPES = ["winrm", "ssh", "api_key"] as const;
-export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
-const credentialType = z.enum(CREDENTIAL_TYPES, { error: `must be one of ${CREDENTIAL_TYPES.join(", ")}` });
-
-const secretText = (max: number) => z.string().min(1, "must not be empty").max(max);
-const passwordSecret = z.strictObject({ password: secretText(1024) });
-const sshSecret = z
-  .strictObject({ password: secretText(1024).optional(), privateKey: secretText(16_384).optional(), passphrase: secretText(1024).optional() })
-  .superRefine((value, ctx) => {
-    if ((value.password === undefined) === (value.privateKey === undefined)) {
-      ctx.addIssue({ code: "custom", path: ["password"], message: "give either password or privateKey (with an optional passphrase)" });
-    } else if (value.passphrase !== undefined && value.privateKey === undefined) {
-      ctx.addIssue({ code: "custom", path: ["passphrase"], message: "only goes with privateKey" });
-    }
-  })
-  .transform((value) => value as CredentialSecret);
-const apiKeySecret = z.strictObject({ apiKey: secretText(8192) });
-
-/** The secret's shape for each credential type. */
-export const secretSchemas: Record<CredentialType, z.ZodType<CredentialSecret>> = { winrm: passwordSecret, ssh: sshSecret, api_key: apiKeySecret };
-
-const name = z.string().trim().min(1).max(100);
-const metadata = {
-  username: z.string().trim().max(256).nullish(),
-  domain: z.string().trim().max(256).nullish(),
-  description: z.string().trim().max(2000).nullish(),
-};
-/** Where the secret may be sent (see prisma/src/host-policy.ts); empty: only admins bind it to targets. */
-const usagePolicy = credentialPolicySchema;
-
-export const createCredentialBody = z.discriminatedUnion("type", [
-  z.object({ name, type: z.literal("winrm"), ...metadata, usagePolicy: usagePolicy.optional(), secret: passwordSecret }),
-  z.object({ name, type: z.literal("ssh"), ...metadata, usagePolicy: usagePolicy.optional(), secret: sshSecret }),
-  z.object({ name, type: z.literal("api_key"), ...metadata, usagePolicy: usagePolicy.optional(), secret: apiKeySecret }),
-]);
-
-export const updateCredentialBody = z.object({
-  name: name.optional(),
-  /** Only accepted when it equals the current type: a credential's type cannot change. */
-  type: credentialType.optional(),
-  ...metadata,
-  /** Present: replaces the whole usage policy. */
-  usagePolicy: usagePolicy.optional(),
-  /** Present: rotate the secret (validated against the credential's type). */
-  secret: z.record(z.string(), z.unknown()).optional(),
-});
-
-export const credentialListQuery = pageQuery.extend({ type: credentialType.optional(), q: z.string().trim().max(200).optional() });
-
-const detailSelect = {
-  id: true,
-  name: true,
-  type: true,
-  username: true,
-  domain: true,
-  description: true,
-  usagePolicy: true,
-  keyId: true,
-  createdAt: true,
-  updatedAt: true,
-  rotatedAt: true,
-  _count: { select: { targets: true } },
-} satisfies Prisma.CredentialSelect;
-type DetailRow = Prisma.CredentialGetPayload<{ select: typeof detailSelect }>;
-
-/** What an admin sees of a credential: metadata, never the secret. */
-export interface CredentialView {
-  id: string;
-  name: string;
-  type: CredentialType;
-  username: string | null;
-  domain: string | null;
-  description: string | null;
-  /** Hosts the credential may be used against: names, `*.` wildcards, IP addresses, CIDR ranges. */
-  usagePolicy: string[];
-  keyId: string;
-  createdAt: Date;
-  updatedAt: Date;
-  rotatedAt: Date | null;
-  usedByTargets: number;
-}
-
-/** What an operator sees: enough to pick one for a target. */
-export interface CredentialReference {
-  id: string;
-  name: string;
-  type: CredentialType;
-}
-
-function view(row: DetailRow): CredentialView {
-  const { _count, ...rest } = row;
-  return { ...rest, type: row.type as CredentialType, usedByTargets: _count.targets };
-}
-
-const cursorShape = z.object({ at: z.iso.datetime(), id: z.uuid() });
-
-/**
- * Lists credentials newest first; `detail` false gives references only (id, name, type), and then
- * `q` searches names only: matching the hidden fields would reveal them a substring at a time.
- */
-export async function listCredentials(db: Db, query: z.infer<typeof credentialListQuery>, detail: boolean) {
-  const cursor = decodeCursor(query.cursor, cursorShape);
-  const searched: Prisma.CredentialWhereInput[] = query.q
-    ? [
-        { name: { contains: query.q, mode: "insensitive" } },
-        ...(detail ? [{ username: { contains: query.q, mode: "insensitive" as const } }, { description: { contains: query.q, mode: "insensitive" as const } }] : []),
-      ]
-    : [];
-  const where: Prisma.CredentialWhereInput = {
-    ...(query.type ? { type: query.type } : {}),
-    ...(searched.length > 0 ? { OR: searched } : {}),
-  };
-  const rows = await db.credential.findMany({
-    select: detailSelect,
-    where: cursor ? { AND: [where, { OR: [{ createdAt: { lt: new Date(cursor.at) } }, { createdAt: new Date(cursor.at), id: { lt: cursor.id } }] }] } : where,
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-    take: query.limit + 1,
-  });
-  const page = toPage(rows, query.limit, (c) => ({ at: c.createdAt.toISOString(), id: c.id }));
-  return {
-    items: page.items.map((row): CredentialView | CredentialReference => (detail ? view(row) : { id: row.id, name: row.name, type: row.type as CredentialType })),
-    nextCursor: page.nextCursor,
-  };
-}
-
-/** One credential's metadata, or a 404. */
-export async function getCredential(db: Db, id: string): Promise<CredentialView> {
-  const row = await db.credential.findUnique({ where: { id }, select: detailSelect });
-  if (!row) throw notFound("credential");
-  return view(row);
-}
-
-function nameTaken(error: unknown): never {
-  if ((error as { code?: string })?.code === "P2002") {
-    const message = "a credential with this name already exists";
-    throw new ApiError(409, "conflict", message, { details: [{ path: "body.name", message }] });
-  }
-  throw error;
-}
-
-// Never echo the value: a zod message for a secret field names the field and the rule only.
-function secretIssues(error: z.ZodError): ErrorDetail[] {
-  return error.issues.map((issue) => {
-    const path = ["body", "secret", ...issue.path.map(String)].join(".");
-    return { path, message: `${path} ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}` };
-  });
-}
+import type { Db, Prisma, PrismaClient } from "@opsconductor/db";
+import { secretSchemas, type CreateCredential, type CredentialType, type UpdateCredential } from "../../schemas/credentials.ts";
+import type { Audit } from "../audit/audit.server.ts";
+import { ApiError, isStillReferenced, notFound, rethrowConflict, validationFailed, zodIssueDetails } from "../errors.server.ts";
+import { sealCredentialSecret } from "./keyring.server.ts";
+import { detailSelect, toCredentialView, type CredentialView, type DetailRow } from "./queries.server.ts";
 
 /** Stores a new credential with its secret sealed under the primary master key, bound to the row id. */
-export async function createCredential(prisma: PrismaClient, input: z.infer<typeof createCredentialBody>, createdById: string, audit: AuditFn): Promise<CredentialView> {
+export async function createCredential(prisma: PrismaClient, input: CreateCredential, createdById: string, audit: Audit): Promise<CredentialView> {
   const id = randomUUID();
   const sealed = sealCredentialSecret(id, input.secret);
   try {
@@ -186,15 +38,15 @@ export async function createCredential(prisma: PrismaClient, input: z.infer<type
         },
         tx,
       );
-      return view(row);
+      return toCredentialView(row);
     });
   } catch (error) {
-    nameTaken(error);
+    rethrowConflict(error, "credential");
   }
 }
 
 /** Updates a credential's metadata and, when `secret` is given, rotates the secret. */
-export async function updateCredential(prisma: PrismaClient, id: string, input: z.infer<typeof updateCredentialBody>, audit: AuditFn): Promise<CredentialView> {
+export async function updateCredential(prisma: PrismaClient, id: string, input: UpdateCredential, audit: Audit): Promise<CredentialView> {
   try {
     return await prisma.$transaction(async (tx) => {
       const current = await tx.credential.findUnique({ where: { id }, select: detailSelect });
@@ -208,8 +60,8 @@ export async function updateCredential(prisma: PrismaClient, id: string, input: 
       if (input.secret !== undefined) {
         const parsed = secretSchemas[type].safeParse(input.secret);
         if (!parsed.success) {
-          const details = secretIssues(parsed.error);
-          throw new ApiError(400, "validation_failed", details.map((d) => d.message).join("; "), { details });
+          // Never echo the value: a zod message for a secret field names the field and the rule only.
+          throw validationFailed(zodIssueDetails(parsed.error, "body.secret"));
         }
         sealed = sealCredentialSecret(id, parsed.data);
       }
@@ -225,7 +77,7 @@ export async function updateCredential(prisma: PrismaClient, id: string, input: 
         data.usagePolicy = input.usagePolicy;
         fields.push("usagePolicy");
       }
-      if (fields.length === 0 && !sealed) return view(current);
+      if (fields.length === 0 && !sealed) return toCredentialView(current);
       const row = await tx.credential.update({ where: { id }, data: { ...data, ...(sealed ? { ...sealed, rotatedAt: new Date() } : {}) }, select: detailSelect });
       if (fields.length > 0) {
         const changes = Object.fromEntries(fields.map((f) => [f, { from: current[f as keyof DetailRow], to: row[f as keyof DetailRow] }]));
@@ -234,10 +86,10 @@ export async function updateCredential(prisma: PrismaClient, id: string, input: 
       if (sealed) {
         await audit({ action: "credential.rotate", entityType: "credential", entityId: id, summary: `rotated the secret of credential ${row.name}`, details: { name: row.name, keyId: row.keyId } }, tx);
       }
-      return view(row);
+      return toCredentialView(row);
     });
   } catch (error) {
-    nameTaken(error);
+    rethrowConflict(error, "credential");
   }
 }
 
@@ -250,7 +102,7 @@ async function refuseInUse(db: Db, id: string, name: string): Promise<void> {
 }
 
 /** Deletes a credential no target uses; one still in use is a 409 naming the targets. */
-export async function deleteCredential(prisma: PrismaClient, id: string, audit: AuditFn): Promise<void> {
+export async function deleteCredential(prisma: PrismaClient, id: string, audit: Audit): Promise<void> {
   const current = await prisma.credential.findUnique({ where: { id }, select: { id: true, name: true, type: true } });
   if (!current) throw notFound("credential");
   try {
@@ -261,7 +113,7 @@ export async function deleteCredential(prisma: PrismaClient, id: string, audit: 
     });
   } catch (error) {
     // A target created between the check and the delete trips the foreign key instead.
-    if ((error as { code?: string })?.code === "P2003") {
+    if (isStillReferenced(error)) {
       await refuseInUse(prisma, id, current.name);
       throw new ApiError(409, "in_use", `credential ${current.name} is still in use; try again`);
     }

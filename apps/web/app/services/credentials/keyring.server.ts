@@ -1,7 +1,8 @@
 // The master-key ring for credential secrets, built once from OPSCONDUCTOR_MASTER_KEY, and the one
 // place that seals and opens credential rows.
 import { createKeyring, decryptSecret, encryptSecret, type Keyring, type SealedSecret } from "@opsconductor/core";
-import { env } from "../env.server.ts";
+import { env } from "../../env.server.ts";
+import type { CredentialSecret } from "../../schemas/credentials.ts";
 
 let ring: Keyring | undefined;
 
@@ -10,9 +11,6 @@ export function keyring(): Keyring {
   ring ??= createKeyring(env().OPSCONDUCTOR_MASTER_KEY);
   return ring;
 }
-
-/** The secret fields of a credential, by type. */
-export type CredentialSecret = { password: string } | { privateKey: string; passphrase?: string } | { apiKey: string };
 
 /** The envelope columns of a credentials row. */
 export interface SealedColumns {

@@ -1,46 +1,13 @@
-// The file library: uploads streamed into PostgreSQL (never buffered whole), listing, deletion while
-// no job version refers to a file, and pinning the `file` of job steps to one stored file.
-import type { JobDefinition } from "@opsconductor/core";
-import { DbError, fileReferences, findLibraryFile, storeFile, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
-import { z } from "zod";
-import { env } from "../env.server.ts";
-import type { RouteContext } from "./api.server.ts";
-import { decodeCursor, toPage } from "./api.server.ts";
-import type { Principal } from "./auth.server.ts";
-import { payloadTooLarge, streamBody } from "./body.server.ts";
-import { ApiError, notFound, type ErrorDetail } from "./errors.server.ts";
-
-type Audit = RouteContext<unknown, unknown, unknown, Principal>["audit"];
-
-/** Header that may carry the file's name (percent-encoded UTF-8) instead of the `name` query parameter. */
-export const FILE_NAME_HEADER = "x-file-name";
-
-/** A file's name in the library: what steps refer to it by. */
-export const fileNameSchema = z
-  .string()
-  .trim()
-  .min(1, "must not be empty")
-  .max(255, "must be at most 255 characters long")
-  .refine((name) => ![...name].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), "must not contain control characters")
-  .refine((name) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(name), "must not look like a file id (a UUID)");
-
-type FileRow = Prisma.LibraryFileGetPayload<object>;
-
-/** The API's view of a stored file. */
-export function toFileView(file: FileRow) {
-  return {
-    id: file.id,
-    name: file.name,
-    size: Number(file.size),
-    sha256: file.sha256,
-    uploadedBy: file.uploadedById || file.uploadedByName ? { id: file.uploadedById, username: file.uploadedByName } : null,
-    createdAt: file.createdAt,
-  };
-}
-
-function nameProblem(path: string, message: string): ApiError {
-  return new ApiError(400, "validation_failed", `${path} ${message}`, { details: [{ path, message: `${path} ${message}` }] });
-}
+// Changing the file library: uploads streamed into PostgreSQL (never buffered whole), and deletion
+// while no job version refers to a file.
+import { storeFile, type Db, type PrismaClient } from "@opsconductor/db";
+import { env } from "../../env.server.ts";
+import { payloadTooLarge, streamBody } from "../../http/body.server.ts";
+import { FILE_NAME_HEADER, fileNameSchema } from "../../schemas/files.ts";
+import type { Audit } from "../audit/audit.server.ts";
+import type { Principal } from "../auth/tokens.server.ts";
+import { ApiError, invalidField, isStillReferenced, notFound } from "../errors.server.ts";
+import { toFileView } from "./queries.server.ts";
 
 /** The upload's name: the `name` query parameter, else the X-File-Name header. */
 export function uploadName(request: Request, fromQuery: string | undefined): string {
@@ -48,16 +15,16 @@ export function uploadName(request: Request, fromQuery: string | undefined): str
   let path = "query.name";
   if (raw === undefined) {
     const header = request.headers.get(FILE_NAME_HEADER);
-    if (header === null) throw nameProblem("query.name", `is required: name the file with ?name=<name> or the ${FILE_NAME_HEADER} header`);
+    if (header === null) throw invalidField("query.name", `is required: name the file with ?name=<name> or the ${FILE_NAME_HEADER} header`);
     path = `headers.${FILE_NAME_HEADER}`;
     try {
       raw = decodeURIComponent(header);
     } catch {
-      throw nameProblem(path, "is not valid percent-encoded UTF-8");
+      throw invalidField(path, "is not valid percent-encoded UTF-8");
     }
   }
   const parsed = fileNameSchema.safeParse(raw);
-  if (!parsed.success) throw nameProblem(path, parsed.error.issues[0]!.message);
+  if (!parsed.success) throw invalidField(path, parsed.error.issues[0]!.message);
   return parsed.data;
 }
 
@@ -116,27 +83,6 @@ async function* receive(chunks: AsyncGenerator<Uint8Array>, signal: AbortSignal)
   if (signal.aborted) throw new ApiError(400, "upload_incomplete", "the upload was aborted before its body was complete; nothing was stored");
 }
 
-const fileCursor = z.object({ createdAt: z.iso.datetime(), id: z.uuid() });
-
-/** Files, newest first, optionally filtered by a substring of the name. */
-export async function listFiles(db: Db, query: { limit: number; cursor?: string | undefined; q?: string | undefined }) {
-  const after = decodeCursor(query.cursor, fileCursor);
-  const where: Prisma.LibraryFileWhereInput = {
-    ...(query.q ? { name: { contains: query.q, mode: "insensitive" } } : {}),
-    ...(after ? { OR: [{ createdAt: { lt: new Date(after.createdAt) } }, { createdAt: new Date(after.createdAt), id: { lt: after.id } }] } : {}),
-  };
-  const rows = await db.libraryFile.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: query.limit + 1 });
-  const page = toPage(rows, query.limit, (file) => ({ createdAt: file.createdAt.toISOString(), id: file.id }));
-  return { items: page.items.map(toFileView), nextCursor: page.nextCursor };
-}
-
-/** One file's metadata. */
-export async function getFile(db: Db, id: string) {
-  const file = await db.libraryFile.findUnique({ where: { id } });
-  if (!file) throw notFound("file");
-  return toFileView(file);
-}
-
 async function inUse(db: Db, id: string, name: string): Promise<ApiError | undefined> {
   const refs = await db.jobVersionFile.findMany({
     where: { fileId: id },
@@ -163,40 +109,7 @@ export async function deleteFile(db: PrismaClient, id: string, principal: Princi
     });
   } catch (error) {
     // A job version saved concurrently took a reference first: the foreign key refuses the delete.
-    if ((error as { code?: string })?.code === "P2003") throw new ApiError(409, "file_in_use", "the file became used by a job version while it was being deleted");
+    if (isStillReferenced(error)) throw new ApiError(409, "file_in_use", "the file became used by a job version while it was being deleted");
     throw error;
   }
-}
-
-/**
- * Pins each `winrm.copy` step's `file` (a name or an id) to one stored file: the saved version
- * carries its id and SHA-256, so later uploads under the same name change only versions saved
- * after them. Problems are 400s naming `body.steps[i].file`.
- */
-export async function pinFiles(db: Db, definition: JobDefinition): Promise<JobDefinition> {
-  const refs = fileReferences(definition);
-  if (refs.length === 0) return definition;
-  const steps = [...definition.steps];
-  const details: ErrorDetail[] = [];
-  for (const ref of refs) {
-    const file = await findLibraryFile(db, ref.file, ref.sha256);
-    if (!file) {
-      const path = `body.steps[${ref.stepIndex}].file`;
-      const message = ref.sha256 ? `${path} names no file in the library with SHA-256 ${ref.sha256}: "${ref.file}"` : `${path} names no file in the library: "${ref.file}" (upload it with POST /api/files first)`;
-      details.push({ path, message });
-      continue;
-    }
-    steps[ref.stepIndex] = { ...steps[ref.stepIndex]!, file: file.id, sha256: file.sha256 } as JobDefinition["steps"][number];
-  }
-  if (details.length > 0) throw new ApiError(400, "validation_failed", details.map((d) => d.message).join("; "), { details });
-  return { ...definition, steps };
-}
-
-/** Maps the data layer's refusal of an unknown file id to the API's 400. */
-export function fileLinkError(error: unknown): never {
-  if (error instanceof DbError && error.code === "not_found" && error.field?.startsWith("steps[")) {
-    const path = `body.${error.field}`;
-    throw new ApiError(400, "validation_failed", `body.${error.message}`, { details: [{ path, message: `body.${error.message}` }] });
-  }
-  throw error;
 }

@@ -5,7 +5,7 @@ import { lookup as dnsLookup } from "node:dns";
 import { lookup as lookupAll } from "node:dns/promises";
 import { isIP, type LookupFunction } from "node:net";
 import { normalizeHost, type NetworkList } from "@opsconductor/db";
-import { env } from "../env.server.ts";
+import { env } from "../../env.server.ts";
 
 /** The deny list and its exceptions (CONNECTION_TEST_DENY, CONNECTION_TEST_ALLOW). */
 export interface DestinationRules {

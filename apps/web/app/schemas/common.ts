@@ -1,0 +1,24 @@
+// Schema pieces many API routes and forms share. Browser-safe: no server code, no node builtins.
+import { z } from "zod";
+
+/** Bounds of PostgreSQL's integer, the type of every integer column the API filters on. */
+export const INT4_MIN = -2_147_483_648;
+export const INT4_MAX = 2_147_483_647;
+
+/** A whole number from a path or query string (or a cursor), within `min`..`max` (at most the int4 range). */
+export function wholeNumber(min: number, max = INT4_MAX, what = "a whole number") {
+  const range = `must be ${what} from ${min} to ${max}`;
+  return z.coerce.number({ error: range }).int(range).min(min, range).max(max, range);
+}
+
+/** Path parameters of a route about one entity. */
+export const idParams = z.object({ id: z.uuid({ error: "must be a UUID" }) });
+
+/** `?limit=&cursor=` of every list. */
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+});
+
+/** A `true`/`false` query parameter. */
+export const booleanQuery = z.enum(["true", "false"], { error: 'must be "true" or "false"' }).transform((v) => v === "true");

@@ -1,0 +1,92 @@
+// Reading credentials: metadata for admins, references (id, name, type) for operators, never a secret.
+import type { Db, Prisma } from "@opsconductor/db";
+import type { CredentialListQuery, CredentialType } from "../../schemas/credentials.ts";
+import { notFound } from "../errors.server.ts";
+import { newestFirst } from "../pagination.server.ts";
+
+export const detailSelect = {
+  id: true,
+  name: true,
+  type: true,
+  username: true,
+  domain: true,
+  description: true,
+  usagePolicy: true,
+  keyId: true,
+  createdAt: true,
+  updatedAt: true,
+  rotatedAt: true,
+  _count: { select: { targets: true } },
+} satisfies Prisma.CredentialSelect;
+export type DetailRow = Prisma.CredentialGetPayload<{ select: typeof detailSelect }>;
+
+/** What an admin sees of a credential: metadata, never the secret. */
+export interface CredentialView {
+  id: string;
+  name: string;
+  type: CredentialType;
+  username: string | null;
+  domain: string | null;
+  description: string | null;
+  /** Hosts the credential may be used against: names, `*.` wildcards, IP addresses, CIDR ranges. */
+  usagePolicy: string[];
+  keyId: string;
+  createdAt: Date;
+  updatedAt: Date;
+  rotatedAt: Date | null;
+  usedByTargets: number;
+}
+
+/** What an operator sees: enough to pick one for a target. */
+export interface CredentialReference {
+  id: string;
+  name: string;
+  type: CredentialType;
+}
+
+/** A credential row as an admin sees it. */
+export function toCredentialView(row: DetailRow): CredentialView {
+  const { _count, ...rest } = row;
+  return { ...rest, type: row.type as CredentialType, usedByTargets: _count.targets };
+}
+
+/** A credential row as an operator sees it: enough to pick one for a target. */
+export function toCredentialReference(row: { id: string; name: string; type: string }): CredentialReference {
+  return { id: row.id, name: row.name, type: row.type as CredentialType };
+}
+
+/**
+ * Lists credentials newest first; `detail` false gives references only (id, name, type), and then
+ * `q` searches names only: matching the hidden fields would reveal them a substring at a time.
+ */
+export async function listCredentials(db: Db, query: CredentialListQuery, detail: boolean) {
+  const keyset = newestFirst(query, "createdAt");
+  const searched: Prisma.CredentialWhereInput[] = query.q
+    ? [
+        { name: { contains: query.q, mode: "insensitive" } },
+        ...(detail ? [{ username: { contains: query.q, mode: "insensitive" as const } }, { description: { contains: query.q, mode: "insensitive" as const } }] : []),
+      ]
+    : [];
+  const where: Prisma.CredentialWhereInput = {
+    ...(query.type ? { type: query.type } : {}),
+    ...(searched.length > 0 ? { OR: searched } : {}),
+  };
+  const rows = await db.credential.findMany({
+    select: detailSelect,
+    where: { AND: [where, keyset.where] },
+    orderBy: keyset.orderBy,
+    take: keyset.take,
+  });
+  const page = keyset.page(rows);
+  return {
+    items: page.items.map((row): CredentialView | CredentialReference => (detail ? toCredentialView(row) : toCredentialReference(row))),
+    nextCursor: page.nextCursor,
+  };
+}
+
+/** One credential's metadata, or a 404. */
+export async function getCredential(db: Db, id: string): Promise<CredentialView> {
+  const row = await db.credential.findUnique({ where: { id }, select: detailSelect });
+  if (!row) throw notFound("credential");
+  return toCredentialView(row);
+}

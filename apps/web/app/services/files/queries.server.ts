@@ -1,0 +1,37 @@
+// Reading the file library: listing, one file's metadata, and the one view of a file row.
+import type { Db, Prisma } from "@opsconductor/db";
+import { notFound } from "../errors.server.ts";
+import { newestFirst, type PageRequest } from "../pagination.server.ts";
+
+type FileRow = Prisma.LibraryFileGetPayload<object>;
+
+/** The API's view of a stored file. */
+export function toFileView(file: FileRow) {
+  return {
+    id: file.id,
+    name: file.name,
+    size: Number(file.size),
+    sha256: file.sha256,
+    uploadedBy: file.uploadedById || file.uploadedByName ? { id: file.uploadedById, username: file.uploadedByName } : null,
+    createdAt: file.createdAt,
+  };
+}
+
+/** Files, newest first, optionally filtered by a substring of the name. */
+export async function listFiles(db: Db, query: PageRequest & { q?: string | undefined }) {
+  const keyset = newestFirst(query, "createdAt");
+  const where: Prisma.LibraryFileWhereInput = {
+    ...(query.q ? { name: { contains: query.q, mode: "insensitive" } } : {}),
+    ...keyset.where,
+  };
+  const rows = await db.libraryFile.findMany({ where, orderBy: keyset.orderBy, take: keyset.take });
+  const page = keyset.page(rows);
+  return { items: page.items.map(toFileView), nextCursor: page.nextCursor };
+}
+
+/** One file's metadata. */
+export async function getFile(db: Db, id: string) {
+  const file = await db.libraryFile.findUnique({ where: { id } });
+  if (!file) throw notFound("file");
+  return toFileView(file);
+}

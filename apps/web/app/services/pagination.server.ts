@@ -1,0 +1,70 @@
+// Keyset pagination, the one implementation every list uses: rows newest first by (a timestamp, id),
+// an opaque cursor naming the last row of a page, and one extra row fetched to know whether more follow.
+import { z } from "zod";
+import { ApiError } from "./errors.server.ts";
+
+/** What a list service is asked for: at most `limit` rows after the (still encoded) cursor. */
+export interface PageRequest {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** One page of a list and the cursor of the next one (null on the last page). */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** The position of a row in a (timestamp desc, id desc) list: what a cursor carries. */
+export const positionCursor = z.object({ at: z.iso.datetime(), id: z.uuid() });
+
+/** An opaque cursor for keyset pagination. */
+export function encodeCursor(value: Record<string, string | number>): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+/** Decodes a cursor made by encodeCursor; a tampered cursor is a 400 naming the query field. */
+export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, shape: T): z.infer<T> | undefined {
+  if (!cursor) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    value = undefined;
+  }
+  const parsed = shape.safeParse(value);
+  if (!parsed.success) throw new ApiError(400, "validation_failed", "query.cursor is not a cursor this API returned", { details: [{ path: "query.cursor", message: "query.cursor is not a cursor this API returned" }] });
+  return parsed.data;
+}
+
+/** Cuts the extra row off a page query's result and makes the next cursor from the last kept row. */
+export function toPage<T>(rows: T[], limit: number, cursorOf: (row: T) => Record<string, string | number>): Page<T> {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit ? encodeCursor(cursorOf(items[items.length - 1]!)) : null };
+}
+
+type OlderThan<C extends string, I> = { AND: [{ [K in C]: { lte: Date } }, { OR: [{ [K in C]: { lt: Date } }, { id: { lt: I } }] }] };
+
+/**
+ * The rows after (at, id) in (column desc, id desc) order. Written as `column <= at AND (column < at
+ * OR id < id)` rather than the plain OR: the bound on the column alone lets PostgreSQL start the
+ * index scan at the cursor instead of reading and discarding every row before it.
+ */
+export function olderThan<C extends string, I>(column: C, at: Date, id: I): OlderThan<C, I> {
+  return { AND: [{ [column]: { lte: at } }, { OR: [{ [column]: { lt: at } }, { id: { lt: id } }] }] } as OlderThan<C, I>;
+}
+
+/**
+ * The query parts of one page of a list ordered newest first by `column`, then id: a `where` for
+ * the rows after the cursor (empty on the first page), the ordering, how many rows to take, and
+ * `page` to turn the rows into the answer.
+ */
+export function newestFirst<C extends string>(request: PageRequest, column: C) {
+  const after = decodeCursor(request.cursor, positionCursor);
+  return {
+    where: after ? olderThan(column, new Date(after.at), after.id) : {},
+    orderBy: [{ [column]: "desc" }, { id: "desc" }] as [{ [K in C]: "desc" }, { id: "desc" }],
+    take: request.limit + 1,
+    page: <T extends { id: string } & { [K in C]: Date }>(rows: T[]): Page<T> => toPage(rows, request.limit, (row) => ({ at: row[column].toISOString(), id: row.id })),
+  };
+}
