@@ -19,12 +19,8 @@ mkdir -p "$scratch/tarballs"
 cd "$package_dir"
 pnpm run build
 pnpm pack --pack-destination "$scratch/tarballs" >/dev/null
-# core declares a dependency on @opsconductor/winrm, which is not on the registry yet; pack it from
-# the workspace too so npm can resolve it. core itself imports nothing from it at run time.
-(cd "$workspace_dir/packages/winrm" && pnpm pack --pack-destination "$scratch/tarballs" >/dev/null)
 
 core_tgz="$(ls "$scratch"/tarballs/opsconductor-core-*.tgz)"
-winrm_tgz="$(ls "$scratch"/tarballs/opsconductor-winrm-*.tgz)"
 
 echo "check-pack: tarball contents"
 tar -tzf "$core_tgz" | sort
@@ -52,7 +48,7 @@ cat > tsconfig.json <<'JSON'
   "include": ["index.ts"]
 }
 JSON
-npm install --no-audit --no-fund --loglevel=error "$core_tgz" "$winrm_tgz" zod typescript@5.9.3 @types/node@24
+npm install --no-audit --no-fund --loglevel=error "$core_tgz" zod typescript@5.9.3 @types/node@24
 
 # The README's first ```ts block, exactly as published.
 awk '/^```ts$/ { inside = 1; next } inside && /^```$/ { exit } inside { print }' "$package_dir/README.md" > index.ts
