@@ -24,8 +24,6 @@ export { notify, notifyRun, requestRunControl, RUN_CONTROL_CHANNEL, RUN_EVENTS_C
 export type { RunControl, RunNotice } from "./events.ts";
 export { rewrapCredentialSecrets, sealedSecretColumns, sealedSecretFromColumns } from "./credentials.ts";
 export type { RewrapResult, SealedColumns } from "./credentials.ts";
-export { cronInstants, isValidCron, isValidTimeZone, nextInstant, nextInstants, validateCron } from "./cron.ts";
-export type { CronProblem } from "./cron.ts";
 export {
   connectionChanged,
   connectionFingerprint,

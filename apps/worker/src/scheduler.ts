@@ -5,16 +5,13 @@
 // the same instant impossible even if that ever failed. Between ticks the loop sleeps until the
 // earliest next_run_at and wakes early on a NOTIFY from the web app.
 import { randomUUID } from "node:crypto";
-import { MASK, ParameterError, parseJobDefinition, resolveParameters, type JobDefinition } from "@opsconductor/core";
+import { cronInstants, MASK, nextInstant, ParameterError, parseJobDefinition, resolveParameters, validateCron, type JobDefinition } from "@opsconductor/core";
 import {
   enqueueRunInTransaction,
   notifyRun,
-  cronInstants,
-  nextInstant,
   requestRunControl,
   RUN_QUEUE,
   SCHEDULES_CHANNEL,
-  validateCron,
   type Db,
   type MisfirePolicy,
   type OverlapPolicy,

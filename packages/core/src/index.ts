@@ -61,6 +61,8 @@ export { createKeyring, decryptSecret, encryptSecret, KeyringError, needsRewrap,
 export type { Keyring, KeyringOptions, SealedSecret, SecretAadOptions, SecretDecryptionFailure } from "./crypto.ts";
 export { createSecretMasker, MASK } from "./masker.ts";
 export type { SecretMasker, SecretMaskStream } from "./masker.ts";
+export { cronInstants, isValidCron, isValidTimeZone, nextInstant, nextInstants, validateCron } from "./cron.ts";
+export type { CronProblem } from "./cron.ts";
 export { runJob } from "./engine.ts";
 export type { RunEvent, RunJobOptions, RunResult, RunStatus, StepResult, StepStatus } from "./engine.ts";
 export { createLocalFileOpener, createWinRMExecutors, winrmConnectionOptions } from "./executors/winrm.ts";
