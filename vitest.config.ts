@@ -1,7 +1,7 @@
 import { defaultClientConditions, defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 
-// Workspace packages are consumed from source through this export condition (see STYLE.md, Packages).
+// Workspace packages are consumed from source through this export condition (docs/decisions/002-workspace-packages-from-source.md).
 const SOURCE = "@opsconductor/source";
 
 const shared = {
