@@ -7,8 +7,8 @@ import type { TestProject } from "vitest/node";
 import setupPostgres from "../../prisma/src/test-global-setup.ts";
 import { buildProduction } from "../../apps/web/production-build.ts";
 
-// The ProvidedContext key "webBuildDir" is declared beside its reader, apps/web/test/harness.ts.
-import type {} from "../../apps/web/test/harness.ts";
+// The ProvidedContext key "webBuildDir" is declared beside its reader, the web harness.
+import type {} from "../support/src/web.ts";
 
 export default async function setup(project: TestProject) {
   // Inside apps/web, so the server bundle resolves its dependencies from apps/web/node_modules.

@@ -1,13 +1,10 @@
 // The audit log reader and the executor status over HTTP.
 import { RUN_QUEUE } from "@opsconductor/db";
+import { startApp } from "@opsconductor/testing/web";
 import { beforeAll, describe, expect, test } from "vitest";
-import { startApp } from "./harness.ts";
 
 const app = await startApp();
-const tokens = { admin: "", operator: "", viewer: "" };
-beforeAll(async () => {
-  for (const role of ["admin", "operator", "viewer"] as const) tokens[role] = (await app.login(role)).accessToken;
-});
+const tokens = await app.signInAll();
 
 const definition = (name: string) => ({ name, steps: [{ type: "winrm.exec", target: "web-01", command: "hostname" }] });
 

@@ -1,5 +1,5 @@
+import { cookieHeader, cookieValue, startApp } from "@opsconductor/testing/web";
 import { describe, expect, test } from "vitest";
-import { cookieHeader, cookieValue, startApp } from "./harness.ts";
 
 const app = await startApp();
 
@@ -115,7 +115,7 @@ describe("tokens", () => {
 describe("revocation against concurrent refreshes", () => {
   /** `count` fresh viewers sharing one password hash (hashing 60 times would only slow the test). */
   async function viewers(prefix: string, count: number) {
-    const { createUser } = await import("@opsconductor/db");
+    const { createLocalUser: createUser } = await import("../app/services/auth/local-users.server.ts");
     const first = await createUser(app.prisma, { username: `${prefix}0`, password: "race-password-1", role: "viewer" });
     await app.prisma.user.createMany({ data: Array.from({ length: count - 1 }, (_, i) => ({ username: `${prefix}${i + 1}`, role: "viewer" as const, passwordHash: first.passwordHash })) });
     return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
@@ -178,7 +178,7 @@ describe("throttling", () => {
   const sleep = (sec: number) => new Promise((r) => setTimeout(r, sec * 1000));
 
   test("300 parallel wrong guesses: the attempt is counted before the password check, so only the free ones are checked", { timeout: 120_000 }, async () => {
-    const { createUser } = await import("@opsconductor/db");
+    const { createLocalUser: createUser } = await import("../app/services/auth/local-users.server.ts");
     await createUser(app.prisma, { username: "guessed", password: "right-password-1", role: "viewer" });
     const started = Date.now();
     const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => login("guessed", `wrong-${i}`)));
@@ -192,7 +192,7 @@ describe("throttling", () => {
   });
 
   test("failures make an account wait longer each time, never lock it: after five wrong guesses the right password works within seconds", { timeout: 60_000 }, async () => {
-    const { createUser } = await import("@opsconductor/db");
+    const { createLocalUser: createUser } = await import("../app/services/auth/local-users.server.ts");
     await createUser(app.prisma, { username: "throttled", password: "right-password-1", role: "viewer" });
     const waits: number[] = [];
     for (let i = 0; i < 5; ) {

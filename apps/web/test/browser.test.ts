@@ -1,9 +1,9 @@
 // The sign-in flow in a real browser (Debian's chromium driven by playwright-core): hydration under
 // the nonce-based CSP, the login form, the dashboard, sign-out.
 import { existsSync } from "node:fs";
+import { startApp } from "@opsconductor/testing/web";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { startApp } from "./harness.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const app = await startApp();

@@ -2,28 +2,24 @@
 // checked again by test-winrm; and which addresses the web process's connection test may reach.
 import net from "node:net";
 import { parseNetworkList } from "@opsconductor/db";
+import { startCaptureServer } from "@opsconductor/testing";
+import { startApp } from "@opsconductor/testing/web";
 import { WinRMClient, WinRMConnectionError } from "@opsconductor/winrm";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { afterAll, describe, expect, test } from "vitest";
 import { guardedLookup } from "../app/services/targets/destinations.server.ts";
-import { startCaptureServer } from "./capture-server.ts";
-import { startApp } from "./harness.ts";
 
 // Loopback stays denied by default; these tests allow exactly the two addresses their servers use.
 const app = await startApp({ CONNECTION_TEST_ALLOW: "127.0.0.2,127.0.0.3" });
-const sessions = await Promise.all([app.login("admin"), app.login("operator")]);
-const [admin, operator] = [sessions[0].accessToken, sessions[1].accessToken];
+const { admin, operator } = await app.signInAll();
 const PASSWORD = "policy-test-password-1";
 const winrm = await startWinRMTestServer({ host: "127.0.0.2", users: { svc: PASSWORD }, auth: "ntlm", handler: (ctx) => void ctx.stdout.write("WIN-POLICY\r\n") });
 afterAll(() => winrm.close());
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
 let n = 0;
-async function credential(usagePolicy: string[]): Promise<{ id: string; name: string }> {
-  const res = await app.request("POST", "/api/credentials", { token: admin, body: { name: `pol-${++n}`, type: "winrm", username: "svc", usagePolicy, secret: { password: PASSWORD } } });
-  expect(res.status, res.text).toBe(201);
-  return res.body;
-}
+const credential = (usagePolicy: string[]) =>
+  app.create<{ id: string; name: string }>("/api/credentials", admin, { name: `pol-${++n}`, type: "winrm", username: "svc", usagePolicy, secret: { password: PASSWORD } });
 
 const post = (token: string, body: Record<string, unknown>) => app.request("POST", "/api/targets", { token, body: { name: `t-${++n}`, ...body } });
 const put = (token: string, id: string, body: Record<string, unknown>) => app.request("PUT", `/api/targets/${id}`, { token, body });

@@ -1,14 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { createKeyring, decryptSecret, SecretDecryptionError, type SealedSecret } from "@opsconductor/core";
 import { parseMasterKeys } from "@opsconductor/db";
+import { startApp } from "@opsconductor/testing/web";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { describe, expect, test } from "vitest";
-import { startApp } from "./harness.ts";
 
 // The planted-secret test connects to the WinRM test server on loopback, which tests refuse unless allowed.
 const app = await startApp({ CONNECTION_TEST_ALLOW: "127.0.0.1" });
-const sessions = await Promise.all([app.login("admin"), app.login("operator"), app.login("viewer")]);
-const [admin, operator, viewer] = [sessions[0].accessToken, sessions[1].accessToken, sessions[2].accessToken];
+const { admin, operator, viewer } = await app.signInAll();
 // The harness passes one key without an id; the configuration derives its id from the key.
 const masterKeys = parseMasterKeys(app.masterKey);
 const keyring = createKeyring(masterKeys);
@@ -23,11 +22,7 @@ async function sealedRow(id: string): Promise<SealedSecret> {
 
 const open = async (id: string) => JSON.parse(decryptSecret(keyring, await sealedRow(id), { aad: id }));
 
-async function create(body: Record<string, unknown>) {
-  const res = await app.request("POST", "/api/credentials", { token: admin, body });
-  expect(res.status, res.text).toBe(201);
-  return res.body;
-}
+const create = (body: Record<string, unknown>) => app.create("/api/credentials", admin, body);
 
 describe("/api/credentials", () => {
   test("stores each type's secret sealed under the master key and bound to the row id; answers metadata only", async () => {

@@ -3,19 +3,12 @@
 // refused while a job version copies the file, and steps pinned to one stored file.
 import { createHash, randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
-import { beforeAll, describe, expect, test } from "vitest";
-import { startApp } from "./harness.ts";
+import { startApp } from "@opsconductor/testing/web";
+import { describe, expect, test } from "vitest";
 
 const LIMIT = 3 * 1024 * 1024;
 const app = await startApp({ FILE_UPLOAD_MAX_BYTES: String(LIMIT) });
-let admin = "";
-let operator = "";
-let viewer = "";
-beforeAll(async () => {
-  admin = (await app.login("admin")).accessToken;
-  operator = (await app.login("operator")).accessToken;
-  viewer = (await app.login("viewer")).accessToken;
-});
+const { admin, operator, viewer } = await app.signInAll();
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 

@@ -1,7 +1,7 @@
 // The web server as users run it, over a real socket: /health tells a load balancer the truth.
 import { freePort } from "@opsconductor/db/embedded";
+import { startApp } from "@opsconductor/testing/web";
 import { expect, test } from "vitest";
-import { startApp } from "./harness.ts";
 
 test("GET /health answers 200 when the database is reachable", async () => {
   const app = await startApp();

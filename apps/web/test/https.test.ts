@@ -5,10 +5,10 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@opsconductor/db/embedded";
+import { PASSWORDS, startApp } from "@opsconductor/testing/web";
 import { describe, expect, test } from "vitest";
 import { parseWebEnv } from "../app/env.server.ts";
 import { createSelfSignedCertificate } from "../tls.ts";
-import { PASSWORDS, startApp } from "./harness.ts";
 
 interface Answer {
   status: number;

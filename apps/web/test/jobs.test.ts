@@ -2,14 +2,11 @@
 // pg-boss job in one transaction.
 import { createKeyring, decryptSecret, type SealedSecret } from "@opsconductor/core";
 import { parseMasterKeys, RUN_QUEUE } from "@opsconductor/db";
-import { beforeAll, describe, expect, test } from "vitest";
-import { startApp } from "./harness.ts";
+import { startApp } from "@opsconductor/testing/web";
+import { describe, expect, test } from "vitest";
 
 const app = await startApp();
-const tokens = { admin: "", operator: "", viewer: "" };
-beforeAll(async () => {
-  for (const role of ["admin", "operator", "viewer"] as const) tokens[role] = (await app.login(role)).accessToken;
-});
+const tokens = await app.signInAll();
 
 let counter = 0;
 function definition(overrides: Record<string, unknown> = {}) {
@@ -28,11 +25,7 @@ function definition(overrides: Record<string, unknown> = {}) {
   };
 }
 
-async function createJob(overrides: Record<string, unknown> = {}) {
-  const res = await app.request("POST", "/api/jobs", { token: tokens.operator, body: definition(overrides) });
-  expect(res.status).toBe(201);
-  return res.body as { id: string; name: string; version: number };
-}
+const createJob = (overrides: Record<string, unknown> = {}) => app.create<{ id: string; name: string; version: number }>("/api/jobs", tokens.operator, definition(overrides));
 
 async function pgbossJobsFor(runId: string): Promise<number> {
   const rows = await app.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM pgboss.job WHERE name = $1 AND id = $2::uuid`, RUN_QUEUE, runId);

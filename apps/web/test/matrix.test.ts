@@ -1,10 +1,10 @@
 // Every /api operation, read from the generated OpenAPI document, against every role and no token;
 // then fuzzed with malformed and random input. Nothing answers 5xx, and every 4xx names its problem.
-import { createJob, createRun, type Prisma } from "@opsconductor/db";
+import { createTestJob, createTestRun } from "@opsconductor/testing";
+import { ROLES, startApp, type TestRole } from "@opsconductor/testing/web";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { PERMISSIONS, type Permission } from "../app/lib/permissions.ts";
-import { ROLES, startApp, type TestRole } from "./harness.ts";
 
 const app = await startApp({ LOGIN_FREE_FAILURES_PER_ACCOUNT: "100000" });
 
@@ -143,9 +143,8 @@ describe("fuzzing", () => {
   test("integers out of range in paths, queries and Last-Event-ID get a 400 naming the field, against real rows", { timeout: 300_000 }, async () => {
     const admin = await token("admin", true);
     const definition = { name: "ranges", steps: [{ id: "s", type: "winrm.exec", target: "srv-1", command: "hostname" }] };
-    const job = await createJob(app.prisma, { name: "integer ranges", definition: definition as unknown as Prisma.InputJsonValue, createdById: app.users.admin.id });
-    const { run } = await createRun(app.prisma, { jobId: job.id, jobVersionId: job.currentVersionId!, parameters: {}, requestedById: app.users.admin.id });
-    await app.prisma.jobRun.update({ where: { id: run.id }, data: { status: "succeeded", startedAt: new Date(), finishedAt: new Date() } });
+    const job = await createTestJob(app.prisma, { name: "integer ranges", definition, createdById: app.users.admin.id });
+    const run = await createTestRun(app.prisma, job, { status: "succeeded", requestedById: app.users.admin.id });
     // Real ids, so a handler gets as far as the database with the number.
     const withIds = (op: Operation, number: string) =>
       op.path.replace(/\{(\w+)\}/g, (_m, name: string) => (name === "number" || name === "n" ? number : op.path.startsWith("/api/runs/") ? run.id : op.path.startsWith("/api/jobs/") ? job.id : MISSING_ID));

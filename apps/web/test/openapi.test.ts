@@ -1,6 +1,6 @@
+import { startApp } from "@opsconductor/testing/web";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { expect, test } from "vitest";
-import { startApp } from "./harness.ts";
 
 const app = await startApp();
 const res = await app.request("GET", "/api/openapi.json");

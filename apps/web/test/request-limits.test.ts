@@ -1,8 +1,8 @@
 // Request bodies are bounded by the bytes that arrive, not by what the client declares.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { connect } from "node:net";
+import { startApp } from "@opsconductor/testing/web";
 import { describe, expect, test } from "vitest";
-import { startApp } from "./harness.ts";
 
 const app = await startApp();
 const port = Number(new URL(app.url).port);

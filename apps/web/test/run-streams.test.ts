@@ -1,10 +1,11 @@
 // Live run streams under load and over time: caps per user and in total, one read per notice for all
 // streams of a run, and the periodic re-authorization that ends streams of revoked sessions.
 import { parseJobDefinition } from "@opsconductor/core";
-import { appendRunOutput, createJob, createRun, createUser, notifyRun, type OutputChunk, type Prisma } from "@opsconductor/db";
+import { appendRunOutput, notifyRun } from "@opsconductor/db";
+import { createLocalUser as createUser } from "../app/services/auth/local-users.server.ts";
+import { createTestJob, createTestRun, createTestStep, finishTestRun, outputLines, until, writeRunOutput } from "@opsconductor/testing";
+import { cookieHeader, openEvents, startApp, type OpenedEvents, type TestApp } from "@opsconductor/testing/web";
 import { describe, expect, test } from "vitest";
-import { cookieHeader, startApp, type TestApp } from "./harness.ts";
-import { openEvents, until, type OpenedEvents } from "./sse.ts";
 
 const REAUTH_SEC = 1;
 const app = await startApp({ RUN_STREAMS_PER_USER: "3", RUN_STREAMS_TOTAL: "5", RUN_STREAM_REAUTH_SEC: String(REAUTH_SEC) });
@@ -12,24 +13,11 @@ const app = await startApp({ RUN_STREAMS_PER_USER: "3", RUN_STREAMS_TOTAL: "5", 
 const definition = parseJobDefinition({ name: "Tail a log", steps: [{ id: "tail", type: "winrm.exec", target: "srv-1", command: "Get-Content app.log -Wait" }] });
 
 async function newRunningRun(on: TestApp) {
-  const job = await createJob(on.prisma, { name: `job ${crypto.randomUUID()}`, definition: definition as unknown as Prisma.InputJsonValue, createdById: on.users.admin.id });
-  const { run } = await createRun(on.prisma, { jobId: job.id, jobVersionId: job.currentVersionId!, parameters: {}, requestedById: on.users.operator.id });
-  await on.prisma.jobRun.update({ where: { id: run.id }, data: { status: "running", startedAt: new Date() } });
-  await on.prisma.jobRunStep.create({ data: { runId: run.id, index: 0, stepKey: "tail", name: "tail", type: "winrm.exec", targetName: "srv-1", status: "running" } });
+  const job = await createTestJob(on.prisma, { definition, createdById: on.users.admin.id });
+  const run = await createTestRun(on.prisma, job, { status: "running", requestedById: on.users.operator.id });
+  await createTestStep(on.prisma, run.id, { stepKey: "tail", name: "tail", status: "running" });
   return run;
 }
-
-async function finishRun(on: TestApp, runId: string) {
-  await on.prisma.jobRun.update({ where: { id: runId }, data: { status: "succeeded", finishedAt: new Date() } });
-  await notifyRun(on.prisma, { runId, kind: "run" });
-}
-
-// Plays the worker: stores a batch of chunks, then tells listeners.
-async function writeOutput(on: TestApp, runId: string, chunks: OutputChunk[]) {
-  await appendRunOutput(on.prisma, runId, chunks);
-  await notifyRun(on.prisma, { runId, kind: "output", sequence: chunks.at(-1)!.sequence });
-}
-const lines = (from: number, to: number): OutputChunk[] => Array.from({ length: to - from + 1 }, (_, i) => ({ stream: "stdout", sequence: from + i, text: `line ${from + i}\n` }));
 
 let userCount = 0;
 /** A fresh viewer of `on`, signed in: its bearer token and its browser cookies. */
@@ -93,7 +81,7 @@ describe("stream caps", () => {
       await refused(app, run.id, viewer.token);
 
       // The run ends: the server ends every stream of it, and their slots are free.
-      await finishRun(app, run.id);
+      await finishTestRun(app.prisma, run.id);
       await until(() => open.every((s) => s.ended()), "the streams of the finished run to end");
       expect(open.map((s) => s.events.at(-1)!.event)).toEqual(["end", "end", "end"]);
       const next = await newRunningRun(app);
@@ -145,7 +133,7 @@ describe("re-authorization", () => {
       // Two more intervals: a session that holds is never ended.
       await new Promise((r) => setTimeout(r, 2 * REAUTH_SEC * 1000 + 200));
       expect(unaffected.ended()).toBe(false);
-      await writeOutput(app, run.id, [{ stream: "stdout", sequence: 1, text: "still here\n" }]);
+      await writeRunOutput(app.prisma, run.id, [{ stream: "stdout", sequence: 1, text: "still here\n" }]);
       await until(() => unaffected.outputs().length === 1, "live output after the others ended");
       // Signed in again, the user has all their slots back.
       const again = await app.request("POST", "/api/login", { body: { username: victim.username, password: victim.password } });
@@ -189,7 +177,7 @@ describe("re-authorization", () => {
   test("a stream lives no longer than the access token that opened it: it ends with token_expired, and a fresh token resumes it", async () => {
     const shortLived = await startApp({ ACCESS_TOKEN_TTL_SEC: "3", RUN_STREAM_REAUTH_SEC: "1" });
     const run = await newRunningRun(shortLived);
-    await appendRunOutput(shortLived.prisma, run.id, lines(1, 2));
+    await appendRunOutput(shortLived.prisma, run.id, outputLines(1, 2));
     const viewer = await newViewer(shortLived);
     const stream = await watch(shortLived, run.id, viewer);
     try {
@@ -197,7 +185,7 @@ describe("re-authorization", () => {
       await until(() => stream.ended(), "the stream to end", 8_000);
       expect(JSON.parse(stream.events.at(-1)!.data).error.code).toBe("token_expired");
       const fresh = await shortLived.request("POST", "/api/login", { body: { username: viewer.username, password: viewer.password } });
-      await writeOutput(shortLived, run.id, lines(3, 3));
+      await writeRunOutput(shortLived.prisma, run.id, outputLines(3, 3));
       const resumed = await openEvents(shortLived.url, `/api/runs/${run.id}/events`, { token: fresh.body.accessToken, headers: { "last-event-id": "2" } });
       await until(() => resumed.outputs().length === 1, "the chunk written meanwhile");
       expect(resumed.outputs()[0].sequence).toBe(3);
@@ -216,7 +204,7 @@ describe("one reader per run", () => {
       const wide = await startApp({ RUN_STREAMS_PER_USER: "100" });
       const token = (await wide.login("viewer")).accessToken;
       const run = await newRunningRun(wide);
-      await appendRunOutput(wide.prisma, run.id, lines(1, 1200));
+      await appendRunOutput(wide.prisma, run.id, outputLines(1, 1200));
       // Resume points from the start to the end of a backlog several read batches long.
       const resumeAt = Array.from({ length: 50 }, (_, i) => (i % 5 === 0 ? undefined : (i * 97) % 1200));
       const streams = await Promise.all(resumeAt.map((from) => watch(wide, run.id, { token }, from)));
@@ -252,9 +240,9 @@ describe("one reader per run", () => {
 
         // Live output while the run goes on, then its end: every stream sees each chunk once, in order.
         for (let n = 1201; n <= 1800; n += 100) {
-          await writeOutput(wide, run.id, lines(n, n + 99));
+          await writeRunOutput(wide.prisma, run.id, outputLines(n, n + 99));
         }
-        await finishRun(wide, run.id);
+        await finishTestRun(wide.prisma, run.id);
         await until(() => streams.every((s) => s.ended()), "every stream to end", 30_000);
         streams.forEach((stream, i) => {
           const from = resumeAt[i] ?? 0;

@@ -1,15 +1,12 @@
 import pg from "pg";
 import { parseJobDefinition } from "@opsconductor/core";
-import { appendRunOutput, createJob, createRun, notifyRun, RUN_CONTROL_CHANNEL, type OutputChunk, type Prisma, type RunStatus, type RunTrigger } from "@opsconductor/db";
-import { beforeAll, describe, expect, test } from "vitest";
-import { startApp, type TestRole } from "./harness.ts";
-import { openEvents as openStream, until } from "./sse.ts";
+import { appendRunOutput, notifyRun, RUN_CONTROL_CHANNEL } from "@opsconductor/db";
+import { createTestJob, createTestRun, createTestStep, finishTestRun, outputLines, until, writeRunOutput, type TestRunInput } from "@opsconductor/testing";
+import { openEvents as openStream, startApp } from "@opsconductor/testing/web";
+import { describe, expect, test } from "vitest";
 
 const app = await startApp();
-const tokens = {} as Record<TestRole, string>;
-beforeAll(async () => {
-  for (const role of ["admin", "operator", "viewer"] as const) tokens[role] = (await app.login(role)).accessToken;
-});
+const tokens = await app.signInAll();
 
 const definition = parseJobDefinition({
   name: "Restart a service",
@@ -19,43 +16,14 @@ const definition = parseJobDefinition({
     { id: "start", type: "winrm.exec", target: "srv-1", command: "Start-Service {{ svc }}" },
   ],
 });
-let jobCount = 0;
-async function newJob(name = `job ${++jobCount}`) {
-  return createJob(app.prisma, { name, definition: definition as unknown as Prisma.InputJsonValue, createdById: app.users.admin.id });
-}
-
-interface RunSetup {
-  status?: RunStatus;
-  trigger?: RunTrigger;
-  queuedAt?: Date;
-  parameters?: Record<string, string>;
-}
-async function newRun(job: { id: string; currentVersionId: string | null }, setup: RunSetup = {}) {
-  const { run } = await createRun(app.prisma, { jobId: job.id, jobVersionId: job.currentVersionId!, parameters: setup.parameters ?? { svc: "Spooler" }, trigger: setup.trigger, requestedById: app.users.operator.id });
-  const status = setup.status ?? "queued";
-  return app.prisma.jobRun.update({
-    where: { id: run.id },
-    data: {
-      status,
-      ...(setup.queuedAt ? { queuedAt: setup.queuedAt } : {}),
-      ...(status !== "queued" ? { startedAt: new Date() } : {}),
-      ...(["succeeded", "failed", "canceled", "timed_out"].includes(status) ? { finishedAt: new Date() } : {}),
-    },
-  });
-}
+const newJob = (name?: string) => createTestJob(app.prisma, { name, definition, createdById: app.users.admin.id });
+const newRun = (job: { id: string; currentVersionId: string | null }, setup: TestRunInput = {}) =>
+  createTestRun(app.prisma, job, { parameters: { svc: "Spooler" }, requestedById: app.users.operator.id, ...setup });
 
 async function addSteps(runId: string, count = 2) {
   const steps = [];
-  for (let index = 0; index < count; index++) {
-    steps.push(await app.prisma.jobRunStep.create({ data: { runId, index, stepKey: `s${index}`, name: `Step ${index}`, type: "winrm.exec", targetName: "srv-1", status: index === 0 ? "running" : "pending" } }));
-  }
+  for (let index = 0; index < count; index++) steps.push(await createTestStep(app.prisma, runId, { index, status: index === 0 ? "running" : "pending" }));
   return steps;
-}
-
-// Plays the worker: stores a batch of chunks, then tells listeners.
-async function writeOutput(runId: string, chunks: OutputChunk[]) {
-  await appendRunOutput(app.prisma, runId, chunks);
-  await notifyRun(app.prisma, { runId, kind: "output", sequence: chunks.at(-1)!.sequence });
 }
 
 describe("GET /api/runs", () => {
@@ -282,7 +250,7 @@ describe("GET /api/runs/{id}/events", () => {
       expect(stream.events.slice(1, 3).map((e) => JSON.parse(e.data).index)).toEqual([0, 1]);
 
       // The worker's part: batches of chunks, a step change and the end of the run, each with a notice.
-      await writeOutput(run.id, [
+      await writeRunOutput(app.prisma, run.id, [
         { stepId: s0!.id, stream: "stdout", sequence: 2, text: "two\n" },
         { stepId: s0!.id, stream: "stderr", sequence: 3, text: "three\n" },
       ]);
@@ -290,9 +258,8 @@ describe("GET /api/runs/{id}/events", () => {
       await app.prisma.jobRunStep.update({ where: { id: s0!.id }, data: { status: "succeeded", exitCode: 0, finishedAt: new Date() } });
       await notifyRun(app.prisma, { runId: run.id, kind: "step" });
       await until(() => stream.events.some((e) => e.event === "step" && JSON.parse(e.data).status === "succeeded"), "the step change");
-      await writeOutput(run.id, [{ stream: "system", sequence: 4, text: "done\n" }]);
-      await app.prisma.jobRun.update({ where: { id: run.id }, data: { status: "succeeded", finishedAt: new Date() } });
-      await notifyRun(app.prisma, { runId: run.id, kind: "run" });
+      await writeRunOutput(app.prisma, run.id, [{ stream: "system", sequence: 4, text: "done\n" }]);
+      await finishTestRun(app.prisma, run.id);
       await until(() => stream.ended(), "the end of the stream");
 
       const outputs = stream.outputs();
@@ -312,20 +279,19 @@ describe("GET /api/runs/{id}/events", () => {
 
   test("reconnecting with Last-Event-ID gets exactly the missing chunks, then follows live", async () => {
     const run = await newRun(await newJob(), { status: "running" });
-    await appendRunOutput(app.prisma, run.id, [1, 2].map((n) => ({ stream: "stdout" as const, sequence: n, text: `line ${n}\n` })));
+    await appendRunOutput(app.prisma, run.id, outputLines(1, 2));
     const first = await openEvents(`/api/runs/${run.id}/events`, { token: tokens.operator });
     await until(() => first.outputs().length === 2, "the first two chunks");
     await first.close();
     // Output written while the client was away.
-    await writeOutput(run.id, [3, 4, 5].map((n) => ({ stream: "stdout" as const, sequence: n, text: `line ${n}\n` })));
+    await writeRunOutput(app.prisma, run.id, outputLines(3, 5));
 
     const second = await openEvents(`/api/runs/${run.id}/events`, { token: tokens.operator, headers: { "last-event-id": first.outputs().at(-1)!.id } });
     try {
       await until(() => second.outputs().length === 3, "the missed chunks");
-      await writeOutput(run.id, [{ stream: "stdout", sequence: 6, text: "line 6\n" }]);
+      await writeRunOutput(app.prisma, run.id, outputLines(6, 6));
       await until(() => second.outputs().length === 4, "the next live chunk");
-      await app.prisma.jobRun.update({ where: { id: run.id }, data: { status: "failed", finishedAt: new Date(), error: "boom" } });
-      await notifyRun(app.prisma, { runId: run.id, kind: "run" });
+      await finishTestRun(app.prisma, run.id, { status: "failed", error: "boom" });
       await until(() => second.ended(), "the end of the stream");
       expect(second.outputs().map((o) => o.sequence)).toEqual([3, 4, 5, 6]);
       expect(second.events.at(-1)!.event).toBe("end");
@@ -345,7 +311,7 @@ describe("GET /api/runs/{id}/events", () => {
     const stream = await openEvents(`/api/runs/${run.id}/events`, { token: tokens.viewer });
     await until(() => stream.events.length > 0, "the snapshot");
     await stream.close();
-    await writeOutput(run.id, [{ stream: "stdout", sequence: 1, text: "nobody listens\n" }]);
+    await writeRunOutput(app.prisma, run.id, [{ stream: "stdout", sequence: 1, text: "nobody listens\n" }]);
     // Another stream of the same run still works after the first one left.
     const other = await openEvents(`/api/runs/${run.id}/events`, { token: tokens.viewer });
     await until(() => other.outputs().length === 1, "the chunk on the second stream");
@@ -372,11 +338,11 @@ describe("GET /api/runs/{id}/events", () => {
       expect(before).toBeDefined();
       await app.prisma.$queryRaw`SELECT pg_terminate_backend(${before}::int)`;
       // Written while nobody listens: its notice is lost, the re-read after the reconnect finds it.
-      await writeOutput(run.id, [{ stream: "stdout", sequence: 1, text: "while away\n" }]);
+      await writeRunOutput(app.prisma, run.id, [{ stream: "stdout", sequence: 1, text: "while away\n" }]);
       await until(() => stream.outputs().length === 1, "the chunk written while the listener was down");
       await until(async () => (await listeners()).length === 1, "a new listener connection");
       expect(await listeners()).not.toContain(before);
-      await writeOutput(run.id, [{ stream: "stdout", sequence: 2, text: "live again\n" }]);
+      await writeRunOutput(app.prisma, run.id, [{ stream: "stdout", sequence: 2, text: "live again\n" }]);
       await until(() => stream.outputs().length === 2, "a live chunk after the reconnect");
       expect(stream.outputs().map((o) => o.sequence)).toEqual([1, 2]);
       expect(app.output()).toContain("lost the run events connection");

@@ -2,11 +2,11 @@
 // checks against the job, NOTIFY to workers on every change, audit rows.
 import pg from "pg";
 import { SCHEDULES_CHANNEL } from "@opsconductor/db";
+import { startApp } from "@opsconductor/testing/web";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startApp } from "./harness.ts";
 
 const app = await startApp();
-const tokens = { admin: "", operator: "", viewer: "" };
+const tokens = await app.signInAll();
 let jobId = "";
 const MISSING = "00000000-0000-4000-8000-000000000000";
 
@@ -16,20 +16,15 @@ const { Client } = pg;
 const listener = new Client({ connectionString: app.databaseUrl });
 const notices: string[] = [];
 beforeAll(async () => {
-  for (const role of ["admin", "operator", "viewer"] as const) tokens[role] = (await app.login(role)).accessToken;
   await listener.connect();
   listener.on("notification", (n) => notices.push(n.channel));
   await listener.query(`LISTEN ${SCHEDULES_CHANNEL}`);
-  const job = await app.request("POST", "/api/jobs", {
-    token: tokens.operator,
-    body: {
-      name: "Nightly cleanup",
-      parameters: { path: "C:\\Temp", days: { type: "number", min: 1, default: 7 }, token: { type: "secret", required: false } },
-      steps: [{ type: "winrm.exec", target: "file-01", command: "Remove-Old {{ path }} {{ days }}" }],
-    },
+  const job = await app.create("/api/jobs", tokens.operator, {
+    name: "Nightly cleanup",
+    parameters: { path: "C:\\Temp", days: { type: "number", min: 1, default: 7 }, token: { type: "secret", required: false } },
+    steps: [{ type: "winrm.exec", target: "file-01", command: "Remove-Old {{ path }} {{ days }}" }],
   });
-  expect(job.status).toBe(201);
-  jobId = job.body.id;
+  jobId = job.id;
 });
 afterAll(() => listener.end());
 
@@ -39,11 +34,7 @@ async function expectNotice(before: number): Promise<void> {
   expect(notices.length).toBeGreaterThan(before);
 }
 
-async function createSchedule(body: Record<string, unknown> = {}) {
-  const res = await app.request("POST", "/api/schedules", { token: tokens.operator, body: { jobId, cron: "0 3 * * *", ...body } });
-  expect(res.status).toBe(201);
-  return res.body;
-}
+const createSchedule = (body: Record<string, unknown> = {}) => app.create("/api/schedules", tokens.operator, { jobId, cron: "0 3 * * *", ...body });
 
 describe("POST /api/schedules", () => {
   test("stores the schedule with defaults and nextRunAt, answers the next 5 instants in its zone, notifies and audits", async () => {

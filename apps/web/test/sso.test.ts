@@ -1,12 +1,12 @@
 // Single sign-on against fake identity providers (msw answers their discovery, key and token
 // endpoints in this process), with real RSA keys and this file's own database.
 import { createHash, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
-import { createUser } from "@opsconductor/db";
-import { createTestDatabase } from "@opsconductor/db/testing";
+import { createLocalUser as createUser } from "../app/services/auth/local-users.server.ts";
+import { createTestDatabase } from "@opsconductor/testing";
+import { cookieHeader, cookieValue } from "@opsconductor/testing/web";
 import { http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
-import { cookieHeader, cookieValue } from "./harness.ts";
 
 const ISSUER = "https://idp.example.test/realms/ops";
 const CLIENT_ID = "opsconductor-app";

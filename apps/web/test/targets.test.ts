@@ -1,29 +1,20 @@
 import { freePort } from "@opsconductor/db/embedded";
+import { startApp } from "@opsconductor/testing/web";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { afterAll, describe, expect, test } from "vitest";
-import { startApp } from "./harness.ts";
 
 // The WinRM test server listens on loopback, which connection tests refuse unless allowed.
 const app = await startApp({ CONNECTION_TEST_ALLOW: "127.0.0.1" });
-const sessions = await Promise.all([app.login("admin"), app.login("operator"), app.login("viewer")]);
-const [admin, operator, viewer] = [sessions[0].accessToken, sessions[1].accessToken, sessions[2].accessToken];
+const { admin, operator, viewer } = await app.signInAll();
 
 const paths = (res: { body: { error: { details: { path: string }[] } } }) => res.body.error.details.map((d) => d.path);
 
 // Operators bind these credentials, so each may go to the hosts these tests use.
 const usagePolicy = ["*.corp.example", "old.example", "h", "127.0.0.1"];
 
-async function credential(name: string, type: "winrm" | "ssh" = "winrm", password = "pw-for-tests-only"): Promise<string> {
-  const res = await app.request("POST", "/api/credentials", { token: admin, body: { name, type, username: "svc", usagePolicy, secret: { password } } });
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
-
-async function target(body: Record<string, unknown>): Promise<{ id: string; name: string }> {
-  const res = await app.request("POST", "/api/targets", { token: operator, body });
-  expect(res.status, res.text).toBe(201);
-  return res.body;
-}
+const credential = async (name: string, type: "winrm" | "ssh" = "winrm", password = "pw-for-tests-only"): Promise<string> =>
+  (await app.create("/api/credentials", admin, { name, type, username: "svc", usagePolicy, secret: { password } })).id;
+const target = (body: Record<string, unknown>) => app.create<{ id: string; name: string }>("/api/targets", operator, body);
 
 describe("/api/targets", () => {
   test("an operator registers a target with defaults (5985, windows, ntlm) and the full response shape; it is audited", async () => {

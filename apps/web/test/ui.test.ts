@@ -1,10 +1,10 @@
 // The server-rendered pages over HTTP, as a browser without JavaScript uses them: sign-in form,
 // signed-in dashboard, transparent token refresh, sign-out, and the SSO entry points.
 import { createHmac, randomUUID } from "node:crypto";
-import { createUser } from "@opsconductor/db";
+import { createLocalUser as createUser } from "../app/services/auth/local-users.server.ts";
+import { cookieHeader, cookieValue, startApp } from "@opsconductor/testing/web";
 import { describe, expect, test } from "vitest";
 import { navFor } from "../app/components/nav.ts";
-import { cookieHeader, cookieValue, startApp } from "./harness.ts";
 
 const JWT_SECRET = "ui-test-access-token-signing-secret-0123456789";
 const app = await startApp({ OPSCONDUCTOR_JWT_SECRET: JWT_SECRET, OIDC_ISSUER: "https://sso.invalid", OIDC_CLIENT_ID: "opsconductor-ui", OIDC_NAME: "Acme Login" });

@@ -1,6 +1,6 @@
-import { createUser } from "@opsconductor/db";
+import { createLocalUser as createUser } from "../app/services/auth/local-users.server.ts";
+import { PASSWORDS, startApp } from "@opsconductor/testing/web";
 import { describe, expect, test } from "vitest";
-import { PASSWORDS, startApp } from "./harness.ts";
 
 // Self-registration is off by default; the second server shows that.
 const [app, closed] = await Promise.all([startApp({ OPSCONDUCTOR_SELF_REGISTRATION: "true" }), startApp()]);

@@ -1,46 +1,22 @@
 // A worker cut off from PostgreSQL must stop before anyone may take its run over, and whatever it
 // writes once it is back must change nothing: every write after the claim is fenced by (worker id, attempt).
 import { randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
 import { enqueueRun } from "@opsconductor/db";
-import { createTestDatabase } from "@opsconductor/db/testing";
-import { pino } from "pino";
+import { createTestDatabase, until } from "@opsconductor/testing";
+import { createWorkerFixture, startTcpProxy, startTestWorker, stopTestWorkers, type TestWorkerOptions } from "@opsconductor/testing/worker";
 import { afterAll, expect, test } from "vitest";
-import { createWorkerFixture, startTcpProxy } from "./testing.ts";
-import { startWorker, type RunningWorker, type WorkerOptions } from "./worker.ts";
 
 const { url, prisma } = await createTestDatabase();
 const fixture = await createWorkerFixture(prisma);
 const proxy = await startTcpProxy(url);
-afterAll(() => fixture.server.close());
-
-const workers: RunningWorker[] = [];
 afterAll(async () => {
   proxy.restore();
-  await Promise.all(workers.map((w) => w.stop()));
+  await stopTestWorkers();
   await proxy.close();
 });
 
-async function worker(options: Partial<WorkerOptions> & { id: string }) {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString("utf8")) as Record<string, unknown>);
-      done();
-    },
-  });
-  const started = await startWorker({ databaseUrl: url, masterKeys: fixture.masterKeys, concurrency: 1, logger: pino({ level: "info" }, stream), metricsPort: null, shutdownGraceSec: 5, scheduler: false, ...options });
-  workers.push(started);
-  return { worker: started, lines };
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const worker = (options: Partial<TestWorkerOptions> & { id: string }) =>
+  startTestWorker({ databaseUrl: url, masterKeys: fixture.masterKeys, concurrency: 1, shutdownGraceSec: 5, scheduler: false, ...options });
 
 // A lease of 4 s instead of 30 s keeps the test short; the reaper and the worker derive everything from these two.
 const timing = { heartbeatIntervalMs: 500, leaseMs: 4_000 };
@@ -59,15 +35,15 @@ test("partition: a worker cut off from PostgreSQL stops its step before the run 
   const cutOff = await worker({ id: "worker-cut-off", databaseUrl: proxy.url, ...timing });
   const { run } = await enqueueRun(prisma, cutOff.worker.boss, { jobId, jobVersionId: versionId, parameters: {} });
   const slow = () => fixture.executions.filter((e) => e.script.includes(key));
-  await waitFor("attempt 1's slow command", () => slow().length === 1);
-  await waitFor("attempt 1's first output", async () => (await prisma.runOutputChunk.count({ where: { runId: run.id, text: "step one\r\n" } })) === 1);
+  await until(() => slow().length === 1, "attempt 1's slow command", 30_000);
+  await until(async () => (await prisma.runOutputChunk.count({ where: { runId: run.id, text: "step one\r\n" } })) === 1, "attempt 1's first output", 30_000);
 
   proxy.cut();
   await worker({ id: "worker-direct", ...timing });
-  await waitFor("attempt 2 to succeed", async () => (await prisma.jobRun.findUniqueOrThrow({ where: { id: run.id } })).status === "succeeded", 45_000);
+  await until(async () => (await prisma.jobRun.findUniqueOrThrow({ where: { id: run.id } })).status === "succeeded", "attempt 2 to succeed", 45_000);
   proxy.restore();
   // Once its run has left activeRuns(), the cut-off worker has written (or tried to write) all it ever will for it.
-  await waitFor("the cut-off worker to let go of the run", () => cutOff.worker.activeRuns().length === 0, 45_000);
+  await until(() => cutOff.worker.activeRuns().length === 0, "the cut-off worker to let go of the run", 45_000);
 
   // No step ran twice at the same time, and attempt 1's command was stopped with Signal terminate.
   const [first, second] = slow();

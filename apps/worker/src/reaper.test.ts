@@ -1,5 +1,5 @@
 import { createJob } from "@opsconductor/db";
-import { createTestDatabase } from "@opsconductor/db/testing";
+import { createTestDatabase, createTestHeartbeat, createTestRun, createTestStep } from "@opsconductor/testing";
 import { expect, test } from "vitest";
 import { reapLostRuns } from "./reaper.ts";
 
@@ -9,14 +9,12 @@ const steps = [{ type: "winrm.exec", target: "t", command: "hostname" }];
 test("a lost worker's run fails, or goes back to the queue while its job's declared retries last", async () => {
   const plain = await createJob(prisma, { name: "plain", definition: { name: "plain", steps } });
   const retrying = await createJob(prisma, { name: "retrying", definition: { name: "retrying", steps, retries: { limit: 1, delaySec: 5, backoff: true } } });
-  await prisma.workerHeartbeat.create({ data: { id: "alive", host: "h", pid: 1, version: "t" } });
-  const run = (jobId: string, jobVersionId: string, workerId: string, attempt: number) =>
-    prisma.jobRun.create({ data: { jobId, jobVersionId, status: "running", workerId, attempt, startedAt: new Date() } });
-  const failed = await run(plain.id, plain.currentVersionId!, "ghost", 1);
-  const requeued = await run(retrying.id, retrying.currentVersionId!, "ghost", 1);
-  const exhausted = await run(retrying.id, retrying.currentVersionId!, "ghost", 2);
-  const healthy = await run(plain.id, plain.currentVersionId!, "alive", 1);
-  await prisma.jobRunStep.create({ data: { runId: failed.id, index: 0, name: "s", type: "winrm.exec", status: "running" } });
+  await createTestHeartbeat(prisma, { id: "alive" });
+  const failed = await createTestRun(prisma, plain, { status: "running", workerId: "ghost", attempt: 1 });
+  const requeued = await createTestRun(prisma, retrying, { status: "running", workerId: "ghost", attempt: 1 });
+  const exhausted = await createTestRun(prisma, retrying, { status: "running", workerId: "ghost", attempt: 2 });
+  const healthy = await createTestRun(prisma, plain, { status: "running", workerId: "alive", attempt: 1 });
+  await createTestStep(prisma, failed.id, { status: "running" });
 
   expect((await reapLostRuns(prisma)).sort()).toEqual([failed.id, requeued.id, exhausted.id].sort());
   const byId = async (id: string) => prisma.jobRun.findUniqueOrThrow({ where: { id } });

@@ -1,9 +1,8 @@
-import { Writable } from "node:stream";
 import { createJob, createPrismaClient, ensureRunQueues, notify, RUN_CONTROL_CHANNEL, RUN_QUEUE, SCHEDULES_CHANNEL, type Prisma, type PrismaClient } from "@opsconductor/db";
-import { createTestDatabase } from "@opsconductor/db/testing";
+import { createTestDatabase, createTestSchedule, memoryLogger, until } from "@opsconductor/testing";
 import pg from "pg";
 import { PgBoss } from "pg-boss";
-import { pino } from "pino";
+import type { Logger } from "pino";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import type { Clock } from "./clock.ts";
 import { planFirings, scheduledRunKey, startScheduler, type Scheduler, type SchedulerOptions } from "./scheduler.ts";
@@ -26,17 +25,6 @@ const definition = {
   parameters: { service: { type: "string", default: "Spooler" } },
 };
 const job = await createJob(prisma, { name: "nightly maintenance", definition });
-
-function captureLogger() {
-  const lines: { level: number; msg: string; [key: string]: unknown }[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: pino({ level: "debug" }, stream), lines, problems: () => lines.filter((l) => l.level >= 40).map((l) => `${l.msg}${l.err ? `: ${(l.err as { message?: string }).message}` : ""}`) };
-}
 
 /** A clock that only moves when the test says so. */
 function manualClock(start: string) {
@@ -66,34 +54,24 @@ function manualClock(start: string) {
   return clock;
 }
 
-async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 const started: { scheduler: Scheduler; client: PrismaClient }[] = [];
 
 /** A scheduler with its own connection pool, as each worker process has. */
-async function scheduler(logger: pino.Logger, options: Partial<SchedulerOptions> = {}) {
+async function scheduler(logger: Logger, options: Partial<SchedulerOptions> = {}) {
   const client = createPrismaClient(url, { maxConnections: 3 });
   const instance = await startScheduler({ prisma: client, boss, databaseUrl: url, logger, ...options });
   started.push({ scheduler: instance, client });
   return instance;
 }
 
-const idle = (s: Scheduler) => until("the scheduler to sleep", () => s.status().sleepingUntil !== null);
+const idle = (s: Scheduler) => until(() => s.status().sleepingUntil !== null, "the scheduler to sleep", 30_000);
 
 /** Makes a scheduler run one full tick now and waits for it to finish. */
 async function tick(s: Scheduler) {
   await idle(s);
   const before = s.status().ticks;
   s.wake();
-  await until("a tick", () => s.status().ticks > before && s.status().sleepingUntil !== null);
+  await until(() => s.status().ticks > before && s.status().sleepingUntil !== null, "a tick", 30_000);
 }
 
 afterEach(async () => {
@@ -105,9 +83,7 @@ afterEach(async () => {
   await prisma.schedulerState.update({ where: { id: 1 }, data: { enabled: true } });
 });
 
-function addSchedule(data: Partial<Prisma.ScheduleUncheckedCreateInput> & { cron: string }) {
-  return prisma.schedule.create({ data: { jobId: job.id, ...data } });
-}
+const addSchedule = (data: Partial<Prisma.ScheduleUncheckedCreateInput> & { cron: string }) => createTestSchedule(prisma, { jobId: job.id, ...data });
 
 const runsOf = (scheduleId: string) => prisma.jobRun.findMany({ where: { scheduleId }, orderBy: { idempotencyKey: "asc" } });
 const instantsOf = async (scheduleId: string) => (await runsOf(scheduleId)).map((r) => r.idempotencyKey!.slice(`schedule:${scheduleId}:`.length));
@@ -145,7 +121,7 @@ describe("firing plans", () => {
 });
 
 test(`two schedulers on one database fire an every-second schedule exactly once per second (${RACE_SECONDS} s)`, { timeout: 120_000 }, async () => {
-  const { logger, problems } = captureLogger();
+  const { logger, problems } = memoryLogger("debug");
   const [a, b] = await Promise.all([scheduler(logger), scheduler(logger)]);
   const schedule = await addSchedule({ cron: "* * * * * *", overlapPolicy: "allow" });
   const createdAt = Date.now();
@@ -171,12 +147,12 @@ test(`two schedulers on one database fire an every-second schedule exactly once 
 });
 
 test("1,000 schedules due at the same instant fire exactly once each with two schedulers", { timeout: 180_000 }, async () => {
-  const { logger, problems } = captureLogger();
+  const { logger, problems } = memoryLogger("debug");
   const dueAt = new Date(Date.now() - 1000);
   await prisma.schedule.createMany({ data: Array.from({ length: 1000 }, (_, i) => ({ jobId: job.id, name: `bulk ${i}`, cron: "0 0 1 1 *", nextRunAt: dueAt })) });
   const ids = (await prisma.schedule.findMany({ select: { id: true } })).map((s) => s.id);
   const [a, b] = await Promise.all([scheduler(logger), scheduler(logger)]);
-  await until("1000 runs", async () => (await prisma.jobRun.count({ where: { scheduleId: { in: ids } } })) >= 1000, 150_000);
+  await until(async () => (await prisma.jobRun.count({ where: { scheduleId: { in: ids } } })) >= 1000, "1000 runs", 150_000);
   await Promise.all([idle(a), idle(b)]);
 
   const perSchedule = await prisma.jobRun.groupBy({ by: ["scheduleId"], where: { scheduleId: { in: ids } }, _count: { _all: true } });
@@ -192,7 +168,7 @@ test("1,000 schedules due at the same instant fire exactly once each with two sc
 });
 
 test("after a downtime each misfire policy decides what fires; a little lateness is no misfire", async () => {
-  const { logger, problems, lines } = captureLogger();
+  const { logger, problems, lines } = memoryLogger("debug");
   const clock = manualClock("2026-11-27T12:00:30Z");
   const s = await scheduler(logger, { clock });
   await idle(s);
@@ -221,7 +197,7 @@ test("after a downtime each misfire policy decides what fires; a little lateness
 });
 
 test("overlap policies: skip, queue, cancel_previous (queued and running) and allow", async () => {
-  const { logger, problems } = captureLogger();
+  const { logger, problems } = memoryLogger("debug");
   const clock = manualClock("2026-11-27T13:00:00Z");
   const s = await scheduler(logger, { clock });
   await idle(s);
@@ -254,7 +230,7 @@ test("overlap policies: skip, queue, cancel_previous (queued and running) and al
     const [stillRunning, next] = await runsOf(cancelRunning.id);
     expect(stillRunning).toMatchObject({ status: "running", cancelRequestedAt: new Date("2026-11-27T13:01:00Z") });
     expect(next).toMatchObject({ status: "queued" });
-    await until("the cancel request", () => controls.length > 0, 5_000);
+    await until(() => controls.length > 0, "the cancel request", 5_000);
     expect(controls).toEqual([{ runId: stillRunning!.id, action: "cancel" }]);
     // The skipped instant still moved the schedule on.
     expect((await prisma.schedule.findUniqueOrThrow({ where: { id: skip.id } })).nextRunAt?.toISOString()).toBe("2026-11-27T13:02:00.000Z");
@@ -271,7 +247,7 @@ test("overlap policies: skip, queue, cancel_previous (queued and running) and al
 });
 
 test("a stopped scheduler claims nothing, and NOTIFY wakes a sleeping scheduler at once", { timeout: 90_000 }, async () => {
-  const { logger, problems } = captureLogger();
+  const { logger, problems } = memoryLogger("debug");
   const s = await scheduler(logger);
   await idle(s);
   // Nothing is scheduled, so it sleeps the full minute unless woken.
@@ -279,7 +255,7 @@ test("a stopped scheduler claims nothing, and NOTIFY wakes a sleeping scheduler 
 
   await prisma.schedulerState.update({ where: { id: 1 }, data: { enabled: false } });
   await notify(prisma, SCHEDULES_CHANNEL, {});
-  await until("the scheduler to see the stop", () => s.status().enabled === false && s.status().sleepingUntil !== null);
+  await until(() => s.status().enabled === false && s.status().sleepingUntil !== null, "the scheduler to see the stop", 30_000);
   const schedule = await addSchedule({ cron: "* * * * * *", overlapPolicy: "allow" });
   await notify(prisma, SCHEDULES_CHANNEL, {});
   await new Promise((r) => setTimeout(r, 2_500));
@@ -289,17 +265,17 @@ test("a stopped scheduler claims nothing, and NOTIFY wakes a sleeping scheduler 
   await prisma.schedulerState.update({ where: { id: 1 }, data: { enabled: true } });
   const resumedAt = Date.now();
   await notify(prisma, SCHEDULES_CHANNEL, {});
-  await until("a run after the restart", () => prisma.jobRun.count({ where: { scheduleId: schedule.id } }), 20_000);
+  await until(() => prisma.jobRun.count({ where: { scheduleId: schedule.id } }), "a run after the restart", 20_000);
   expect(Date.now() - resumedAt).toBeLessThan(20_000);
   await prisma.schedule.delete({ where: { id: schedule.id } });
 
   // Sleeping a full minute again, a newly inserted schedule still fires within seconds.
   await notify(prisma, SCHEDULES_CHANNEL, {});
-  await until("a long sleep", () => s.status().sleepingUntil !== null && s.status().sleepingUntil!.getTime() - Date.now() > 30_000);
+  await until(() => s.status().sleepingUntil !== null && s.status().sleepingUntil!.getTime() - Date.now() > 30_000, "a long sleep", 30_000);
   const fresh = await addSchedule({ cron: "* * * * * *", overlapPolicy: "allow" });
   const insertedAt = Date.now();
   await notify(prisma, SCHEDULES_CHANNEL, {});
-  await until("a run of the new schedule", () => prisma.jobRun.count({ where: { scheduleId: fresh.id } }), 20_000);
+  await until(() => prisma.jobRun.count({ where: { scheduleId: fresh.id } }), "a run of the new schedule", 20_000);
   expect(Date.now() - insertedAt).toBeLessThan(20_000);
   const state = await prisma.schedulerState.findUniqueOrThrow({ where: { id: 1 } });
   expect(Date.now() - state.lastTickAt!.getTime()).toBeLessThan(20_000);
@@ -308,24 +284,24 @@ test("a stopped scheduler claims nothing, and NOTIFY wakes a sleeping scheduler 
 });
 
 test("the LISTEN connection comes back after the database drops it", { timeout: 90_000 }, async () => {
-  const { logger, problems } = captureLogger();
+  const { logger, problems } = memoryLogger("debug");
   const s = await scheduler(logger);
   await idle(s);
   const listenerPids = async () =>
     (await prisma.$queryRaw<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE ${`LISTEN%${SCHEDULES_CHANNEL}%`}`).map((r) => r.pid);
-  const [old] = await until("the listener", listenerPids);
+  const [old] = await until(listenerPids, "the listener", 30_000);
   await prisma.$queryRaw`SELECT pg_terminate_backend(${old}::int)`;
-  await until("a new listener", async () => (await listenerPids()).some((pid) => pid !== old), 30_000);
+  await until(async () => (await listenerPids()).some((pid) => pid !== old), "a new listener", 30_000);
   await idle(s);
-  await until("a long sleep", () => s.status().sleepingUntil!.getTime() - Date.now() > 30_000);
+  await until(() => s.status().sleepingUntil!.getTime() - Date.now() > 30_000, "a long sleep", 30_000);
   const schedule = await addSchedule({ cron: "* * * * * *", overlapPolicy: "allow" });
   await notify(prisma, SCHEDULES_CHANNEL, {});
-  await until("a run", () => prisma.jobRun.count({ where: { scheduleId: schedule.id } }), 20_000);
+  await until(() => prisma.jobRun.count({ where: { scheduleId: schedule.id } }), "a run", 20_000);
   expect(problems().every((p) => p.startsWith("LISTEN connection lost"))).toBe(true);
 });
 
 test("a schedule that cannot fire is parked with one warning and does not stop the others; an inactive job's schedule waits quietly", async () => {
-  const { logger, problems, lines } = captureLogger();
+  const { logger, problems, lines } = memoryLogger("debug");
   const clock = manualClock("2026-11-27T14:00:00Z");
   const s = await scheduler(logger, { clock });
   await idle(s);
@@ -354,7 +330,7 @@ test("a schedule that cannot fire is parked with one warning and does not stop t
 });
 
 test("secret parameters are sealed into the queue job through sealSecrets and masked in the run row", async () => {
-  const { logger, problems } = captureLogger();
+  const { logger, problems } = memoryLogger("debug");
   const clock = manualClock("2026-11-27T15:00:00Z");
   const withSecret = await createJob(prisma, { name: "rotate key", definition: { ...definition, parameters: { ...definition.parameters, password: { type: "secret" } } } });
   const sealed: { runId: string; secrets: Record<string, string> }[] = [];
@@ -370,7 +346,7 @@ test("secret parameters are sealed into the queue job through sealSecrets and ma
   expect(problems()).toEqual([]);
 
   // A scheduler without a sealing key refuses to fire such a schedule rather than lose the secret.
-  const { logger: other, problems: otherProblems } = captureLogger();
+  const { logger: other, problems: otherProblems } = memoryLogger("debug");
   const keyless = await scheduler(other, { clock });
   await s.stop();
   clock.set("2026-11-27T15:01:00Z");

@@ -1,37 +1,19 @@
 // No run stays "queued" or "running" forever because of an error in the worker, and runs waiting
 // their turn (overlap policy "queue") hold no worker slot while they wait.
-import { Writable } from "node:stream";
 import { enqueueRun, type RunStatus } from "@opsconductor/db";
-import { createTestDatabase } from "@opsconductor/db/testing";
-import { pino } from "pino";
-import { afterAll, expect, test } from "vitest";
-import { createWorkerFixture } from "./testing.ts";
-import { startWorker, type RunningWorker, type WorkerOptions } from "./worker.ts";
+import { createTestDatabase, createTestHeartbeat, createTestRun, createTestSchedule, waitForRun } from "@opsconductor/testing";
+import { createWorkerFixture, startTestWorker, type TestWorkerOptions } from "@opsconductor/testing/worker";
+import { expect, test } from "vitest";
 
 const { url, prisma } = await createTestDatabase();
 const fixture = await createWorkerFixture(prisma);
-afterAll(() => fixture.server.close());
 
-const workers: RunningWorker[] = [];
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
-});
-async function worker(id: string, options: Partial<WorkerOptions> = {}) {
-  const stream = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const started = await startWorker({ databaseUrl: url, masterKeys: fixture.masterKeys, concurrency: 1, logger: pino({ level: "info" }, stream), id, metricsPort: null, shutdownGraceSec: 5, scheduler: false, ...options });
-  workers.push(started);
-  return started;
+async function worker(id: string, options: Partial<TestWorkerOptions> = {}) {
+  const started = await startTestWorker({ databaseUrl: url, masterKeys: fixture.masterKeys, concurrency: 1, id, shutdownGraceSec: 5, scheduler: false, ...options });
+  return started.worker;
 }
 
-async function waitForStatus(runId: string, statuses: RunStatus[], timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const run = await prisma.jobRun.findUniqueOrThrow({ where: { id: runId } });
-    if (statuses.includes(run.status)) return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${run.status} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitForStatus = (runId: string, statuses: RunStatus[], timeoutMs = 20_000) => waitForRun(prisma, runId, (run) => statuses.includes(run.status), timeoutMs);
 
 const quick = (name: string) => ({ name, version: 1, steps: [{ type: "winrm.exec", name, shell: "powershell", target: fixture.targetName, command: "Write-Output 'done'" }] });
 
@@ -106,10 +88,10 @@ test("a database error before the claim fails the queue job, and the run it leav
 test("queue-policy runs waiting on an earlier run hold no worker slot: a concurrency-1 worker still executes an unrelated run", { timeout: 60_000 }, async () => {
   const w = await worker("worker-one-slot");
   const scheduled = await fixture.job(quick("scheduled"));
-  const schedule = await prisma.schedule.create({ data: { jobId: scheduled.jobId, cron: "0 0 1 1 *", timezone: "UTC", overlapPolicy: "queue", enabled: false } });
+  const schedule = await createTestSchedule(prisma, { jobId: scheduled.jobId, timezone: "UTC", overlapPolicy: "queue", enabled: false });
   // The schedule's earlier run is still running on another, live worker.
-  await prisma.workerHeartbeat.create({ data: { id: "worker-elsewhere", host: "h", pid: 1, version: "t" } });
-  const earlier = await prisma.jobRun.create({ data: { jobId: scheduled.jobId, jobVersionId: scheduled.versionId, scheduleId: schedule.id, trigger: "schedule", status: "running", workerId: "worker-elsewhere", attempt: 1, startedAt: new Date() } });
+  await createTestHeartbeat(prisma, { id: "worker-elsewhere" });
+  const earlier = await createTestRun(prisma, scheduled, { scheduleId: schedule.id, trigger: "schedule", status: "running", workerId: "worker-elsewhere", attempt: 1 });
   const keepAlive = setInterval(() => void prisma.workerHeartbeat.update({ where: { id: "worker-elsewhere" }, data: { lastSeenAt: new Date() } }).catch(() => {}), 1_000);
   try {
     const { run: waiting } = await enqueueRun(prisma, w.boss, { jobId: scheduled.jobId, jobVersionId: scheduled.versionId, parameters: {}, scheduleId: schedule.id, trigger: "schedule" });

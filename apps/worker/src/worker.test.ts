@@ -1,60 +1,19 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
-import { enqueueRun, requestRunControl, type RunStatus } from "@opsconductor/db";
-import { createTestDatabase } from "@opsconductor/db/testing";
+import { enqueueRun, requestRunControl, type Prisma } from "@opsconductor/db";
+import { createTestDatabase, createTestRun, createTestSchedule, FINISHED_RUN_STATUSES as TERMINAL, waitForRun as waitForRunIn } from "@opsconductor/testing";
+import { createWorkerFixture, startTestWorker, stopTestWorkers } from "@opsconductor/testing/worker";
 import { PgBoss } from "pg-boss";
-import { pino } from "pino";
-import { afterAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { parseWorkerEnv } from "./env.ts";
-import { createWorkerFixture } from "./testing.ts";
-import { startWorker, type RunningWorker } from "./worker.ts";
 
 const { url, prisma } = await createTestDatabase();
 const fixture = await createWorkerFixture(prisma);
-afterAll(() => fixture.server.close());
 
-function captureLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString("utf8")) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: "info" }, stream), lines };
-}
+const worker = (options: { id?: string; shutdownGraceSec?: number; concurrency?: number; metricsPort?: number; maxRunOutputBytes?: number } = {}) =>
+  startTestWorker({ databaseUrl: url, masterKeys: fixture.masterKeys, shutdownGraceSec: 5, ...options });
 
-const workers: RunningWorker[] = [];
-async function worker(options: { id?: string; shutdownGraceSec?: number; concurrency?: number; metricsPort?: number; maxRunOutputBytes?: number } = {}) {
-  const { logger, lines } = captureLogger();
-  const started = await startWorker({
-    databaseUrl: url,
-    masterKeys: fixture.masterKeys,
-    concurrency: options.concurrency ?? 2,
-    logger,
-    id: options.id,
-    metricsPort: options.metricsPort ?? null,
-    shutdownGraceSec: options.shutdownGraceSec ?? 5,
-    maxRunOutputBytes: options.maxRunOutputBytes,
-  });
-  workers.push(started);
-  return { worker: started, lines };
-}
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
-});
-
-const TERMINAL: RunStatus[] = ["succeeded", "failed", "canceled", "timed_out"];
-async function waitForRun(runId: string, until: (run: { status: RunStatus; workerId: string | null }) => boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const run = await prisma.jobRun.findUniqueOrThrow({ where: { id: runId } });
-    if (until(run)) return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${run.status} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitForRun = (runId: string, until: (run: Prisma.JobRunGetPayload<object>) => boolean, timeoutMs?: number) => waitForRunIn(prisma, runId, until, timeoutMs);
 
 const sample = {
   name: "Sample Windows Service Restart",
@@ -172,7 +131,7 @@ test("a due schedule fires through the worker's scheduler and its run is execute
   const { worker: w } = await worker();
   expect(w.scheduler).toBeDefined();
   const { jobId } = await fixture.job(sample);
-  const schedule = await prisma.schedule.create({ data: { jobId, cron: "* * * * * *", timezone: "Europe/London", parameters: { svc: "Spooler" }, nextRunAt: new Date() } });
+  const schedule = await createTestSchedule(prisma, { jobId, cron: "* * * * * *", timezone: "Europe/London", parameters: { svc: "Spooler" }, nextRunAt: new Date() });
   w.scheduler!.wake();
   const deadline = Date.now() + 30_000;
   let run = await prisma.jobRun.findFirst({ where: { scheduleId: schedule.id, status: "succeeded" } });
@@ -225,7 +184,7 @@ describe("cancellation", () => {
 
 describe("shutdown and crashes", () => {
   test("SIGTERM stops claiming runs, and fails a run still executing after the grace period with a clear reason", async () => {
-    await Promise.all(workers.map((w) => w.stop()));
+    await stopTestWorkers();
     const { worker: w } = await worker({ id: "worker-draining", shutdownGraceSec: 1 });
     const quick = await fixture.job(sample);
     const slow = await fixture.job(sleeper(60));
@@ -245,7 +204,7 @@ describe("shutdown and crashes", () => {
 
   test("a worker killed with SIGKILL mid-run: the run ends failed within 60 s and another worker keeps processing", { timeout: 120_000 }, async () => {
     // Only the doomed worker may claim the run: stop the others first.
-    await Promise.all(workers.map((w) => w.stop()));
+    await stopTestWorkers();
     const doomedId = `worker-doomed-${randomBytes(3).toString("hex")}`;
     const child = spawn(process.execPath, ["--conditions=@opsconductor/source", "src/main.ts"], {
       cwd: `${import.meta.dirname}/..`,
@@ -278,8 +237,8 @@ describe("shutdown and crashes", () => {
 });
 
 test("a worker restarted under the same WORKER_ID fails the runs its previous process left running", async () => {
-  const { jobId, versionId } = await fixture.job(sample);
-  const stale = await prisma.jobRun.create({ data: { jobId, jobVersionId: versionId, status: "running", workerId: "worker-fixed-id", startedAt: new Date() } });
+  const job = await fixture.job(sample);
+  const stale = await createTestRun(prisma, job, { status: "running", workerId: "worker-fixed-id" });
   await worker({ id: "worker-fixed-id" });
   const after = await prisma.jobRun.findUniqueOrThrow({ where: { id: stale.id } });
   expect(after.status).toBe("failed");

@@ -1,18 +1,18 @@
 // An operator, by any sequence of API calls, cannot make the web app or a worker send a credential's
 // secret to a host outside the credential's usage policy. A capture server on 127.0.0.3 records the
 // headers of everything it receives; the real WinRM test server on 127.0.0.2 is the allowed host.
+import { startCaptureServer } from "@opsconductor/testing";
+import { startApp } from "@opsconductor/testing/web";
+import { startAppWorker, windowsLikeHandler } from "@opsconductor/testing/worker";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { afterAll, expect, test } from "vitest";
-import { windowsLikeHandler, startAppWorker } from "../src/testing.ts";
-import { startCaptureServer } from "../../web/test/capture-server.ts";
-import { startApp } from "../../web/test/harness.ts";
 
 const PASSWORD = "Leak-Test-Password-7!";
 // Allow the whole loopback range to connection tests: here only the usage policy stands in the way.
 const app = await startApp({ CONNECTION_TEST_ALLOW: "127.0.0.0/8" });
 const winrm = await startWinRMTestServer({ host: "127.0.0.2", users: { svc: PASSWORD }, auth: "ntlm", handler: windowsLikeHandler });
 const capture = await startCaptureServer("127.0.0.3");
-const { worker, log: workerLog } = await startAppWorker(app, { scheduler: false });
+const { worker, text: workerLog } = await startAppWorker(app, { scheduler: false });
 afterAll(async () => {
   await worker.stop();
   await winrm.close();

@@ -2,15 +2,15 @@
 // a real worker streams it from PostgreSQL to the in-process WinRM server, and the bytes that arrive
 // have the library's SHA-256. A chunk altered behind the API's back fails the copy's digest check.
 import { createHash, randomBytes } from "node:crypto";
+import { recordingClient, startApp } from "@opsconductor/testing/web";
+import { startAppWorker } from "@opsconductor/testing/worker";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { afterAll, expect, test } from "vitest";
-import { startAppWorker } from "../src/testing.ts";
-import { recordingClient, startApp } from "../../web/test/harness.ts";
 
 const PLANTED = `Planted-${randomBytes(6).toString("hex")}!`;
 const app = await startApp();
 const winrm = await startWinRMTestServer({ users: { svc_copy: PLANTED }, auth: "ntlm" });
-const { worker, log: workerLog } = await startAppWorker(app, { concurrency: 1, scheduler: false });
+const { worker, text: workerLog } = await startAppWorker(app, { concurrency: 1, scheduler: false });
 afterAll(async () => {
   await worker.stop();
   await winrm.close();

@@ -2,11 +2,11 @@
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyMigrations, createPrismaClient, enqueueRun, requestRunControl, type RunStatus } from "@opsconductor/db";
+import { applyMigrations, createPrismaClient, enqueueRun, requestRunControl } from "@opsconductor/db";
 import { freePort, startEmbeddedPostgres } from "@opsconductor/db/embedded";
+import { FINISHED_RUN_STATUSES as TERMINAL } from "@opsconductor/testing";
+import { createWorkerFixture, startTestWorker } from "@opsconductor/testing/worker";
 import { afterAll, expect, test } from "vitest";
-import { createWorkerFixture, memoryLogger } from "../src/testing.ts";
-import { startWorker } from "../src/worker.ts";
 
 // A server of this file's own: the shared test server must not be restarted under other files.
 const dataRoot = await mkdtemp(join(tmpdir(), "opsconductor-restart-"));
@@ -17,15 +17,7 @@ let pg = await startPg();
 await applyMigrations(pg.url);
 const prisma = createPrismaClient(pg.url, { maxConnections: 2 });
 const fixture = await createWorkerFixture(prisma);
-const log = memoryLogger();
-const worker = await startWorker({
-  databaseUrl: pg.url,
-  masterKeys: fixture.masterKeys,
-  concurrency: 2,
-  logger: log.logger,
-  metricsPort: null,
-  scheduler: false,
-});
+const { worker, ...log } = await startTestWorker({ databaseUrl: pg.url, masterKeys: fixture.masterKeys, scheduler: false });
 afterAll(async () => {
   await worker.stop();
   await prisma.$disconnect();
@@ -34,7 +26,6 @@ afterAll(async () => {
   await rm(dataRoot, { recursive: true, force: true });
 });
 
-const TERMINAL: RunStatus[] = ["succeeded", "failed", "canceled", "timed_out"];
 async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -3,10 +3,10 @@
 // over SSE while a real worker executes it. The credential's password is planted and searched for
 // everywhere afterwards.
 import { randomBytes } from "node:crypto";
+import { recordingClient, startApp } from "@opsconductor/testing/web";
+import { startAppWorker, windowsLikeHandler } from "@opsconductor/testing/worker";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { afterAll, expect, test } from "vitest";
-import { windowsLikeHandler, startAppWorker } from "../src/testing.ts";
-import { recordingClient, startApp } from "../../web/test/harness.ts";
 
 const PLANTED = `Planted-${randomBytes(6).toString("hex")}!`;
 // The WinRM test server listens on loopback, which connection tests refuse unless allowed.
@@ -23,7 +23,7 @@ const winrm = await startWinRMTestServer({
     return windowsLikeHandler(ctx);
   },
 });
-const { worker, log: workerLog } = await startAppWorker(app, {});
+const { worker, text: workerLog } = await startAppWorker(app);
 afterAll(async () => {
   await worker.stop();
   await winrm.close();

@@ -1,14 +1,15 @@
-// Fixtures for worker tests: a Windows-like target on the in-process WinRM server, with its
-// credential sealed exactly as the web app stores it.
-import { randomBytes, randomUUID } from "node:crypto";
+// The worker side of the harness: workers started in the test process with their log kept in
+// memory; a Windows-like target on the in-process WinRM test server, its credential sealed exactly
+// as the web app stores it; a TCP proxy in front of PostgreSQL that a test can cut.
+import { randomBytes } from "node:crypto";
 import { createServer, connect, type Socket } from "node:net";
-import { createKeyring, encryptSecret } from "@opsconductor/core";
-import { createJob, sealedSecretColumns, type PrismaClient } from "@opsconductor/db";
-import { Writable } from "node:stream";
-import { parseMasterKeys } from "@opsconductor/db";
+import { parseMasterKeys, type MasterKeys, type PrismaClient } from "@opsconductor/db";
 import { startWinRMTestServer, type WinRMCommandHandler, type WinRMTestServer } from "@opsconductor/winrm/testing";
-import { pino, type Logger } from "pino";
-import { startWorker, type RunningWorker, type WorkerOptions } from "./worker.ts";
+import type { LevelWithSilent } from "pino";
+import { afterAll } from "vitest";
+import { startWorker, type RunningWorker, type WorkerOptions } from "../../../apps/worker/src/worker.ts";
+import { createTestCredential, createTestJob, uniqueName } from "./factories.ts";
+import { memoryLogger, type MemoryLogger } from "./logger.ts";
 
 export const TEST_USER = "ops";
 export const TEST_PASSWORD = "Winter2026!secret";
@@ -84,18 +85,21 @@ export interface CommandExecution {
 }
 
 export interface WorkerFixture {
-  masterKeys: { keys: Record<string, string>; primary: string };
+  masterKeys: MasterKeys;
   server: WinRMTestServer;
   /** Every command the server has executed, in start order. */
   executions: CommandExecution[];
   targetName: string;
-  /** Creates a job (one version) and returns its ids. */
-  job(definition: Record<string, unknown>): Promise<{ jobId: string; versionId: string }>;
+  /** Creates a job (one version) named after its definition, and answers it with its ids. */
+  job(definition: Record<string, unknown>): Promise<Awaited<ReturnType<typeof createTestJob>> & { jobId: string; versionId: string }>;
 }
 
-/** Starts a WinRM test server (NTLM, encrypted over http) and registers it as target "sample-windows-server". */
+/**
+ * Starts a WinRM test server (NTLM, encrypted over http) and registers it as target
+ * "sample-windows-server". After the file, every worker startTestWorker started is stopped, then the server.
+ */
 export async function createWorkerFixture(prisma: PrismaClient): Promise<WorkerFixture> {
-  const masterKeys = { keys: { test: randomBytes(32).toString("base64") }, primary: "test" };
+  const masterKeys: MasterKeys = { keys: { test: randomBytes(32).toString("base64") }, primary: "test" };
   const executions: CommandExecution[] = [];
   const server = await startWinRMTestServer({
     users: { [TEST_USER]: TEST_PASSWORD },
@@ -111,26 +115,25 @@ export async function createWorkerFixture(prisma: PrismaClient): Promise<WorkerF
       }
     },
   });
-  const keyring = createKeyring(masterKeys);
-  const credentialId = randomUUID();
-  await prisma.credential.create({
-    data: { id: credentialId, name: `winrm-${credentialId.slice(0, 8)}`, type: "winrm", username: TEST_USER, usagePolicy: ["127.0.0.1"], ...sealedSecretColumns(encryptSecret(keyring, JSON.stringify({ password: TEST_PASSWORD }), { aad: credentialId })) },
+  afterAll(async () => {
+    await stopTestWorkers();
+    await server.close();
   });
+  const { id: credentialId } = await createTestCredential(prisma, masterKeys, { username: TEST_USER, usagePolicy: ["127.0.0.1"], secret: { password: TEST_PASSWORD } });
   const targetName = "sample-windows-server";
   await prisma.target.upsert({
     where: { name: targetName },
     create: { name: targetName, hostname: "127.0.0.1", port: server.port, winrmTransport: "http", winrmAuth: "ntlm", credentialId },
     update: { port: server.port, credentialId },
   });
-  let n = 0;
   return {
     masterKeys,
     server,
     executions,
     targetName,
     async job(definition) {
-      const job = await createJob(prisma, { name: `${String(definition.name)} ${++n} ${randomUUID().slice(0, 6)}`, definition: definition as never });
-      return { jobId: job.id, versionId: job.currentVersionId! };
+      const job = await createTestJob(prisma, { name: uniqueName(String(definition.name)), definition });
+      return { ...job, jobId: job.id, versionId: job.currentVersionId! };
     },
   };
 }
@@ -199,19 +202,31 @@ export async function startTcpProxy(databaseUrl: string): Promise<TcpProxy> {
   };
 }
 
-/** A logger that keeps every line in memory, for tests that read what the worker logged. */
-export function memoryLogger(): { logger: Logger; text(): string } {
-  let text = "";
-  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => ((text += chunk.toString()), done()) });
-  return { logger: pino({ level: "info" }, sink), text: () => text };
+export type TestWorkerOptions = Omit<WorkerOptions, "logger" | "concurrency"> & { concurrency?: number; logLevel?: LevelWithSilent };
+
+export interface TestWorker extends MemoryLogger {
+  worker: RunningWorker;
 }
 
-/** Starts a worker on a test app's database and master key (no metrics port), logging to memory. */
-export async function startAppWorker(
-  app: { databaseUrl: string; masterKey: string },
-  options: Partial<Omit<WorkerOptions, "databaseUrl" | "masterKeys" | "logger">> = {},
-): Promise<{ worker: RunningWorker; log(): string }> {
-  const log = memoryLogger();
-  const worker = await startWorker({ databaseUrl: app.databaseUrl, masterKeys: parseMasterKeys(app.masterKey), concurrency: 2, metricsPort: null, ...options, logger: log.logger });
-  return { worker, log: log.text };
+const started = new Set<RunningWorker>();
+
+/** Starts a worker in this process (concurrency 2 and no metrics port unless given), logging to memory. */
+export async function startTestWorker(options: TestWorkerOptions): Promise<TestWorker> {
+  const { logLevel, ...workerOptions } = options;
+  const log = memoryLogger(logLevel);
+  const worker = await startWorker({ concurrency: 2, metricsPort: null, ...workerOptions, logger: log.logger });
+  started.add(worker);
+  return { worker, ...log };
+}
+
+/** Stops every worker startTestWorker started in this file (stopping a stopped worker is safe). */
+export async function stopTestWorkers(): Promise<void> {
+  const workers = [...started];
+  started.clear();
+  await Promise.all(workers.map((w) => w.stop()));
+}
+
+/** Starts a worker on a test app's database and master key, as startTestWorker does. */
+export function startAppWorker(app: { databaseUrl: string; masterKey: string }, options: Omit<TestWorkerOptions, "databaseUrl" | "masterKeys"> = {}): Promise<TestWorker> {
+  return startTestWorker({ databaseUrl: app.databaseUrl, masterKeys: parseMasterKeys(app.masterKey), ...options });
 }

@@ -5,10 +5,16 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { createUser, type PrismaClient } from "@opsconductor/db";
+import type { PrismaClient } from "@opsconductor/db";
+import { createLocalUser as createUser } from "../../../apps/web/app/services/auth/local-users.server.ts";
 import { freePort } from "@opsconductor/db/embedded";
 import { createTestDatabase } from "@opsconductor/db/testing";
-import { afterAll, inject } from "vitest";
+import { afterAll, expect, inject } from "vitest";
+
+export { openEvents, type OpenedEvents, type SseEvent } from "./sse.ts";
+
+// The server runs from the web app's folder, as `pnpm start` runs it.
+const WEB_APP_DIR = join(import.meta.dirname, "..", "..", "..", "apps", "web");
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -47,6 +53,11 @@ export interface TestApp {
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
   /** Signs in as the seeded user of `role` and returns its tokens. */
   login(role: TestRole): Promise<{ accessToken: string; refreshToken: string; cookies: string[] }>;
+  /** Signs in as each seeded user, one after another, and answers their access tokens. */
+  signInAll(): Promise<Record<TestRole, string>>;
+  /** POSTs `body` to `path` with `token` and answers the created resource, failing the test unless the answer is 201. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect response bodies freely
+  create<T = any>(path: string, token: string, body: unknown): Promise<T>;
 }
 
 // Registered when a test file imports this module, so servers started inside a test are stopped
@@ -70,7 +81,7 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<T
   const webBuildDir = inject("webBuildDir");
   if (!webBuildDir) throw new Error("no web build for this run: startApp() needs the db project's global setup (tests/setup/global-setup.ts)");
   const child = spawn(process.execPath, ["--conditions=@opsconductor/source", "server.ts"], {
-    cwd: join(import.meta.dirname, ".."),
+    cwd: WEB_APP_DIR,
     env: {
       ...process.env,
       DATABASE_URL: database.url,
@@ -140,7 +151,19 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<T
     return { ...res.body, cookies: res.headers.getSetCookie() };
   };
 
-  return { url, databaseUrl: database.url, prisma: database.prisma, masterKey, users, output: () => output, request, login };
+  const signInAll: TestApp["signInAll"] = async () => {
+    const tokens = {} as Record<TestRole, string>;
+    for (const role of ROLES) tokens[role] = (await login(role)).accessToken;
+    return tokens;
+  };
+
+  const create: TestApp["create"] = async (path, token, body) => {
+    const res = await request("POST", path, { token, body });
+    expect(res.status, res.text).toBe(201);
+    return res.body;
+  };
+
+  return { url, databaseUrl: database.url, prisma: database.prisma, masterKey, users, output: () => output, request, login, signInAll, create };
 }
 
 /** An API caller that keeps every response body, for tests that search them for a planted secret. */

@@ -77,11 +77,3 @@ export async function openEvents(baseUrl: string, path: string, options: { token
   };
 }
 
-/** Polls `check` until it holds, failing after `timeoutMs` with what was awaited. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
