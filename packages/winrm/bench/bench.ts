@@ -1,13 +1,15 @@
 // Measures the client against the test server (in a child process): commands/s and latency at
-// several concurrencies, HTTP round trips per command, copy throughput with peak RSS, and the same
-// trivial command through the npm package winrm-client and through pywinrm (Debian's python3-winrm,
-// Ansible's transport), side by side.
+// several concurrencies, HTTP round trips per command, the same trivial command (cmd and
+// PowerShell) through the npm package winrm-client and through pywinrm (Debian's python3-winrm,
+// Ansible's transport) side by side, and copyFile: the raw-stdin method against the old base64-lines
+// method (bench/copy-v1.ts) and against plain HTTP POSTs of the same bytes, then its memory on both
+// sides for a large file.
 // Run: pnpm --filter @opsconductor/winrm bench [--write-docs]   (= node packages/winrm/bench/bench.ts)
 // Everything talks to 127.0.0.1 only; see docs/performance.md for what the figures mean.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { globalAgent } from "node:http";
+import http, { globalAgent } from "node:http";
 import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -18,38 +20,65 @@ import { WinRMClient } from "../src/index.ts";
 import type { WinRMClientOptions, WinRMShell } from "../src/index.ts";
 import type { WinRMTestServerStats } from "../src/testing/index.ts";
 import { findPython, pywinrmEnv, spawnPywinrm } from "../test/pywinrm.ts";
+import { copyFileV1 } from "./copy-v1.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const HOST = "127.0.0.1";
 const COPY_MB = Number(process.env.BENCH_COPY_MB ?? 100);
+const MEMORY_MB = Number(process.env.BENCH_MEMORY_MB ?? 1024);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
 const RUNS = 3;
 // Every phase ends by itself; this is the backstop should a client or the server hang.
-const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_MS ?? 10 * 60_000);
+const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_MS ?? 30 * 60_000);
 const BLOCK = Buffer.alloc(1024 * 1024, 0x5a);
+// The client's default 500 KB MaxEnvelopeSize: what one Send carries (client.ts, Operations.sendChunkBytes)
+// and, of that, the file bytes of one copy frame (copy.ts: less the length, end frame and digest).
+const SEND_STDIN_BYTES = Math.floor(((500 * 1024 - 8192) * 3) / 4 / 3) * 3;
+const FRAME_FILE_BYTES = SEND_STDIN_BYTES - 40;
+
+interface ServerMemory {
+  rssMb: number;
+  peakRssMb: number;
+  baseLiveMb?: number;
+  peakLiveMb?: number;
+}
 
 interface BenchServer {
   port: number;
+  /** The plain HTTP sink in the same process. */
+  sinkPort: number;
   stats(): Promise<WinRMTestServerStats>;
-  stop(): void;
+  memory(): Promise<ServerMemory>;
+  stop(): Promise<void>;
 }
 
-async function startServer(): Promise<BenchServer> {
-  const child = spawn(process.execPath, [join(here, "server.ts")], { stdio: ["pipe", "pipe", "inherit"] });
+/** Starts bench/server.ts; probeLive adds --expose-gc and live-memory sampling. */
+async function startServer(probeLive = false): Promise<BenchServer> {
+  const args = probeLive ? ["--expose-gc", join(here, "server.ts"), "--probe-live"] : [join(here, "server.ts")];
+  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async (): Promise<unknown> => {
     const line = await lines.next();
     if (line.done) throw new Error(`the bench server exited (code ${String(child.exitCode)})`);
     return JSON.parse(line.value as string);
   };
-  const { port } = (await next()) as { port: number };
+  const { port, sinkPort } = (await next()) as { port: number; sinkPort: number };
   return {
     port,
+    sinkPort,
     async stats() {
       child.stdin.write("stats\n");
       return (await next()) as WinRMTestServerStats;
     },
-    stop: () => void child.stdin.end(),
+    async memory() {
+      child.stdin.write("memory\n");
+      return (await next()) as ServerMemory;
+    },
+    stop: async () => {
+      child.stdin.end();
+      await exited;
+    },
   };
 }
 
@@ -113,14 +142,18 @@ async function winrmClientLoad(server: BenchServer, concurrency: number): Promis
   }
 }
 
-/** Our client over NTLM with encryption, one command at a time: a new shell per command, or one shell reused. */
-async function oursNtlmLoad(server: BenchServer, shell: "fresh" | "reused"): Promise<Load> {
+// The PowerShell both clients run: the test server's default handler prints "ok".
+const PS_SCRIPT = "'ok'";
+
+/** Our client over NTLM with encryption, one command at a time (runCmd or runPowerShell): a new shell per command, or one shell reused. */
+async function oursNtlmLoad(server: BenchServer, kind: "cmd" | "ps", shell: "fresh" | "reused"): Promise<Load> {
   const client = new WinRMClient({ host: HOST, port: server.port, transport: "http", auth: "ntlm", username: "bench", password: "bench", maxConnections: 1 });
   // Opened by the warm-up command, so the connection it opens is counted.
   let opened: WinRMShell | undefined;
   try {
     return await load(server, 1, async () => {
-      const result = await (shell === "reused" ? (opened ??= await client.openShell()) : client).runCmd("ok");
+      const target = shell === "reused" ? (opened ??= await client.openShell()) : client;
+      const result = kind === "cmd" ? await target.runCmd("ok") : await target.runPowerShell(PS_SCRIPT);
       if (result.stdout !== "ok\r\n" || result.exitCode !== 0) throw new Error(`unexpected result ${JSON.stringify(result)}`);
     });
   } finally {
@@ -129,11 +162,15 @@ async function oursNtlmLoad(server: BenchServer, shell: "fresh" | "reused"): Pro
   }
 }
 
-/** pywinrm 0.3.0 in a python3 process, the same way: run_cmd (a new shell each), or run_command in one open shell. */
-async function pywinrmLoad(server: BenchServer, python: string, env: NodeJS.ProcessEnv, shell: "fresh" | "reused"): Promise<Load> {
+/**
+ * pywinrm 0.3.0 in a python3 process, the same way: run_cmd or run_ps (a new shell each), or
+ * run_command in one open shell (for PowerShell with the command line run_ps builds).
+ */
+async function pywinrmLoad(server: BenchServer, python: string, env: NodeJS.ProcessEnv, kind: "cmd" | "ps", shell: "fresh" | "reused"): Promise<Load> {
   const initial = await server.stats();
   const session = { target: `http://${HOST}:${server.port}/wsman`, auth: ["bench", "bench"], transport: "ntlm", message_encryption: "always" };
-  const child = spawnPywinrm(python, env, { session, loop: { mode: shell, command: "ok", std_out: "ok\r\n", seconds: DURATION_MS / 1000 } });
+  const what = kind === "cmd" ? { command: "ok" } : { script: PS_SCRIPT };
+  const child = spawnPywinrm(python, env, { session, loop: { mode: shell, ...what, std_out: "ok\r\n", seconds: DURATION_MS / 1000 } });
   child.stderr.pipe(process.stderr);
   const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -177,6 +214,8 @@ async function roundTrips(port: number): Promise<{ fresh: number; reused: number
   return { fresh, reused };
 }
 
+type CopyMethod = "new" | "old" | "raw-stream" | "raw-sends";
+
 interface CopyFigures {
   mbPerSec: number;
   seconds: number;
@@ -185,21 +224,42 @@ interface CopyFigures {
   /** With --probe-live: V8 heap plus external memory (Buffers) right after a full GC, before and at most during the copy. */
   baseLiveMb?: number;
   peakLiveMb?: number;
-  sha256: string;
+  /** HTTP requests of the copy itself. */
+  requests: number;
+  /** Copies only: the digest both sides agreed on. */
+  sha256?: string;
 }
 
-async function copy(port: number, megabytes: number, probeLive: boolean): Promise<CopyFigures> {
-  const client = new WinRMClient({ host: HOST, port, transport: "http", auth: "ntlm", username: "bench", password: "bench" });
-  await client.runCmd("ok");
-  const total = megabytes * BLOCK.length;
+function payload(megabytes: number): Readable {
   let produced = 0;
-  const source = new Readable({
+  return new Readable({
     read() {
-      if (produced >= total) return void this.push(null);
-      produced += BLOCK.length;
+      if (produced++ >= megabytes) return void this.push(null);
       this.push(BLOCK);
     },
   });
+}
+
+function post(agent: http.Agent, port: number, body: Buffer | Readable, length: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ agent, host: HOST, port, path: "/sink", method: "POST", headers: { "Content-Length": String(length), "Content-Type": "application/octet-stream" } }, (res) => {
+      res.resume();
+      res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`sink answered ${res.statusCode}`))));
+    });
+    req.on("error", reject);
+    if (Buffer.isBuffer(body)) req.end(body);
+    else body.pipe(req);
+  });
+}
+
+/** One copy (or raw transfer) of `megabytes` MiB, timed, with this process's memory. */
+async function copy(method: CopyMethod, port: number, sinkPort: number, megabytes: number, probeLive: boolean): Promise<CopyFigures> {
+  const client = new WinRMClient({ host: HOST, port, transport: "http", auth: "ntlm", username: "bench", password: "bench" });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const total = megabytes * BLOCK.length;
+  // Connected (and authenticated) before the clock starts.
+  if (method === "new" || method === "old") await client.runCmd("ok");
+  else await post(agent, sinkPort, Buffer.alloc(0), 0);
   // Peak RSS counts garbage V8 has not collected yet; a full GC before each sample leaves what the copy really holds.
   const gc = (globalThis as { gc?: () => void }).gc;
   const live = (): number => {
@@ -211,12 +271,34 @@ async function copy(port: number, megabytes: number, probeLive: boolean): Promis
   let peakLiveMb = baseLiveMb ?? 0;
   const sampler = probeLive ? setInterval(() => (peakLiveMb = Math.max(peakLiveMb, live())), 100) : undefined;
   const baseRss = process.memoryUsage.rss();
+  const requestsBefore = client.stats.requests;
   const started = performance.now();
-  // copyFile rejects unless the SHA-256 the server computed over what it wrote equals the client's.
-  const result = await client.copyFile(source, "C:\\bench\\payload.bin", { overwrite: true });
+  let sha256: string | undefined;
+  let requests = 0;
+  if (method === "new") {
+    // copyFile rejects unless the SHA-256 the server computed over what it wrote equals the client's.
+    const result = await client.copyFile(payload(megabytes), "C:\\bench\\payload.bin", { overwrite: true });
+    if (result.bytes !== total) throw new Error(`copied ${result.bytes} of ${total} bytes`);
+    sha256 = result.sha256;
+    requests = client.stats.requests - requestsBefore;
+  } else if (method === "old") {
+    const result = await copyFileV1(client, payload(megabytes), "C:\\bench\\payload.bin", SEND_STDIN_BYTES);
+    if (result.bytes !== total) throw new Error(`copied ${result.bytes} of ${total} bytes`);
+    sha256 = result.sha256;
+    requests = client.stats.requests - requestsBefore;
+  } else if (method === "raw-stream") {
+    await post(agent, sinkPort, payload(megabytes), total);
+    requests = 1;
+  } else {
+    const piece = Buffer.alloc(FRAME_FILE_BYTES, 0x5a);
+    for (let sent = 0; sent < total; sent += piece.length, requests++) {
+      const body = piece.subarray(0, Math.min(piece.length, total - sent));
+      await post(agent, sinkPort, body, body.length);
+    }
+  }
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
-  if (result.bytes !== total) throw new Error(`copied ${result.bytes} of ${total} bytes`);
+  agent.destroy();
   await client.close();
   return {
     mbPerSec: megabytes / seconds,
@@ -225,29 +307,45 @@ async function copy(port: number, megabytes: number, probeLive: boolean): Promis
     // maxRSS is the high-water mark of this whole (fresh) process, in KiB.
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     ...(probeLive ? { baseLiveMb, peakLiveMb } : {}),
-    sha256: result.sha256,
+    requests,
+    ...(sha256 ? { sha256 } : {}),
   };
 }
 
 // Each copy runs in a fresh process, so its peak RSS is the copy's alone.
-async function copyInChild(port: number, megabytes: number, probeLive = false): Promise<CopyFigures> {
-  const args = [...(probeLive ? ["--expose-gc"] : []), fileURLToPath(import.meta.url), "--copy", String(port), String(megabytes), ...(probeLive ? ["--probe-live"] : [])];
+async function copyInChild(server: BenchServer, method: CopyMethod, megabytes: number, probeLive = false): Promise<CopyFigures> {
+  const args = [...(probeLive ? ["--expose-gc"] : []), fileURLToPath(import.meta.url), "--copy", method, String(server.port), String(server.sinkPort), String(megabytes), ...(probeLive ? ["--probe-live"] : [])];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`copy benchmark exited with ${code}`);
+  if (code !== 0) throw new Error(`copy benchmark (${method}) exited with ${code}`);
   const figures = JSON.parse(out) as CopyFigures;
-  // An independent check of the bytes: the payload is known, so its digest is too.
-  const expected = createHash("sha256");
-  for (let i = 0; i < megabytes; i++) expected.update(BLOCK);
-  if (figures.sha256 !== expected.digest("hex")) throw new Error(`copy of ${megabytes} MB has SHA-256 ${figures.sha256}, expected another`);
+  if (method === "new" || method === "old") {
+    // An independent check of the bytes: the payload is known, so its digest is too.
+    const expected = createHash("sha256");
+    for (let i = 0; i < megabytes; i++) expected.update(BLOCK);
+    if (figures.sha256 !== expected.digest("hex")) throw new Error(`copy (${method}) of ${megabytes} MB has SHA-256 ${figures.sha256}, expected another`);
+  }
   return figures;
 }
 
 if (process.argv[2] === "--copy") {
-  console.log(JSON.stringify(await copy(Number(process.argv[3]), Number(process.argv[4]), process.argv.includes("--probe-live"))));
+  const [method, port, sinkPort, megabytes] = process.argv.slice(3);
+  console.log(JSON.stringify(await copy(method as CopyMethod, Number(port), Number(sinkPort), Number(megabytes), process.argv.includes("--probe-live"))));
   process.exit(0);
+}
+
+/** A copy of `megabytes` against a fresh server, so that the server's peak memory is this copy's too. */
+async function copyMemory(megabytes: number, probeLive: boolean): Promise<{ client: CopyFigures; server: ServerMemory; serverBefore: ServerMemory }> {
+  const fresh = await startServer(probeLive);
+  try {
+    const serverBefore = await fresh.memory();
+    const client = await copyInChild(fresh, "new", megabytes, probeLive);
+    return { client, server: await fresh.memory(), serverBefore };
+  } finally {
+    await fresh.stop();
+  }
 }
 
 const watchdog = setTimeout(() => {
@@ -259,61 +357,189 @@ watchdog.unref();
 const row = (cells: (string | number)[]): string => `| ${cells.join(" | ")} |`;
 const fixed = (value: number, digits: number): string => value.toFixed(digits);
 
+const SECTIONS = ["commands", "winrm-client", "pywinrm", "copy", "memory"] as const;
+const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
+const unknown = only?.filter((name) => !(SECTIONS as readonly string[]).includes(name)) ?? [];
+if (unknown.length > 0) throw new Error(`BENCH_ONLY names ${unknown.join(", ")}; the sections are ${SECTIONS.join(", ")}`);
+if (only && process.argv.includes("--write-docs")) throw new Error("--write-docs replaces every table, so it cannot be combined with BENCH_ONLY");
+const wanted = (section: (typeof SECTIONS)[number]): boolean => !only || only.includes(section);
+
 const server = await startServer();
+const parts: string[] = [];
 try {
   // 1. Our client: NTLM with message encryption over HTTP, the default Windows listener.
-  const ntlmConfigs: { concurrency: number; connections: number }[] = [];
-  for (const concurrency of [1, 10, 100]) {
-    for (const connections of concurrency === 1 ? [1] : [1, Math.min(concurrency, 10)]) ntlmConfigs.push({ concurrency, connections });
+  if (wanted("commands")) {
+    const ntlmConfigs: { concurrency: number; connections: number }[] = [];
+    for (const concurrency of [1, 10, 100]) {
+      for (const connections of concurrency === 1 ? [1] : [1, Math.min(concurrency, 10)]) ntlmConfigs.push({ concurrency, connections });
+    }
+    const ntlm = await medians(ntlmConfigs.map((c) => () => oursLoad(server, c.concurrency, { auth: "ntlm", maxConnections: c.connections })));
+    const ntlmRows = ntlm.map((r, i) => {
+      const c = ntlmConfigs[i] as (typeof ntlmConfigs)[number];
+      return row([c.concurrency, c.connections, fixed(r.perSec, 0), fixed(r.p50, 1), fixed(r.p99, 1), r.n]);
+    });
+    for (const line of ntlmRows) console.error(line);
+    const trips = await roundTrips(server.port);
+    console.error(`round trips: new shell ${trips.fresh}, reused ${trips.reused}`);
+    parts.push(
+      "### Commands: NTLM with message encryption over HTTP",
+      "",
+      "| concurrency | connections | commands/s | p50 ms | p99 ms | commands |",
+      "|---|---|---|---|---|---|",
+      ...ntlmRows,
+      "",
+      `HTTP round trips per command: **${trips.fresh}** in a new shell (Create, Command, Receive, Signal, Delete), ` +
+        `**${trips.reused}** in a shell reused through \`openShell()\` (Command, Receive, Signal).`,
+      "",
+    );
   }
-  const ntlm = await medians(ntlmConfigs.map((c) => () => oursLoad(server, c.concurrency, { auth: "ntlm", maxConnections: c.connections })));
-  const ntlmRows = ntlm.map((r, i) => {
-    const c = ntlmConfigs[i] as (typeof ntlmConfigs)[number];
-    return row([c.concurrency, c.connections, fixed(r.perSec, 0), fixed(r.p50, 1), fixed(r.p99, 1), r.n]);
-  });
-  for (const line of ntlmRows) console.error(line);
 
   // 2. Side by side with winrm-client: Basic over plain HTTP, which is all it can do without a domain.
-  const basicOptions = { auth: "basic", allowUnencrypted: true } as const;
-  const compareConfigs: { label: string; concurrency: number; run: () => Promise<Load> }[] = [
-    { label: "@opsconductor/winrm", concurrency: 1, run: () => oursLoad(server, 1, { ...basicOptions, maxConnections: 1 }) },
-    { label: "winrm-client 0.0.11", concurrency: 1, run: () => winrmClientLoad(server, 1) },
-    { label: "@opsconductor/winrm", concurrency: 10, run: () => oursLoad(server, 10, { ...basicOptions, maxConnections: 1 }) },
-    { label: "@opsconductor/winrm", concurrency: 10, run: () => oursLoad(server, 10, { ...basicOptions, maxConnections: 10 }) },
-    { label: "winrm-client 0.0.11", concurrency: 10, run: () => winrmClientLoad(server, 10) },
-  ];
-  const compared = await medians(compareConfigs.map((c) => c.run));
-  const compareRows = compared.map((r, i) => {
-    const c = compareConfigs[i] as (typeof compareConfigs)[number];
-    return row([c.label, c.concurrency, r.connections, fixed(r.perSec, 0), fixed(r.p50, 1), fixed(r.p99, 1), fixed(r.requestsPerCommand, 1), r.n]);
-  });
-  for (const line of compareRows) console.error(line);
+  if (wanted("winrm-client")) {
+    const basicOptions = { auth: "basic", allowUnencrypted: true } as const;
+    const compareConfigs: { label: string; concurrency: number; run: () => Promise<Load> }[] = [
+      { label: "@opsconductor/winrm", concurrency: 1, run: () => oursLoad(server, 1, { ...basicOptions, maxConnections: 1 }) },
+      { label: "winrm-client 0.0.11", concurrency: 1, run: () => winrmClientLoad(server, 1) },
+      { label: "@opsconductor/winrm", concurrency: 10, run: () => oursLoad(server, 10, { ...basicOptions, maxConnections: 1 }) },
+      { label: "@opsconductor/winrm", concurrency: 10, run: () => oursLoad(server, 10, { ...basicOptions, maxConnections: 10 }) },
+      { label: "winrm-client 0.0.11", concurrency: 10, run: () => winrmClientLoad(server, 10) },
+    ];
+    const compared = await medians(compareConfigs.map((c) => c.run));
+    const compareRows = compared.map((r, i) => {
+      const c = compareConfigs[i] as (typeof compareConfigs)[number];
+      return row([c.label, c.concurrency, r.connections, fixed(r.perSec, 0), fixed(r.p50, 1), fixed(r.p99, 1), fixed(r.requestsPerCommand, 1), r.n]);
+    });
+    for (const line of compareRows) console.error(line);
+    parts.push(
+      "### Side by side with winrm-client: Basic over plain HTTP",
+      "",
+      "| client | concurrency | connections opened | commands/s | p50 ms | p99 ms | requests/command | commands |",
+      "|---|---|---|---|---|---|---|---|",
+      ...compareRows,
+      "",
+    );
+  }
 
   // 3. Side by side with pywinrm: NTLM with message encryption over HTTP, as Ansible talks to a default listener.
-  const python = await findPython();
-  const pyDir = await mkdtemp(join(tmpdir(), "winrm-bench-pywinrm-"));
-  const pyEnv = await pywinrmEnv(pyDir);
-  const pyConfigs: { label: string; shell: "fresh" | "reused"; run: () => Promise<Load> }[] = [
-    { label: "@opsconductor/winrm", shell: "fresh", run: () => oursNtlmLoad(server, "fresh") },
-    { label: "pywinrm 0.3.0", shell: "fresh", run: () => pywinrmLoad(server, python, pyEnv, "fresh") },
-    { label: "@opsconductor/winrm", shell: "reused", run: () => oursNtlmLoad(server, "reused") },
-    { label: "pywinrm 0.3.0", shell: "reused", run: () => pywinrmLoad(server, python, pyEnv, "reused") },
-  ];
-  const py = await medians(pyConfigs.map((c) => c.run)).finally(() => rm(pyDir, { recursive: true, force: true }));
-  const pyRows = py.map((r, i) => {
-    const c = pyConfigs[i] as (typeof pyConfigs)[number];
-    return row([c.label, c.shell === "fresh" ? "new per command" : "one, reused", r.connections, fixed(r.perSec, 0), fixed(r.p50, 2), fixed(r.p99, 2), fixed(r.requestsPerCommand, 1), r.n]);
-  });
-  for (const line of pyRows) console.error(line);
-  const lead = (i: number): string => fixed((py[i]?.perSec ?? NaN) / (py[i + 1]?.perSec ?? NaN), 2);
+  if (wanted("pywinrm")) {
+    const python = await findPython();
+    const pyDir = await mkdtemp(join(tmpdir(), "winrm-bench-pywinrm-"));
+    const pyEnv = await pywinrmEnv(pyDir);
+    const table = async (kind: "cmd" | "ps"): Promise<{ rows: string[]; lead: (i: number) => string }> => {
+      const configs: { label: string; shell: "fresh" | "reused"; run: () => Promise<Load> }[] = [
+        { label: "@opsconductor/winrm", shell: "fresh", run: () => oursNtlmLoad(server, kind, "fresh") },
+        { label: "pywinrm 0.3.0", shell: "fresh", run: () => pywinrmLoad(server, python, pyEnv, kind, "fresh") },
+        { label: "@opsconductor/winrm", shell: "reused", run: () => oursNtlmLoad(server, kind, "reused") },
+        { label: "pywinrm 0.3.0", shell: "reused", run: () => pywinrmLoad(server, python, pyEnv, kind, "reused") },
+      ];
+      const results = await medians(configs.map((c) => c.run));
+      const rows = results.map((r, i) => {
+        const c = configs[i] as (typeof configs)[number];
+        return row([c.label, c.shell === "fresh" ? "new per command" : "one, reused", r.connections, fixed(r.perSec, 0), fixed(r.p50, 2), fixed(r.p99, 2), fixed(r.requestsPerCommand, 1), r.n]);
+      });
+      for (const line of rows) console.error(line);
+      return { rows, lead: (i) => fixed((results[i]?.perSec ?? NaN) / (results[i + 1]?.perSec ?? NaN), 2) };
+    };
+    try {
+      const cmd = await table("cmd");
+      const ps = await table("ps");
+      const header = ["| client | shell | connections opened | commands/s | p50 ms | p99 ms | requests/command | commands |", "|---|---|---|---|---|---|---|---|"];
+      parts.push(
+        "### Side by side with pywinrm: NTLM with message encryption over HTTP, one command at a time",
+        "",
+        "cmd: our `runCmd(\"ok\")`; pywinrm's `run_cmd`, and `run_command` in an open shell.",
+        "",
+        ...header,
+        ...cmd.rows,
+        "",
+        `Ours / pywinrm in commands/s: **${cmd.lead(0)}×** with a new shell per command, **${cmd.lead(2)}×** in a reused shell.`,
+        "",
+        `PowerShell: our \`runPowerShell(${JSON.stringify(PS_SCRIPT)})\` (the stdin bootstrap: the script travels in a Send); pywinrm's ` +
+          "`run_ps`, which opens a shell per call, and in an open shell `run_command` with the command line `run_ps` builds " +
+          "(`powershell -encodedcommand <script>`).",
+        "",
+        ...header,
+        ...ps.rows,
+        "",
+        `Ours / pywinrm in commands/s: **${ps.lead(0)}×** with a new shell per command, **${ps.lead(2)}×** in a reused shell. ` +
+          "Requests per command are counted by the server.",
+        "",
+      );
+    } finally {
+      await rm(pyDir, { recursive: true, force: true });
+    }
+  }
 
-  // 4. Round trips, 5. copy.
-  const trips = await roundTrips(server.port);
-  console.error(`round trips: new shell ${trips.fresh}, reused ${trips.reused}`);
-  const sizes = [Math.max(1, Math.round(COPY_MB / 10)), COPY_MB];
-  const copies: { mb: number; plain: CopyFigures; probed: CopyFigures }[] = [];
-  for (const mb of sizes) copies.push({ mb, plain: await copyInChild(server.port, mb), probed: await copyInChild(server.port, mb, true) });
-  for (const c of copies) console.error(`copy ${c.mb} MB: ${fixed(c.plain.mbPerSec, 1)} MB/s, peak RSS ${fixed(c.plain.peakRssMb, 0)} MB, peak live ${fixed(c.probed.peakLiveMb ?? NaN, 0)} MB`);
+  // 4. copyFile: old and new method and plain HTTP, interleaved.
+  if (wanted("copy")) {
+    const methods: { method: CopyMethod; label: string }[] = [
+      { method: "old", label: "copyFile before (base64 lines inside stdin: base64 twice)" },
+      { method: "new", label: "copyFile now (raw bytes on stdin: base64 once, inside Send)" },
+      { method: "raw-sends", label: `plain HTTP POSTs of ${FRAME_FILE_BYTES.toLocaleString("en")} B (one frame's file bytes), one at a time` },
+      { method: "raw-stream", label: "plain HTTP, one streamed POST" },
+    ];
+    const runs: CopyFigures[][] = methods.map(() => []);
+    for (let i = 0; i < RUNS; i++) {
+      for (const [index, { method }] of methods.entries()) {
+        const figures = await copyInChild(server, method, COPY_MB);
+        console.error(`copy ${method} ${COPY_MB} MB: ${fixed(figures.mbPerSec, 1)} MB/s`);
+        runs[index]?.push(figures);
+      }
+    }
+    const med = runs.map((r) => r.sort((a, b) => a.mbPerSec - b.mbPerSec)[Math.floor(r.length / 2)] as CopyFigures);
+    const [old, now, rawSends, rawStream] = med as [CopyFigures, CopyFigures, CopyFigures, CopyFigures];
+    parts.push(
+      `### copyFile: before and now, and plain HTTP of the same ${COPY_MB} MB`,
+      "",
+      `A stream of ${COPY_MB} MB (1 MiB blocks; "MB" here is 2^20 bytes) over NTLM with message encryption to \`C:\\bench\\payload.bin\`, which the server ` +
+        "writes to a file on disk; the plain HTTP rows POST the same number of bytes over one keep-alive connection to a sink in the same server " +
+        `process that reads and discards them. Each row is the median of ${RUNS} runs, the four interleaved, each in a fresh client process.`,
+      "",
+      "| method | MB/s | seconds | HTTP requests | client peak RSS | SHA-256 (server = client = expected) |",
+      "|---|---|---|---|---|---|",
+      ...methods.map(({ label }, i) => {
+        const r = med[i] as CopyFigures;
+        return row([label, fixed(r.mbPerSec, 1), fixed(r.seconds, 1), r.requests, `${fixed(r.peakRssMb, 0)} MB`, r.sha256 ? `\`${r.sha256.slice(0, 16)}…\`` : "—"]);
+      }),
+      "",
+      `Now / before: **${fixed(now.mbPerSec / old.mbPerSec, 2)}×**. Copy reaches **${fixed((100 * now.mbPerSec) / rawSends.mbPerSec, 0)}%** of plain HTTP ` +
+        `in POSTs of one frame's size and **${fixed((100 * now.mbPerSec) / rawStream.mbPerSec, 0)}%** of one streamed POST (the line rate here).`,
+      "",
+    );
+  }
+
+  // 5. Memory of a copy on both sides, a fresh server each time.
+  if (wanted("memory")) {
+    const rows: string[] = [];
+    for (const mb of [COPY_MB, MEMORY_MB]) {
+      const plain = await copyMemory(mb, false);
+      const probed = await copyMemory(mb, true);
+      console.error(`memory ${mb} MB: ${fixed(plain.client.mbPerSec, 1)} MB/s; client peak RSS ${fixed(plain.client.peakRssMb, 0)}, live ${fixed(probed.client.peakLiveMb ?? NaN, 0)}; server peak RSS ${fixed(plain.server.peakRssMb, 0)}, live ${fixed(probed.server.peakLiveMb ?? NaN, 0)}`);
+      rows.push(
+        row([
+          mb >= 1024 ? `${fixed(mb / 1024, mb % 1024 ? 1 : 0)} GiB` : `${mb} MB`,
+          fixed(plain.client.mbPerSec, 1),
+          `${fixed(plain.client.baseRssMb, 0)} → ${fixed(plain.client.peakRssMb, 0)} MB`,
+          `${fixed(probed.client.baseLiveMb ?? NaN, 0)} → **${fixed(probed.client.peakLiveMb ?? NaN, 0)} MB**`,
+          `${fixed(plain.serverBefore.rssMb, 0)} → ${fixed(plain.server.peakRssMb, 0)} MB`,
+          `${fixed(probed.server.baseLiveMb ?? NaN, 0)} → **${fixed(probed.server.peakLiveMb ?? NaN, 0)} MB**`,
+          `\`${(plain.client.sha256 ?? "").slice(0, 16)}…\``,
+        ]),
+      );
+    }
+    parts.push(
+      "### copyFile: memory on both sides",
+      "",
+      "The new method, each size once against a fresh server process (whose copy streams to a file on disk) and twice: once for " +
+        "throughput and peak RSS, once with a full GC every 100 ms in both processes for live memory (V8 heap + external memory, " +
+        "which holds Buffers). Figures are before → peak.",
+      "",
+      "| size | MB/s | client RSS | client live | server RSS | server live | SHA-256 (server = client = expected) |",
+      "|---|---|---|---|---|---|---|",
+      ...rows,
+      "",
+    );
+  }
 
   const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
   const section = [
@@ -321,47 +547,10 @@ try {
       `${availableParallelism()} cores, ${fixed(totalmem() / 2 ** 30, 0)} GiB RAM, Node ${process.version}. The cores were shared with other work ` +
       `(builds and test suites) while this ran. Each row is the median of ${RUNS} runs of ${DURATION_MS / 1000} s, the configurations of a table interleaved.`,
     "",
-    "### Commands: NTLM with message encryption over HTTP",
-    "",
-    "| concurrency | connections | commands/s | p50 ms | p99 ms | commands |",
-    "|---|---|---|---|---|---|",
-    ...ntlmRows,
-    "",
-    `HTTP round trips per command: **${trips.fresh}** in a new shell (Create, Command, Receive, Signal, Delete), ` +
-      `**${trips.reused}** in a shell reused through \`openShell()\` (Command, Receive, Signal).`,
-    "",
-    "### Side by side with winrm-client: Basic over plain HTTP",
-    "",
-    "| client | concurrency | connections opened | commands/s | p50 ms | p99 ms | requests/command | commands |",
-    "|---|---|---|---|---|---|---|---|",
-    ...compareRows,
-    "",
-    "### Side by side with pywinrm: NTLM with message encryption over HTTP, one command at a time",
-    "",
-    "| client | shell | connections opened | commands/s | p50 ms | p99 ms | requests/command | commands |",
-    "|---|---|---|---|---|---|---|---|",
-    ...pyRows,
-    "",
-    `Ours / pywinrm in commands/s: **${lead(0)}×** with a new shell per command, **${lead(2)}×** in a reused shell. ` +
-      "Requests per command are counted by the server.",
-    "",
-    "### copyFile",
-    "",
-    "| size | MB/s | seconds | RSS before | peak RSS | live before | peak live | SHA-256 (server = client = expected) |",
-    "|---|---|---|---|---|---|---|---|",
-    ...copies.map(({ mb, plain, probed }) =>
-      row([
-        `${mb} MB`,
-        fixed(plain.mbPerSec, 1),
-        fixed(plain.seconds, 1),
-        `${fixed(plain.baseRssMb, 0)} MB`,
-        `${fixed(plain.peakRssMb, 0)} MB`,
-        `${fixed(probed.baseLiveMb ?? NaN, 0)} MB`,
-        `**${fixed(probed.peakLiveMb ?? NaN, 0)} MB**`,
-        `\`${plain.sha256}\``,
-      ]),
-    ),
-  ].join("\n");
+    ...parts,
+  ]
+    .join("\n")
+    .trimEnd();
   console.log(section);
   if (process.argv.includes("--write-docs")) {
     const docPath = join(here, "..", "..", "..", "docs", "performance.md");
@@ -373,7 +562,7 @@ try {
     console.error(`wrote ${docPath}`);
   }
 } finally {
-  server.stop();
+  await server.stop();
 }
 
 // Throughput, latency percentiles and the server's counts over the timed commands of one side.

@@ -120,12 +120,14 @@ export interface CopyResult {
 }
 
 type Send = (data: Buffer, end: boolean) => Promise<void>;
+/** Builds the Send request for `data` at once (so a caller can build the next while one is on its way); the result sends it. */
+type PrepareSend = (data: Buffer, end: boolean) => () => Promise<void>;
 
 interface ExecOptions extends Omit<RunOptions, "stdin" | "timeoutSec"> {
   deadline: number | undefined;
   timeoutSec: number | undefined;
-  /** Writes stdin through `send`; the last call must pass end = true. */
-  input?: (send: Send) => Promise<void>;
+  /** Writes stdin through `send` (or `prepare`, one Send at a time either way); the last must pass end = true. */
+  input?: (send: Send, prepare: PrepareSend) => Promise<void>;
   /** Replaces a shell the server no longer knows (InvalidSelectors on Command) with a fresh one. */
   reopen?: (staleShellId: string) => Promise<string>;
   /**
@@ -255,14 +257,17 @@ export class Operations {
       let inputFault: WinRMFaultError | undefined;
       if (opts.input) {
         let inputEnded = false;
-        const send: Send = async (data, end) => {
-          signal?.throwIfAborted();
-          this.#remainingSec(opts);
-          await this.call(sendRequest(this.ctx(), shellId, commandId, data, end), signal);
-          if (end) inputEnded = true;
+        const prepare: PrepareSend = (data, end) => {
+          const request = sendRequest(this.ctx(), shellId, commandId, data, end);
+          return async () => {
+            signal?.throwIfAborted();
+            this.#remainingSec(opts);
+            await this.call(request, signal);
+            if (end) inputEnded = true;
+          };
         };
         try {
-          await opts.input(send);
+          await opts.input((data, end) => prepare(data, end)(), prepare);
         } catch (error) {
           // A process that exits early makes Send fail; its exit code and stderr explain more than the fault.
           if (!(error instanceof WinRMFaultError)) {
@@ -605,27 +610,58 @@ export class WinRMClient {
     const frameBytes = this.#ops.sendChunkBytes - FRAME_HEADER_BYTES - TRAILER_BYTES;
     let bytesSent = 0;
     let local = "";
-    const feed = async (send: Send): Promise<void> => {
+    const feed = async (_send: Send, prepare: PrepareSend): Promise<void> => {
       const frames = copyFrames(input, frameBytes);
+      const pull = (): Promise<IteratorResult<CopyChunk>> =>
+        frames.next().catch((error: unknown) => {
+          if (error instanceof WinRMError || (opts.signal?.aborted && error === opts.signal.reason)) throw error;
+          throw new WinRMCopyError(`reading the copy source failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+        });
+      // A source that stalls must not hold up cancelling.
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(opts.signal?.reason);
+        if (opts.signal?.aborted) onAbort();
+        else opts.signal?.addEventListener("abort", onAbort, { once: true });
+      });
+      aborted.catch(() => undefined);
+      let reading: Promise<IteratorResult<CopyChunk>> | undefined;
       try {
-        for (;;) {
-          let next: IteratorResult<CopyChunk>;
-          try {
-            next = await frames.next();
-          } catch (error) {
-            if (error instanceof WinRMError || (opts.signal?.aborted && error === opts.signal.reason)) throw error;
-            throw new WinRMCopyError(`reading the copy source failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+        let current = await pull();
+        let post = current.done ? undefined : prepare(current.value.data, current.value.last);
+        while (!current.done && post) {
+          const chunk = current.value;
+          const sending = post();
+          const failed = sending.then(() => new Promise<never>(() => undefined));
+          failed.catch(() => undefined);
+          let upcoming: IteratorResult<CopyChunk> | undefined;
+          let upcomingPost: (() => Promise<void>) | undefined;
+          if (!chunk.last) {
+            // The next frame is read, hashed and encoded while the server works on this one.
+            reading = pull();
+            upcoming = await Promise.race([reading, failed, aborted]);
+            reading = undefined;
+            if (!upcoming.done) upcomingPost = prepare(upcoming.value.data, upcoming.value.last);
           }
-          if (next.done) return;
-          const chunk = next.value;
-          await send(chunk.data, chunk.last);
+          await sending;
           bytesSent += chunk.fileBytes;
           if (chunk.fileBytes > 0) opts.onProgress?.({ bytesSent, totalBytes });
           if (chunk.sha256) local = chunk.sha256;
+          if (!upcoming) return;
+          current = upcoming;
+          post = upcomingPost;
         }
       } finally {
-        // Closes the source (a file's descriptor) when a Send failed half-way.
-        await frames.return(undefined);
+        if (onAbort) opts.signal?.removeEventListener("abort", onAbort);
+        // Closes the source (a file's descriptor) when a Send failed half-way; queued behind a
+        // read still under way, which a stalled source may never finish, so not waited for then.
+        const closing = frames.return(undefined);
+        if (reading) {
+          reading.catch(() => undefined);
+          closing.catch(() => undefined);
+        } else {
+          await closing;
+        }
       }
     };
 

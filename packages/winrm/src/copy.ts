@@ -9,7 +9,7 @@ export const TRAILER_BYTES = FRAME_HEADER_BYTES + 32;
 
 /** One Send's worth of the copy stream. */
 export interface CopyChunk {
-  /** The bytes to send; reused for a later chunk once the next one is asked for. */
+  /** The bytes to send; its memory is reused once the chunk after the next one is asked for. */
   data: Buffer;
   /** File bytes in `data`. */
   fileBytes: number;

@@ -40,7 +40,8 @@ export const FAULT_CODES = Object.freeze({
 /** A request ready to send, with the MessageID its reply must quote in RelatesTo. */
 export interface SoapRequest {
   messageId: string;
-  xml: string;
+  /** The envelope, as text or (a Send's, built straight into bytes) as UTF-8. */
+  xml: string | Buffer;
 }
 
 interface EnvelopeOptions {
@@ -53,7 +54,8 @@ interface EnvelopeOptions {
   body: string;
 }
 
-function envelope(o: EnvelopeOptions): SoapRequest {
+/** An envelope around `o.body`, as the text before and after the body. */
+function envelopeParts(o: Omit<EnvelopeOptions, "body">): { messageId: string; head: string; tail: string } {
   const messageId = `uuid:${randomUUID().toUpperCase()}`;
   let header =
     `<a:To>${escapeXml(o.to)}</a:To>` +
@@ -71,11 +73,16 @@ function envelope(o: EnvelopeOptions): SoapRequest {
     header += "</w:OptionSet>";
   }
   if (o.shellId) header += `<w:SelectorSet><w:Selector Name="ShellId">${escapeXml(o.shellId)}</w:Selector></w:SelectorSet>`;
-  const xml =
+  const head =
     `<?xml version="1.0" encoding="utf-8"?>` +
     `<s:Envelope xmlns:s="${NS.s}" xmlns:a="${NS.a}" xmlns:w="${NS.w}" xmlns:p="${NS.p}" xmlns:rsp="${NS.rsp}">` +
-    `<s:Header>${header}</s:Header><s:Body>${o.body}</s:Body></s:Envelope>`;
-  return { messageId, xml };
+    `<s:Header>${header}</s:Header><s:Body>`;
+  return { messageId, head, tail: "</s:Body></s:Envelope>" };
+}
+
+function envelope(o: EnvelopeOptions): SoapRequest {
+  const { messageId, head, tail } = envelopeParts(o);
+  return { messageId, xml: head + o.body + tail };
 }
 
 /** Common addressing parameters of every request. */
@@ -112,10 +119,18 @@ export function commandRequest(ctx: RequestContext, shellId: string, command: st
 
 /** Builds a Send request carrying stdin bytes for a command. */
 export function sendRequest(ctx: RequestContext, shellId: string, commandId: string, data: Buffer, end: boolean): SoapRequest {
-  const body =
-    `<rsp:Send><rsp:Stream Name="stdin" CommandId="${escapeXml(commandId)}"${end ? ' End="true"' : ""}>` +
-    `${data.toString("base64")}</rsp:Stream></rsp:Send>`;
-  return envelope({ ...ctx, action: ACTIONS.send, shellId, body });
+  const { messageId, head, tail } = envelopeParts({ ...ctx, action: ACTIONS.send, shellId });
+  const open = `${head}<rsp:Send><rsp:Stream Name="stdin" CommandId="${escapeXml(commandId)}"${end ? ' End="true"' : ""}>`;
+  const close = `</rsp:Stream></rsp:Send>${tail}`;
+  // The base64 goes straight into the request's bytes: as part of one big string it would be
+  // copied twice more (flattening, then UTF-8 encoding) on its way to the socket.
+  const base64 = data.toString("base64");
+  const openBytes = Buffer.byteLength(open, "utf8");
+  const xml = Buffer.allocUnsafe(openBytes + base64.length + Buffer.byteLength(close, "utf8"));
+  xml.write(open, 0, "utf8");
+  xml.write(base64, openBytes, "latin1");
+  xml.write(close, openBytes + base64.length, "utf8");
+  return { messageId, xml };
 }
 
 /** Builds a Receive request for a command's stdout and stderr. */

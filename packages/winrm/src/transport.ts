@@ -101,11 +101,11 @@ export class Transport {
     return this.#encrypt;
   }
 
-  /** Sends one envelope and returns the response XML. */
-  async post(xml: string, opts: { signal?: AbortSignal; timeoutMs: number }): Promise<string> {
+  /** Sends one envelope (text, or its UTF-8 bytes) and returns the response XML. */
+  async post(xml: string | Buffer, opts: { signal?: AbortSignal; timeoutMs: number }): Promise<string> {
     const conn = await this.#acquire(opts.signal);
     try {
-      return await this.#postOn(conn, Buffer.from(xml, "utf8"), opts);
+      return await this.#postOn(conn, typeof xml === "string" ? Buffer.from(xml, "utf8") : xml, opts);
     } finally {
       this.#release(conn);
     }

@@ -8,16 +8,19 @@ Reads one JSON line on stdin:
 and prints one JSON object on stdout: {"results": [...]}, one entry per step, each
 {"std_out", "std_err", "status_code"} (a "shell" step gives {"commands": [those]}) or {"error": "..."}.
 
-With "loop": {"mode": "fresh" | "reused", "command": "...", "std_out": "...", "seconds": n} instead of
-"steps" it benchmarks: one warm-up command (connects and authenticates), then prints {"warm": true}
-and waits for a line on stdin; runs the command back to back for n seconds (a new shell each time,
-or one shell), prints {"latencies_ms": [...], "elapsed_ms": ...} and waits for another line before
-closing the shell, so the caller can read the server's counters around exactly the timed commands.
+With "loop": {"mode": "fresh" | "reused", "command": "..." or "script": "...", "std_out": "...", "seconds": n}
+instead of "steps" it benchmarks: one warm-up command (connects and authenticates), then prints
+{"warm": true} and waits for a line on stdin; runs the command back to back for n seconds (a new
+shell each time, or one shell), prints {"latencies_ms": [...], "elapsed_ms": ...} and waits for
+another line before closing the shell, so the caller can read the server's counters around exactly
+the timed commands. A "script" runs as PowerShell: run_ps with a new shell each time; in one shell,
+run_command with the command line run_ps builds (run_ps itself always opens a shell of its own).
 """
 import json
 import sys
 import time
 import traceback
+from base64 import b64encode
 from contextlib import redirect_stdout
 
 import winrm
@@ -69,13 +72,17 @@ def loop(session, spec, out):
     reused = spec["mode"] == "reused"
     shell_id = protocol.open_shell() if reused else None
 
+    script = spec.get("script")
+    # What run_ps sends (pywinrm 0.3.0, Session.run_ps).
+    command = spec["command"] if script is None else "powershell -encodedcommand {0}".format(b64encode(script.encode("utf_16_le")).decode("ascii"))
+
     def once():
         if reused:
-            command_id = protocol.run_command(shell_id, spec["command"])
+            command_id = protocol.run_command(shell_id, command)
             std_out, std_err, status_code = protocol.get_command_output(shell_id, command_id)
             protocol.cleanup_command(shell_id, command_id)
         else:
-            rs = session.run_cmd(spec["command"])
+            rs = session.run_cmd(command) if script is None else session.run_ps(script)
             std_out, std_err, status_code = rs.std_out, rs.std_err, rs.status_code
         if text(std_out) != spec["std_out"] or status_code != 0:
             raise RuntimeError("unexpected result %r" % (response(std_out, std_err, status_code),))

@@ -466,10 +466,11 @@ describe("command handler", () => {
     expect(server.files.has("C:\\cut.bin")).toBe(false);
   });
 
-  it("holds a Send while the command has not read the stdin already buffered, as a pipe would", async () => {
+  it("holds a Send while the command has not read the envelope of stdin already buffered", async () => {
     let release!: () => void;
     const reading = new Promise<void>((resolve) => (release = resolve));
     const server = await start({
+      maxEnvelopeSize: 65536,
       handler: async (ctx) => {
         await reading;
         let total = 0;
@@ -480,8 +481,10 @@ describe("command handler", () => {
     const caller = basicCaller(server);
     const shellId = await caller.createShell();
     const commandId = await caller.run(shellId, "reader");
+    // The first Send's 40,000 bytes fit the 64 KiB the server holds; the second's do not.
+    expect((await caller.sendStdin(shellId, commandId, Buffer.alloc(40_000, 1), false)).status).toBe(200);
     let answered = false;
-    const sending = caller.sendStdin(shellId, commandId, Buffer.alloc(100_000, 1), true).then((res) => {
+    const sending = caller.sendStdin(shellId, commandId, Buffer.alloc(40_000, 2), true).then((res) => {
       answered = true;
       return res;
     });
@@ -489,7 +492,7 @@ describe("command handler", () => {
     expect(answered, "Send answered before the command read its data").toBe(false);
     release();
     expect((await sending).status).toBe(200);
-    expect(await caller.receiveAll(shellId, commandId)).toMatchObject({ stdout: "100000", exitCode: 0 });
+    expect(await caller.receiveAll(shellId, commandId)).toMatchObject({ stdout: "80000", exitCode: 0 });
   });
 
   it("keeps the file system on disk with fileRoot, initial files included", async () => {

@@ -178,7 +178,6 @@ const SOAP_CONTENT_TYPE = "application/soap+xml;charset=UTF-8";
 const DEFAULT_PRODUCT_VERSION = "OS: 10.0.20348 SP: 0.0 Stack: 3.0";
 // cmd.exe refuses command lines longer than 8191 characters (ERROR_FILENAME_EXCED_RANGE).
 const MAX_COMMAND_LINE = 8191;
-const STDIN_BUFFER_BYTES = 64 * 1024;
 
 /** Reads `stream` up to its first LF; the rest (what follows the LF, then later data) flows on through `rest`. */
 function firstLine(stream: PassThrough): Promise<{ line: string; rest: PassThrough }> {
@@ -357,8 +356,8 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
     const id = (line?.attrs.CommandId ?? randomUUID()).toUpperCase();
     const state: CommandState = {
       id,
-      // A pipe's worth of buffer: a Send whose data the command has not read yet waits, as on Windows.
-      stdin: new PassThrough({ highWaterMark: STDIN_BUFFER_BYTES }),
+      // About one envelope of stdin the command has not read yet is held; a Send past that waits until it has been read.
+      stdin: new PassThrough({ writableHighWaterMark: maxEnvelope, readableHighWaterMark: 1 }),
       queue: [],
       finished: false,
       exitCode: 0,
