@@ -9,7 +9,8 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { applyMigrations, createPrismaClient, createUser } from "@opsconductor/db";
+import { applyMigrations, createPrismaClient } from "@opsconductor/db";
+import { createLocalUser as createUser } from "../apps/web/app/services/auth/local-users.server.ts";
 import { freePort, startEmbeddedPostgres } from "@opsconductor/db/embedded";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -183,7 +183,8 @@ async function resolveMasterKey(config: StartEnv, dataDir: string, production: b
 async function createFirstAdmin(databaseUrl: string, config: StartEnv) {
   const prisma = db.createPrismaClient(databaseUrl, { maxConnections: 1 });
   try {
-    const result = await db.ensureAdminUser(prisma, { username: config.OPSCONDUCTOR_ADMIN_USERNAME, password: config.OPSCONDUCTOR_ADMIN_PASSWORD });
+    const { ensureAdminUser } = await import("../apps/web/app/services/auth/local-users.server.ts");
+    const result = await ensureAdminUser(prisma, { username: config.OPSCONDUCTOR_ADMIN_USERNAME, password: config.OPSCONDUCTOR_ADMIN_PASSWORD });
     if (!result.created) return;
     if (result.generatedPassword) {
       const lines = [

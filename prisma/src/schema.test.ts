@@ -1,6 +1,8 @@
 import { describe, expect, test } from "vitest";
 import { createTestDatabase } from "./testing.ts";
-import { addJobVersion, createJob, createRun, appendRunOutput, createUser, DbError, ensureAdminUser, findUserByUsername, verifyPassword } from "./index.ts";
+import { addJobVersion, createJob, createRun, appendRunOutput, DbError, findUserByUsername } from "./index.ts";
+import { createLocalUser as createUser, ensureAdminUser } from "../../apps/web/app/services/auth/local-users.server.ts";
+import { verifyPassword } from "../../apps/web/app/services/auth/passwords.server.ts";
 
 const { prisma } = await createTestDatabase();
 

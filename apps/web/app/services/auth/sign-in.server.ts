@@ -1,10 +1,11 @@
 // Signing in and out: password sign-in with throttling (POST /api/login and the login page), the
 // refresh of a session, signing out one session (the API and the sign-out form) and revoking every
 // session of a user.
-import { verifyPassword, type PrismaClient } from "@opsconductor/db";
+import type { PrismaClient } from "@opsconductor/db";
 import { can, type Role } from "../../lib/permissions.ts";
 import { recordAudit, type Audit } from "../audit/audit.server.ts";
 import { ApiError, notFound } from "../errors.server.ts";
+import { verifyPassword } from "./passwords.server.ts";
 import { accountKey, addressKey, attemptSucceeded, countAttempt, recordRepeatedAudit, tooManyAttempts } from "./sign-in-throttle.server.ts";
 import { issueTokens, revokeAllTokens, revokeRefreshFamily, rotateRefreshToken, SESSION_TX, type ClientMeta, type IssuedTokens, type Principal } from "./tokens.server.ts";
 

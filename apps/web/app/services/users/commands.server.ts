@@ -1,10 +1,11 @@
 // Changing user accounts: admin management, self-registration and each user's own profile and
 // password. Invariant: at least one enabled admin always exists, so the instance can still be administered.
-import { hashPassword, verifyPassword, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
+import type { Db, Prisma, PrismaClient } from "@opsconductor/db";
 import { env } from "../../env.server.ts";
 import type { Role } from "../../lib/permissions.ts";
 import type { CreateUser, PasswordChange, ProfileChange, Registration, UpdateUser } from "../../schemas/users.ts";
 import type { Audit } from "../audit/audit.server.ts";
+import { hashPassword, verifyPassword } from "../auth/passwords.server.ts";
 import { attemptSucceeded, countAttempt, tooManyAttempts } from "../auth/sign-in-throttle.server.ts";
 import { issueTokens, revokeAllTokens, SESSION_TX, type ClientMeta, type IssuedTokens } from "../auth/tokens.server.ts";
 import { ApiError, notFound, rethrowConflict } from "../errors.server.ts";

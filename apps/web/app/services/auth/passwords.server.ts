@@ -1,4 +1,4 @@
-// Password hashing with argon2id from node:crypto (Node >= 24.7), stored as a PHC string.
+// Password hashing for local sign-in: argon2id from node:crypto (Node >= 24.7), stored as a PHC string.
 import { argon2, randomBytes, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
 
