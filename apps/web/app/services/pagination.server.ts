@@ -55,16 +55,15 @@ export function olderThan<C extends string, I>(column: C, at: Date, id: I): Olde
 }
 
 /**
- * The query parts of one page of a list ordered newest first by `column`, then id: a `where` for
- * the rows after the cursor (empty on the first page), the ordering, how many rows to take, and
- * `page` to turn the rows into the answer.
+ * One page of a list ordered newest first by `column`, then id: `args(where)` gives findMany the
+ * list's filters narrowed to the rows after the cursor, the ordering and how many rows to take;
+ * `page` turns the rows found into the answer.
  */
 export function newestFirst<C extends string>(request: PageRequest, column: C) {
   const after = decodeCursor(request.cursor, positionCursor);
+  const orderBy = [{ [column]: "desc" }, { id: "desc" }] as [{ [K in C]: "desc" }, { id: "desc" }];
   return {
-    where: after ? olderThan(column, new Date(after.at), after.id) : {},
-    orderBy: [{ [column]: "desc" }, { id: "desc" }] as [{ [K in C]: "desc" }, { id: "desc" }],
-    take: request.limit + 1,
+    args: <W extends object>(where: W) => ({ where: { AND: [where, after ? olderThan(column, new Date(after.at), after.id) : {}] }, orderBy, take: request.limit + 1 }),
     page: <T extends { id: string } & { [K in C]: Date }>(rows: T[]): Page<T> => toPage(rows, request.limit, (row) => ({ at: row[column].toISOString(), id: row.id })),
   };
 }

@@ -3,6 +3,7 @@ import type { Db, Prisma } from "@opsconductor/db";
 import type { CredentialListQuery, CredentialType } from "../../schemas/credentials.ts";
 import { notFound } from "../errors.server.ts";
 import { newestFirst } from "../pagination.server.ts";
+import { containsAny } from "../text-search.server.ts";
 
 export const detailSelect = {
   id: true,
@@ -61,22 +62,11 @@ export function toCredentialReference(row: { id: string; name: string; type: str
  */
 export async function listCredentials(db: Db, query: CredentialListQuery, detail: boolean) {
   const keyset = newestFirst(query, "createdAt");
-  const searched: Prisma.CredentialWhereInput[] = query.q
-    ? [
-        { name: { contains: query.q, mode: "insensitive" } },
-        ...(detail ? [{ username: { contains: query.q, mode: "insensitive" as const } }, { description: { contains: query.q, mode: "insensitive" as const } }] : []),
-      ]
-    : [];
   const where: Prisma.CredentialWhereInput = {
     ...(query.type ? { type: query.type } : {}),
-    ...(searched.length > 0 ? { OR: searched } : {}),
+    ...containsAny(query.q, detail ? ["name", "username", "description"] : ["name"]),
   };
-  const rows = await db.credential.findMany({
-    select: detailSelect,
-    where: { AND: [where, keyset.where] },
-    orderBy: keyset.orderBy,
-    take: keyset.take,
-  });
+  const rows = await db.credential.findMany({ select: detailSelect, ...keyset.args(where) });
   const page = keyset.page(rows);
   return {
     items: page.items.map((row): CredentialView | CredentialReference => (detail ? toCredentialView(row) : toCredentialReference(row))),

@@ -20,11 +20,8 @@ export function toFileView(file: FileRow) {
 /** Files, newest first, optionally filtered by a substring of the name. */
 export async function listFiles(db: Db, query: PageRequest & { q?: string | undefined }) {
   const keyset = newestFirst(query, "createdAt");
-  const where: Prisma.LibraryFileWhereInput = {
-    ...(query.q ? { name: { contains: query.q, mode: "insensitive" } } : {}),
-    ...keyset.where,
-  };
-  const rows = await db.libraryFile.findMany({ where, orderBy: keyset.orderBy, take: keyset.take });
+  const where: Prisma.LibraryFileWhereInput = query.q ? { name: { contains: query.q, mode: "insensitive" } } : {};
+  const rows = await db.libraryFile.findMany(keyset.args(where));
   const page = keyset.page(rows);
   return { items: page.items.map(toFileView), nextCursor: page.nextCursor };
 }

@@ -41,16 +41,11 @@ export async function findSchedule(db: Db, id: string): Promise<ScheduleRow> {
 /** Schedules, newest first, optionally of one job and by enabled flag. */
 export async function listSchedules(db: Db, query: Omit<ScheduleListQuery, "limit"> & PageRequest) {
   const keyset = newestFirst(query, "createdAt");
-  const rows = await db.schedule.findMany({
-    where: {
-      ...(query.jobId ? { jobId: query.jobId } : {}),
-      ...(query.enabled === undefined ? {} : { enabled: query.enabled }),
-      ...keyset.where,
-    },
-    include: scheduleInclude,
-    orderBy: keyset.orderBy,
-    take: keyset.take,
-  });
+  const where: Prisma.ScheduleWhereInput = {
+    ...(query.jobId ? { jobId: query.jobId } : {}),
+    ...(query.enabled === undefined ? {} : { enabled: query.enabled }),
+  };
+  const rows = await db.schedule.findMany({ include: scheduleInclude, ...keyset.args(where) });
   const page = keyset.page(rows);
   const now = new Date();
   return { items: page.items.map((s) => toScheduleView(s, now)), nextCursor: page.nextCursor };

@@ -3,6 +3,7 @@ import type { Db, Prisma, TargetOs, WinRMAuth, WinRMTransport } from "@opsconduc
 import type { TargetListQuery } from "../../schemas/targets.ts";
 import { notFound } from "../errors.server.ts";
 import { newestFirst } from "../pagination.server.ts";
+import { containsAny } from "../text-search.server.ts";
 
 export const targetInclude = {
   credential: { select: { id: true, name: true, type: true } },
@@ -58,21 +59,11 @@ export async function listTargets(db: Db, query: TargetListQuery) {
   const where: Prisma.TargetWhereInput = {
     ...(query.tag?.length ? { tags: { hasEvery: query.tag } } : {}),
     ...(query.os ? { os: query.os } : {}),
-    ...(query.q
-      ? {
-          OR: [
-            { name: { contains: query.q, mode: "insensitive" } },
-            { hostname: { contains: query.q, mode: "insensitive" } },
-            { description: { contains: query.q, mode: "insensitive" } },
-          ],
-        }
-      : {}),
+    ...containsAny(query.q, ["name", "hostname", "description"]),
   };
   const rows = await db.target.findMany({
     include: targetInclude,
-    where: { AND: [where, keyset.where] },
-    orderBy: keyset.orderBy,
-    take: keyset.take,
+    ...keyset.args(where),
   });
   const page = keyset.page(rows);
   return { items: page.items.map(toTargetView), nextCursor: page.nextCursor };

@@ -4,6 +4,7 @@ import type { Role } from "../../lib/permissions.ts";
 import type { UserListQuery } from "../../schemas/users.ts";
 import { notFound } from "../errors.server.ts";
 import { newestFirst } from "../pagination.server.ts";
+import { containsAny } from "../text-search.server.ts";
 
 export const userSelect = {
   id: true,
@@ -59,21 +60,11 @@ export async function listUsers(db: Db, query: UserListQuery) {
   const where: Prisma.UserWhereInput = {
     ...(query.role ? { role: query.role } : {}),
     ...(query.disabled !== undefined ? { disabled: query.disabled } : {}),
-    ...(query.q
-      ? {
-          OR: [
-            { username: { contains: query.q, mode: "insensitive" } },
-            { email: { contains: query.q, mode: "insensitive" } },
-            { displayName: { contains: query.q, mode: "insensitive" } },
-          ],
-        }
-      : {}),
+    ...containsAny(query.q, ["username", "email", "displayName"]),
   };
   const rows = await db.user.findMany({
     select: userSelect,
-    where: { AND: [where, keyset.where] },
-    orderBy: keyset.orderBy,
-    take: keyset.take,
+    ...keyset.args(where),
   });
   return keyset.page(rows.map(toUserView));
 }
