@@ -99,6 +99,17 @@ export interface StepContext<S extends RunnableStep = RunnableStep> {
   interpolate(template: string, options: InterpolateOptions): string;
   /** Streams output; it is masked before anyone sees it. */
   output(stream: OutputStream, text: string): void;
+  /** What the run's steps share (connections, shells); `runJob` always provides it. */
+  resources?: RunResources;
+}
+
+/**
+ * Things a run opens once and its steps share, such as one WinRM connection and shell per target;
+ * `runJob` closes them, newest first, when the run ends, canceled and failed runs included.
+ */
+export interface RunResources {
+  /** The value kept under `key`, opened on first use; a failed `open` is forgotten so a later step tries again. */
+  use<T>(key: string, open: () => T | Promise<T>, close: (value: T) => void | Promise<void>): Promise<T>;
 }
 
 /** How an executor's step ended: a non-zero exit code fails the step unless `status` says otherwise. */

@@ -1,4 +1,4 @@
-import type { Credential, OutputStream, RunnableDefinition, RunnableStep, StepExecutor, StepOutcome, Target } from "./contracts.ts";
+import type { Credential, OutputStream, RunnableDefinition, RunnableStep, RunResources, StepExecutor, StepOutcome, Target } from "./contracts.ts";
 import { interpolate } from "./interpolate.ts";
 import { createSecretMasker, type SecretMaskStream } from "./masker.ts";
 import { resolveParameters } from "./parameters.ts";
@@ -91,6 +91,45 @@ function errorText(error: unknown): string {
   return typeof error === "string" ? error : "The step failed.";
 }
 
+interface OpenResource {
+  value: Promise<unknown>;
+  close: (value: never) => void | Promise<void>;
+}
+
+function createRunResources(): RunResources & { closeAll(withinMs: number): Promise<void> } {
+  const open = new Map<string, OpenResource>();
+  return {
+    use<T>(key: string, opener: () => T | Promise<T>, close: (value: T) => void | Promise<void>): Promise<T> {
+      const existing = open.get(key);
+      if (existing) return existing.value as Promise<T>;
+      const value = Promise.resolve().then(opener);
+      open.set(key, { value, close: close as (value: never) => void | Promise<void> });
+      value.catch(() => {
+        if (open.get(key)?.value === value) open.delete(key);
+      });
+      return value;
+    },
+    // Newest first, so a shell goes before the connection it lives on. A close that hangs (an
+    // unreachable host) must not hold the run's end forever.
+    async closeAll(withinMs) {
+      const entries = [...open.values()].reverse();
+      open.clear();
+      const closing = (async () => {
+        for (const entry of entries) {
+          try {
+            await entry.close((await entry.value) as never);
+          } catch {
+            // The resource failed to open or to close; there is nothing left to release.
+          }
+        }
+      })();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([closing, new Promise((resolve) => (timer = setTimeout(resolve, withinMs)))]);
+      clearTimeout(timer);
+    },
+  };
+}
+
 class OnEventError extends Error {
   readonly original: unknown;
   constructor(original: unknown) {
@@ -137,135 +176,142 @@ export async function runJob(options: RunJobOptions): Promise<RunResult> {
 
   emit({ type: "run.started", job: { name: definition.name, version: definition.version }, stepCount: definition.steps.length });
 
-  for (const [stepIndex, step] of definition.steps.entries()) {
-    const base = {
-      stepIndex,
-      stepId: step.id ?? null,
-      stepName: stepLabel(step, stepIndex),
-      stepType: step.type,
-      target: step.target ?? null,
-    };
-    if (stopped || runSignal.aborted || internal.signal.aborted) {
-      if (!stopped && runSignal.aborted) {
-        runStatus = "canceled";
-        runError = "The run was canceled before it started this step.";
-      }
-      stopped = true;
-      results.push({ ...base, status: "skipped", exitCode: null, durationMs: 0, error: null });
-      continue;
-    }
-
-    emit({ type: "step.started", ...base });
-    const stepStart = Date.now();
-    const controller = new AbortController();
-    let timedOut = false;
-    const cancel = () => controller.abort(runSignal.reason ?? new Error("The run was canceled."));
-    runSignal.addEventListener("abort", cancel, { once: true });
-    internal.signal.addEventListener("abort", cancel, { once: true });
-    // onEvent may have thrown, or the caller aborted, while step.started was being delivered.
-    if (runSignal.aborted || internal.signal.aborted) cancel();
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error(`The step did not finish within ${step.timeoutSec} s.`));
-    }, step.timeoutSec * 1000);
-
-    const streams = new Map<OutputStream, SecretMaskStream>();
-    let open = true;
-    const output = (stream: OutputStream, text: string) => {
-      if (!open || typeof text !== "string" || text === "") return;
-      let masking = streams.get(stream);
-      if (!masking) streams.set(stream, (masking = masker.stream()));
-      const visible = masking.push(text);
-      if (visible !== "") emit({ type: "step.output", stepIndex, stream, text: visible });
-    };
-
-    let status: Exclude<StepStatus, "skipped">;
-    let exitCode: number | null = null;
-    let error: string | null = null;
-    try {
-      const work = (async (): Promise<StepOutcome | void> => {
-        const executor = Object.hasOwn(executors, step.type) ? executors[step.type] : undefined;
-        if (!executor) throw new Error(`No executor is registered for step type "${step.type}".`);
-        let target: Target | undefined;
-        let credential: Credential | undefined;
-        if (step.target !== undefined) {
-          if (!options.resolveTarget) throw new Error(`The step names target "${step.target}", but no resolveTarget was given to runJob().`);
-          let pending = targets.get(step.target);
-          if (!pending) targets.set(step.target, (pending = Promise.resolve(options.resolveTarget(step.target, { signal: controller.signal }))));
-          target = await pending;
-          if (!target) throw new Error(`Target "${step.target}" was not found.`);
-          if (options.resolveCredential) {
-            let pendingCredential = credentials.get(target.id);
-            if (!pendingCredential) {
-              credentials.set(target.id, (pendingCredential = Promise.resolve(options.resolveCredential(target, { signal: controller.signal }))));
-            }
-            credential = await pendingCredential;
-            if (credential?.secret?.password) addSecret(credential.secret.password);
-          }
+  const resources = createRunResources();
+  try {
+    for (const [stepIndex, step] of definition.steps.entries()) {
+      const base = {
+        stepIndex,
+        stepId: step.id ?? null,
+        stepName: stepLabel(step, stepIndex),
+        stepType: step.type,
+        target: step.target ?? null,
+      };
+      if (stopped || runSignal.aborted || internal.signal.aborted) {
+        if (!stopped && runSignal.aborted) {
+          runStatus = "canceled";
+          runError = "The run was canceled before it started this step.";
         }
-        controller.signal.throwIfAborted();
-        return executor({
-          step,
-          stepIndex,
-          target,
-          credential,
-          params: resolved.values,
-          signal: controller.signal,
-          timeoutSec: step.timeoutSec,
-          interpolate: (template, interpolateOptions) => interpolate(template, resolved.values, interpolateOptions),
-          output,
-        });
-      })();
-      // The executor's own settling is awaited below (within the grace period) for cleanup; this
-      // keeps a late rejection from surfacing as an unhandled one.
-      work.catch(() => undefined);
-      const aborted = new Promise<"aborted">((resolve) => {
-        if (controller.signal.aborted) resolve("aborted");
-        controller.signal.addEventListener("abort", () => resolve("aborted"), { once: true });
-      });
-      const first = await Promise.race([work.then((outcome) => ({ outcome })), aborted]);
-      if (first === "aborted") {
-        await Promise.race([work.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, grace).unref?.())]);
-        status = timedOut ? "timed_out" : "canceled";
-        error = timedOut ? `The step did not finish within ${step.timeoutSec} s.` : "The run was canceled.";
-      } else {
-        const outcome = first.outcome ?? {};
-        exitCode = typeof outcome.exitCode === "number" ? outcome.exitCode : null;
-        status = outcome.status ?? (exitCode !== null && exitCode !== 0 ? "failed" : "succeeded");
-        if (status === "failed") error = outcome.error ?? (exitCode !== null ? `The command exited with code ${exitCode}.` : "The step failed.");
+        stopped = true;
+        results.push({ ...base, status: "skipped", exitCode: null, durationMs: 0, error: null });
+        continue;
       }
-    } catch (caught) {
-      if (controller.signal.aborted) {
-        status = timedOut ? "timed_out" : "canceled";
-        error = timedOut ? `The step did not finish within ${step.timeoutSec} s.` : "The run was canceled.";
-      } else {
-        status = "failed";
-        error = errorText(caught);
-      }
-    } finally {
-      clearTimeout(timer);
-      runSignal.removeEventListener("abort", cancel);
-      internal.signal.removeEventListener("abort", cancel);
-    }
-    for (const [stream, masking] of streams) {
-      const rest = masking.flush();
-      if (rest !== "") emit({ type: "step.output", stepIndex, stream, text: rest });
-    }
-    open = false;
-    const durationMs = Date.now() - stepStart;
-    error = error === null ? null : masker.mask(error);
-    emit({ type: "step.finished", stepIndex, status, exitCode, durationMs, error });
-    results.push({ ...base, status, exitCode, durationMs, error });
 
-    if (status === "canceled") {
-      runStatus = "canceled";
-      runError = `Canceled during step ${stepIndex + 1} (${base.stepName}).`;
-      stopped = true;
-    } else if (status !== "succeeded" && !step.continueOnError) {
-      runStatus = status;
-      runError = `Step ${stepIndex + 1} (${base.stepName}) ${status === "timed_out" ? "timed out" : "failed"}: ${error}`;
-      stopped = true;
+      emit({ type: "step.started", ...base });
+      const stepStart = Date.now();
+      const controller = new AbortController();
+      let timedOut = false;
+      const cancel = () => controller.abort(runSignal.reason ?? new Error("The run was canceled."));
+      runSignal.addEventListener("abort", cancel, { once: true });
+      internal.signal.addEventListener("abort", cancel, { once: true });
+      // onEvent may have thrown, or the caller aborted, while step.started was being delivered.
+      if (runSignal.aborted || internal.signal.aborted) cancel();
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort(new Error(`The step did not finish within ${step.timeoutSec} s.`));
+      }, step.timeoutSec * 1000);
+
+      const streams = new Map<OutputStream, SecretMaskStream>();
+      let open = true;
+      const output = (stream: OutputStream, text: string) => {
+        if (!open || typeof text !== "string" || text === "") return;
+        let masking = streams.get(stream);
+        if (!masking) streams.set(stream, (masking = masker.stream()));
+        const visible = masking.push(text);
+        if (visible !== "") emit({ type: "step.output", stepIndex, stream, text: visible });
+      };
+
+      let status: Exclude<StepStatus, "skipped">;
+      let exitCode: number | null = null;
+      let error: string | null = null;
+      try {
+        const work = (async (): Promise<StepOutcome | void> => {
+          const executor = Object.hasOwn(executors, step.type) ? executors[step.type] : undefined;
+          if (!executor) throw new Error(`No executor is registered for step type "${step.type}".`);
+          let target: Target | undefined;
+          let credential: Credential | undefined;
+          if (step.target !== undefined) {
+            if (!options.resolveTarget) throw new Error(`The step names target "${step.target}", but no resolveTarget was given to runJob().`);
+            let pending = targets.get(step.target);
+            if (!pending) targets.set(step.target, (pending = Promise.resolve(options.resolveTarget(step.target, { signal: controller.signal }))));
+            target = await pending;
+            if (!target) throw new Error(`Target "${step.target}" was not found.`);
+            if (options.resolveCredential) {
+              let pendingCredential = credentials.get(target.id);
+              if (!pendingCredential) {
+                credentials.set(target.id, (pendingCredential = Promise.resolve(options.resolveCredential(target, { signal: controller.signal }))));
+              }
+              credential = await pendingCredential;
+              if (credential?.secret?.password) addSecret(credential.secret.password);
+            }
+          }
+          controller.signal.throwIfAborted();
+          return executor({
+            step,
+            stepIndex,
+            target,
+            credential,
+            params: resolved.values,
+            signal: controller.signal,
+            timeoutSec: step.timeoutSec,
+            interpolate: (template, interpolateOptions) => interpolate(template, resolved.values, interpolateOptions),
+            output,
+            resources,
+          });
+        })();
+        // The executor's own settling is awaited below (within the grace period) for cleanup; this
+        // keeps a late rejection from surfacing as an unhandled one.
+        work.catch(() => undefined);
+        const aborted = new Promise<"aborted">((resolve) => {
+          if (controller.signal.aborted) resolve("aborted");
+          controller.signal.addEventListener("abort", () => resolve("aborted"), { once: true });
+        });
+        const first = await Promise.race([work.then((outcome) => ({ outcome })), aborted]);
+        if (first === "aborted") {
+          await Promise.race([work.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, grace).unref?.())]);
+          status = timedOut ? "timed_out" : "canceled";
+          error = timedOut ? `The step did not finish within ${step.timeoutSec} s.` : "The run was canceled.";
+        } else {
+          const outcome = first.outcome ?? {};
+          exitCode = typeof outcome.exitCode === "number" ? outcome.exitCode : null;
+          status = outcome.status ?? (exitCode !== null && exitCode !== 0 ? "failed" : "succeeded");
+          if (status === "failed") error = outcome.error ?? (exitCode !== null ? `The command exited with code ${exitCode}.` : "The step failed.");
+        }
+      } catch (caught) {
+        if (controller.signal.aborted) {
+          status = timedOut ? "timed_out" : "canceled";
+          error = timedOut ? `The step did not finish within ${step.timeoutSec} s.` : "The run was canceled.";
+        } else {
+          status = "failed";
+          error = errorText(caught);
+        }
+      } finally {
+        clearTimeout(timer);
+        runSignal.removeEventListener("abort", cancel);
+        internal.signal.removeEventListener("abort", cancel);
+      }
+      for (const [stream, masking] of streams) {
+        const rest = masking.flush();
+        if (rest !== "") emit({ type: "step.output", stepIndex, stream, text: rest });
+      }
+      open = false;
+      const durationMs = Date.now() - stepStart;
+      error = error === null ? null : masker.mask(error);
+      emit({ type: "step.finished", stepIndex, status, exitCode, durationMs, error });
+      results.push({ ...base, status, exitCode, durationMs, error });
+
+      if (status === "canceled") {
+        runStatus = "canceled";
+        runError = `Canceled during step ${stepIndex + 1} (${base.stepName}).`;
+        stopped = true;
+      } else if (status !== "succeeded" && !step.continueOnError) {
+        runStatus = status;
+        runError = `Step ${stepIndex + 1} (${base.stepName}) ${status === "timed_out" ? "timed out" : "failed"}: ${error}`;
+        stopped = true;
+      }
     }
+  } finally {
+    // Closed before run.finished, so a finished run has left no shell open on its targets.
+    await resources.closeAll(grace);
   }
 
   const finished = Date.now();

@@ -10,6 +10,7 @@ export type {
   ParameterValue,
   RunnableDefinition,
   RunnableStep,
+  RunResources,
   StepContext,
   StepExecutor,
   StepOutcome,
@@ -66,4 +67,4 @@ export type { CronProblem } from "./cron.ts";
 export { runJob } from "./engine.ts";
 export type { RunEvent, RunJobOptions, RunResult, RunStatus, StepResult, StepStatus } from "./engine.ts";
 export { createLocalFileOpener, createWinRMExecutors, winrmConnectionOptions } from "./executors/winrm.ts";
-export type { OpenedFile, OpenFile, WinRMClientLike, WinRMConnectionOptions, WinRMExecutorOptions, WinRMRunOptions } from "./executors/winrm.ts";
+export type { OpenedFile, OpenFile, WinRMClientLike, WinRMConnectionOptions, WinRMExecutorOptions, WinRMRunOptions, WinRMShellLike } from "./executors/winrm.ts";

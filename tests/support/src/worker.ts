@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, connect, type Socket } from "node:net";
 import { parseMasterKeys, type MasterKeys, type PrismaClient } from "@opsconductor/db";
-import { startWinRMTestServer, type WinRMCommandHandler, type WinRMTestServer } from "@opsconductor/winrm/testing";
+import { COPY_MARKER, defaultCommandHandler, startWinRMTestServer, type WinRMCommandHandler, type WinRMTestServer } from "@opsconductor/winrm/testing";
 import type { LevelWithSilent } from "pino";
 import { afterAll } from "vitest";
 import { startWorker, type RunningWorker, type WorkerOptions } from "../../../apps/worker/src/worker.ts";
@@ -29,10 +29,12 @@ function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * A fake Windows service table answering Restart-Service / Get-Service, Start-Sleep, `Write-Lines n` (n numbered 100-byte lines),
- * `Invoke-Flaky 'key' n` (fails its first n calls) and `Invoke-SlowOnce 'key' n` (its first call sleeps n s, later ones return at once).
+ * `Invoke-Flaky 'key' n` (fails its first n calls) and `Invoke-SlowOnce 'key' n` (its first call sleeps n s, later ones return at once); copyFile's script is the test server's own.
  */
 export const windowsLikeHandler: WinRMCommandHandler = async (ctx) => {
   const script = ctx.script ?? ctx.commandLine;
+  // copyFile's script goes to the test server's own model of it, which writes server.files.
+  if (ctx.script?.trimStart().startsWith(COPY_MARKER)) return defaultCommandHandler(ctx);
   for (const statement of script.split(/;|\r?\n/).map((s) => s.trim()).filter(Boolean)) {
     if (/^\$ProgressPreference/i.test(statement)) continue;
     const restart = /^Restart-Service '([^']+)'$/i.exec(statement);

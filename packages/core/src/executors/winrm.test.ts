@@ -114,7 +114,8 @@ describe("winrm executors", () => {
       { type: "winrm.copy", content: "hello", destination: "C:\\reports\\{{ file }}", overwrite: true },
       { type: "winrm.copy", content: "AAEC", encoding: "base64", destination: "C:\\bin.dat" },
     ]);
-    expect(clients.map((client) => client.calls[0])).toEqual([
+    expect(clients).toHaveLength(1);
+    expect(clients[0]!.calls).toEqual([
       { method: "copyFile", source: Buffer.from("hello").toString("hex"), remotePath: "C:\\reports\\report.txt", overwrite: true },
       { method: "copyFile", source: "000102", remotePath: "C:\\bin.dat", overwrite: false },
     ]);
@@ -156,6 +157,68 @@ describe("winrm executors", () => {
     const { result, clients } = await runWith([{ type: "winrm.exec", command: "Start-Sleep 600" }], { hang: true }, { signal: controller.signal });
     expect(result.status).toBe("canceled");
     expect(clients[0]!.closed).toBe(true);
+  });
+
+  test("a run's steps on one target share one connection and one shell, closed when the run ends", async () => {
+    const log: string[] = [];
+    class ShellClient extends FakeClient {
+      async openShell() {
+        log.push("openShell");
+        return {
+          runPowerShell: async (script: string) => (log.push(`ps ${script}`), { exitCode: 0 }),
+          runCmd: async (command: string) => (log.push(`cmd ${command}`), { exitCode: 0 }),
+          close: async () => void log.push("shell.close"),
+        };
+      }
+      override close() {
+        log.push("client.close");
+        super.close();
+      }
+    }
+    const other: Target = { id: "t-2", name: "web-02", hostname: "web-02.example.test", winrm: target.winrm };
+    const created: WinRMConnectionOptions[] = [];
+    const result = await runJob({
+      definition: parseJobDefinition({
+        name: "Five steps",
+        steps: [
+          { type: "winrm.exec", target: "web-01", command: "one" },
+          { type: "winrm.exec", target: "web-01", shell: "cmd", command: "two" },
+          { type: "winrm.copy", target: "web-01", content: "x", destination: "C:\\x.txt" },
+          { type: "winrm.exec", target: "web-02", command: "three" },
+          { type: "winrm.exec", target: "web-01", command: "four" },
+        ],
+      }),
+      resolveTarget: (ref) => (ref === "web-02" ? other : target),
+      resolveCredential: () => credential,
+      executors: createWinRMExecutors({ createClient: (options) => (created.push(options), new ShellClient(options)) }),
+    });
+    expect(result.status).toBe("succeeded");
+    expect(created.map((options) => options.host)).toEqual(["web-01.example.test", "web-02.example.test"]);
+    expect(log).toEqual(["openShell", "ps one", "cmd two", "openShell", "ps three", "ps four", "shell.close", "client.close", "shell.close", "client.close"]);
+  });
+
+  test("a failed connection is forgotten, so the next step on that target connects again", async () => {
+    let attempts = 0;
+    const result = await runJob({
+      definition: parseJobDefinition({
+        name: "Retry connect",
+        steps: [
+          { type: "winrm.exec", target: "web-01", command: "one", continueOnError: true },
+          { type: "winrm.exec", target: "web-01", command: "two" },
+        ],
+      }),
+      resolveTarget: () => target,
+      resolveCredential: () => credential,
+      executors: createWinRMExecutors({
+        createClient: (options) => {
+          attempts++;
+          if (attempts === 1) throw new Error("connect ECONNREFUSED");
+          return new FakeClient(options);
+        },
+      }),
+    });
+    expect(result.steps.map((step) => step.status)).toEqual(["failed", "succeeded"]);
+    expect(attempts).toBe(2);
   });
 
   test("a target without a credential fails with a clear message", async () => {

@@ -29,8 +29,17 @@ export interface WinRMRunOptions {
   onStderr?: (text: string) => void;
 }
 
+/** A shell kept open for several commands (`@opsconductor/winrm`'s `WinRMShell`). */
+export interface WinRMShellLike {
+  runPowerShell(script: string, options?: WinRMRunOptions): Promise<{ exitCode: number | null | undefined }>;
+  runCmd(command: string, args?: readonly string[], options?: WinRMRunOptions): Promise<{ exitCode: number | null | undefined }>;
+  close(): Promise<void> | void;
+}
+
 /** The part of a WinRM client (such as `@opsconductor/winrm`'s) the executors use. */
 export interface WinRMClientLike {
+  /** When present, a run's `winrm.exec` steps on one target share one shell opened with it. */
+  openShell?(): Promise<WinRMShellLike>;
   runPowerShell(script: string, options?: WinRMRunOptions): Promise<{ exitCode: number | null | undefined }>;
   runCmd(command: string, args?: readonly string[], options?: WinRMRunOptions): Promise<{ exitCode: number | null | undefined }>;
   /** Copies bytes (a Buffer or a stream) to `remotePath`; may resolve to the SHA-256 the target computed. */
@@ -117,17 +126,29 @@ export function winrmConnectionOptions(target: Target, credential: Credential): 
   return options;
 }
 
+// One connection per target and credential for the whole run: the NTLM handshake and TLS setup
+// happen once, however many steps the run sends there.
+function connectionKey(options: WinRMConnectionOptions): string {
+  return createHash("sha256").update(JSON.stringify(options)).digest("hex");
+}
+
 async function withClient<T>(
   context: StepContext,
   createClient: NonNullable<WinRMExecutorOptions["createClient"]>,
-  use: (client: WinRMClientLike) => Promise<T>,
+  use: (client: WinRMClientLike, key: string) => Promise<T>,
 ): Promise<T> {
-  const { target, credential, step } = context;
+  const { target, credential, step, resources } = context;
   if (!target) throw new Error(`Step type "${step.type}" needs a target.`);
   if (!credential) throw new Error(`Target "${target.name}" has no credential to log in with.`);
-  const client = await createClient(winrmConnectionOptions(target, credential));
+  const options = winrmConnectionOptions(target, credential);
+  const key = connectionKey(options);
+  if (resources) {
+    const client = await resources.use(`winrm:${key}`, () => createClient(options), (opened) => opened.close());
+    return use(client, key);
+  }
+  const client = await createClient(options);
   try {
-    return await use(client);
+    return await use(client, key);
   } finally {
     await client.close();
   }
@@ -143,14 +164,17 @@ export function createWinRMExecutors(options: WinRMExecutorOptions): { "winrm.ex
   const exec: StepExecutor = async (context) => {
     const shell = context.step.shell === "cmd" ? "cmd" : "powershell";
     const command = context.interpolate(String(context.step.command), { shell });
-    return withClient(context, createClient, async (client): Promise<StepOutcome> => {
+    return withClient(context, createClient, async (client, key): Promise<StepOutcome> => {
       const runOptions: WinRMRunOptions = {
         signal: context.signal,
         timeoutSec: context.timeoutSec,
         onStdout: (text) => context.output("stdout", text),
         onStderr: (text) => context.output("stderr", text),
       };
-      const result = shell === "cmd" ? await client.runCmd(command, [], runOptions) : await client.runPowerShell(command, runOptions);
+      const openShell = client.openShell?.bind(client);
+      const runner: WinRMShellLike =
+        context.resources && openShell ? await context.resources.use(`winrm-shell:${key}`, () => openShell(), (opened) => opened.close()) : client;
+      const result = shell === "cmd" ? await runner.runCmd(command, [], runOptions) : await runner.runPowerShell(command, runOptions);
       return { exitCode: typeof result.exitCode === "number" ? result.exitCode : null };
     });
   };
