@@ -1,4 +1,5 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, createSecretKey, timingSafeEqual } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { NTLM_FLAGS } from "./flags.ts";
 import { RC4 } from "./rc4.ts";
 
@@ -27,7 +28,8 @@ export function sealKey(exportedSessionKey: Buffer, flags: number, mode: "client
 }
 
 interface Direction {
-  signKey: Buffer;
+  // A KeyObject: createHmac converts a Buffer key anew on every message, which costs more than an envelope's HMAC.
+  signKey: KeyObject;
   rc4: RC4;
   seq: number;
 }
@@ -47,8 +49,8 @@ export class NtlmSession {
     this.exportedSessionKey = opts.exportedSessionKey;
     const me = opts.side;
     const peer = me === "client" ? "server" : "client";
-    this.#out = { signKey: signKey(opts.exportedSessionKey, me), rc4: new RC4(sealKey(opts.exportedSessionKey, opts.flags, me)), seq: 0 };
-    this.#in = { signKey: signKey(opts.exportedSessionKey, peer), rc4: new RC4(sealKey(opts.exportedSessionKey, opts.flags, peer)), seq: 0 };
+    this.#out = { signKey: createSecretKey(signKey(opts.exportedSessionKey, me)), rc4: new RC4(sealKey(opts.exportedSessionKey, opts.flags, me)), seq: 0 };
+    this.#in = { signKey: createSecretKey(signKey(opts.exportedSessionKey, peer)), rc4: new RC4(sealKey(opts.exportedSessionKey, opts.flags, peer)), seq: 0 };
   }
 
   // MS-NLMP 3.4.4.2: HMAC_MD5(SigningKey, SeqNum || Message)[0..8], RC4'd with the sealing handle
