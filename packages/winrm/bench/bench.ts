@@ -39,6 +39,8 @@ const FRAME_FILE_BYTES = SEND_STDIN_BYTES - 40;
 interface ServerMemory {
   rssMb: number;
   peakRssMb: number;
+  /** CPU time (user + system) the process has used. */
+  cpuMs: number;
   baseLiveMb?: number;
   peakLiveMb?: number;
 }
@@ -226,6 +228,9 @@ interface CopyFigures {
   peakLiveMb?: number;
   /** HTTP requests of the copy itself. */
   requests: number;
+  /** CPU time per MB of this (client) process during the copy, and of the server process (filled in by copyInChild). */
+  clientCpuMsPerMb: number;
+  serverCpuMsPerMb?: number;
   /** Copies only: the digest both sides agreed on. */
   sha256?: string;
 }
@@ -272,6 +277,7 @@ async function copy(method: CopyMethod, port: number, sinkPort: number, megabyte
   const sampler = probeLive ? setInterval(() => (peakLiveMb = Math.max(peakLiveMb, live())), 100) : undefined;
   const baseRss = process.memoryUsage.rss();
   const requestsBefore = client.stats.requests;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   let sha256: string | undefined;
   let requests = 0;
@@ -297,6 +303,7 @@ async function copy(method: CopyMethod, port: number, sinkPort: number, megabyte
     }
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   clearInterval(sampler);
   agent.destroy();
   await client.close();
@@ -308,6 +315,7 @@ async function copy(method: CopyMethod, port: number, sinkPort: number, megabyte
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     ...(probeLive ? { baseLiveMb, peakLiveMb } : {}),
     requests,
+    clientCpuMsPerMb: (cpu.user + cpu.system) / 1000 / megabytes,
     ...(sha256 ? { sha256 } : {}),
   };
 }
@@ -315,12 +323,15 @@ async function copy(method: CopyMethod, port: number, sinkPort: number, megabyte
 // Each copy runs in a fresh process, so its peak RSS is the copy's alone.
 async function copyInChild(server: BenchServer, method: CopyMethod, megabytes: number, probeLive = false): Promise<CopyFigures> {
   const args = [...(probeLive ? ["--expose-gc"] : []), fileURLToPath(import.meta.url), "--copy", method, String(server.port), String(server.sinkPort), String(megabytes), ...(probeLive ? ["--probe-live"] : [])];
+  const serverBefore = await server.memory();
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   if (code !== 0) throw new Error(`copy benchmark (${method}) exited with ${code}`);
   const figures = JSON.parse(out) as CopyFigures;
+  // The server also answered the child's warm-up, a few milliseconds against seconds of copying.
+  figures.serverCpuMsPerMb = ((await server.memory()).cpuMs - serverBefore.cpuMs) / megabytes;
   if (method === "new" || method === "old") {
     // An independent check of the bytes: the payload is known, so its digest is too.
     const expected = createHash("sha256");
@@ -495,14 +506,16 @@ try {
         "writes to a file on disk; the plain HTTP rows POST the same number of bytes over one keep-alive connection to a sink in the same server " +
         `process that reads and discards them. Each row is the median of ${RUNS} runs, the four interleaved, each in a fresh client process.`,
       "",
-      "| method | MB/s | seconds | HTTP requests | client peak RSS | SHA-256 (server = client = expected) |",
-      "|---|---|---|---|---|---|",
+      "| method | MB/s | seconds | HTTP requests | client CPU ms/MB | server CPU ms/MB | client peak RSS | SHA-256 (server = client = expected) |",
+      "|---|---|---|---|---|---|---|---|",
       ...methods.map(({ label }, i) => {
         const r = med[i] as CopyFigures;
-        return row([label, fixed(r.mbPerSec, 1), fixed(r.seconds, 1), r.requests, `${fixed(r.peakRssMb, 0)} MB`, r.sha256 ? `\`${r.sha256.slice(0, 16)}…\`` : "—"]);
+        const sha = r.sha256 ? `\`${r.sha256.slice(0, 16)}…\`` : "—";
+        return row([label, fixed(r.mbPerSec, 1), fixed(r.seconds, 1), r.requests, fixed(r.clientCpuMsPerMb, 1), fixed(r.serverCpuMsPerMb ?? NaN, 1), `${fixed(r.peakRssMb, 0)} MB`, sha]);
       }),
       "",
-      `Now / before: **${fixed(now.mbPerSec / old.mbPerSec, 2)}×**. Copy reaches **${fixed((100 * now.mbPerSec) / rawSends.mbPerSec, 0)}%** of plain HTTP ` +
+      `Now / before: **${fixed(now.mbPerSec / old.mbPerSec, 2)}×** in MB/s, **${fixed(old.clientCpuMsPerMb / now.clientCpuMsPerMb, 2)}×** in the client's CPU per MB, ` +
+        `**${fixed((old.clientCpuMsPerMb + (old.serverCpuMsPerMb ?? NaN)) / (now.clientCpuMsPerMb + (now.serverCpuMsPerMb ?? NaN)), 2)}×** in both processes' CPU per MB. Copy reaches **${fixed((100 * now.mbPerSec) / rawSends.mbPerSec, 0)}%** of plain HTTP ` +
         `in POSTs of one frame's size and **${fixed((100 * now.mbPerSec) / rawStream.mbPerSec, 0)}%** of one streamed POST (the line rate here).`,
       "",
     );

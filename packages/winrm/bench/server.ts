@@ -1,7 +1,7 @@
 // The benchmark's WinRM server, in its own process so the client's memory and CPU are measured alone.
 // Prints {"port": n, "sinkPort": m} on stdout once listening (m: a plain HTTP sink that reads and
 // discards request bodies, for the raw line-rate row), answers a "stats" line on stdin with the
-// server's counters and a "memory" line with its memory figures, one JSON line each, and exits when
+// server's counters and a "memory" line with its memory figures and CPU time, one JSON line each, and exits when
 // stdin closes. Copies stream to files in a temporary folder (the test server's fileRoot), removed
 // on exit. With --probe-live (and node --expose-gc) it samples live memory after a full GC every 100 ms.
 import { mkdtemp, rm } from "node:fs/promises";
@@ -54,7 +54,13 @@ commands.on("line", (line) => {
   const command = line.trim();
   if (command === "stats") process.stdout.write(`${JSON.stringify(server.stats)}\n`);
   if (command === "memory") {
-    const memory = { rssMb: process.memoryUsage.rss() / 2 ** 20, peakRssMb: process.resourceUsage().maxRSS / 1024, ...(probing ? { baseLiveMb, peakLiveMb } : {}) };
+    const cpu = process.cpuUsage();
+    const memory = {
+      rssMb: process.memoryUsage.rss() / 2 ** 20,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      ...(probing ? { baseLiveMb, peakLiveMb } : {}),
+    };
     process.stdout.write(`${JSON.stringify(memory)}\n`);
   }
 });

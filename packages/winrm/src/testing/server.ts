@@ -1,6 +1,7 @@
 // The in-process WinRM test server: a WS-Management endpoint at /wsman speaking Basic and NTLM
 // (with MS-WSMV 2.2.9.1.1.2.2 message encryption) over HTTP or HTTPS, implementing the Windows
 // Remote Shell operations of MS-WSMV 3.1.4 against a pluggable command handler.
+import { isAscii } from "node:buffer";
 import { X509Certificate, randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -783,7 +784,8 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
     res.once("close", onClose);
     inFlight++;
     try {
-      const text = soap[0] === 0xff && soap[1] === 0xfe ? soap.subarray(2).toString("utf16le") : soap.toString("utf8");
+      // ASCII (every Send: base64 in ASCII markup) decodes as latin1 to the same text, by a plain copy.
+      const text = soap[0] === 0xff && soap[1] === 0xfe ? soap.subarray(2).toString("utf16le") : isAscii(soap) ? soap.toString("latin1") : soap.toString("utf8");
       respond(await dispatch(text, user, clientIp, gone.signal));
     } finally {
       inFlight--;
