@@ -17,8 +17,23 @@ export { getSystemOverview, recordWorkerHeartbeat, removeWorkerHeartbeat, WORKER
 export type { SystemOverview, WorkerIdentity } from "./workers.ts";
 export { databaseUrlSchema, defaultKeyId, masterKeysSchema, parseEnv, parseMasterKeys } from "./config.ts";
 export type { MasterKeys } from "./config.ts";
-export { declaredRetries, enqueueRun, enqueueRunInTransaction, ensureRunQueues, failRunsWithEndedQueueJobs, resendRunJob, retryDelaySec, RUN_DEAD_LETTER_QUEUE, RUN_QUEUE } from "./queue.ts";
-export type { EnqueueOptions, RunJobData } from "./queue.ts";
+export {
+  cancelQueueJob,
+  declaredRetries,
+  enqueueRun,
+  enqueueRunInTransaction,
+  ensureRunQueues,
+  failRunsWithEndedQueueJobs,
+  QUEUE_JOB_STATES,
+  queueJobCounts,
+  resendRunJob,
+  retryDelaySec,
+  retryPolicyOf,
+  RUN_DEAD_LETTER_QUEUE,
+  RUN_QUEUE,
+  runQueueDepth,
+} from "./queue.ts";
+export type { EnqueueOptions, QueueJobCounts, RunJobData } from "./queue.ts";
 export { notify, notifyRun, requestRunControl, RUN_CONTROL_CHANNEL, RUN_EVENTS_CHANNEL, SCHEDULES_CHANNEL } from "./events.ts";
 export type { RunControl, RunNotice } from "./events.ts";
 export { rewrapCredentialSecrets, sealedSecretColumns, sealedSecretFromColumns } from "./credentials.ts";

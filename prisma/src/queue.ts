@@ -1,5 +1,7 @@
 // The run queue on pg-boss, shared by the web app (which enqueues) and the worker (which executes).
 // A run row and its queue job are always created in one transaction: neither exists without the other.
+// Every query of pg-boss's own tables lives here, as pg-boss keeps its SQL in plans.ts.
+import { retryPolicySchema, type RetryPolicy } from "@opsconductor/core";
 import type { PgBoss } from "pg-boss";
 import { fromPrisma } from "pg-boss";
 import type { Db, PrismaClient } from "./client.ts";
@@ -14,8 +16,8 @@ export const RUN_DEAD_LETTER_QUEUE = "opsconductor-runs-dead";
 export interface RunJobData {
   runId: string;
   /**
-   * Values of secret parameters, which job_runs never stores: sealed with core's encryptSecret under
-   * the master key, AAD `run-parameters:<runId>`, so the queue table holds no plaintext either.
+   * Values of secret parameters, which job_runs never stores: sealed by sealRunParameters (bound to
+   * the run's id), so the queue table holds no plaintext either.
    */
   sealedSecretParameters?: unknown;
 }
@@ -30,12 +32,20 @@ export async function ensureRunQueues(boss: PgBoss): Promise<void> {
   }
 }
 
+// Core's defaults for a policy that declares no attempts, so they are written down once.
+const NO_RETRIES: RetryPolicy = Object.freeze(retryPolicySchema.parse({ limit: 0 }));
+
+/** The retry policy a definition's `retries` declares, with core's defaults; none when absent or invalid. */
+export function retryPolicyOf(retries: unknown): RetryPolicy {
+  if (retries === undefined || retries === null) return NO_RETRIES;
+  const parsed = retryPolicySchema.safeParse(retries);
+  return parsed.success ? parsed.data : NO_RETRIES;
+}
+
 /** The retry policy a job version declares (core's `retries`), or none. */
-export async function declaredRetries(db: Db, jobVersionId: string): Promise<{ limit: number; delaySec: number; backoff: boolean }> {
+export async function declaredRetries(db: Db, jobVersionId: string): Promise<RetryPolicy> {
   const version = await db.jobVersion.findUnique({ where: { id: jobVersionId }, select: { definition: true } });
-  const retries = (version?.definition as { retries?: { limit?: unknown; delaySec?: unknown; backoff?: unknown } } | null)?.retries;
-  const limit = typeof retries?.limit === "number" ? retries.limit : 0;
-  return { limit, delaySec: typeof retries?.delaySec === "number" ? retries.delaySec : 30, backoff: retries?.backoff !== false };
+  return retryPolicyOf((version?.definition as { retries?: unknown } | null)?.retries);
 }
 
 export interface EnqueueOptions {
@@ -59,7 +69,7 @@ export async function enqueueRunInTransaction(tx: Db, boss: PgBoss, input: NewRu
   const result = await createRun(tx, input);
   if (!result.created) return result;
   const data: RunJobData = { runId: result.run.id, ...(options.sealedSecretParameters ? { sealedSecretParameters: options.sealedSecretParameters } : {}) };
-  const retries = options.retryLimit === undefined ? await declaredRetries(tx, input.jobVersionId) : { limit: options.retryLimit, delaySec: options.retryDelaySec ?? 30, backoff: true };
+  const retries = options.retryLimit === undefined ? await declaredRetries(tx, input.jobVersionId) : { limit: options.retryLimit, delaySec: options.retryDelaySec ?? NO_RETRIES.delaySec, backoff: NO_RETRIES.backoff };
   const jobId = await boss.send(RUN_QUEUE, data as unknown as object, {
     id: result.run.id,
     db: fromPrisma(tx),
@@ -85,7 +95,7 @@ export async function resendRunJob(tx: Db, boss: PgBoss, data: RunJobData, optio
     db: fromPrisma(tx),
     startAfter: Math.max(0, Math.round(options.startAfterSec)),
     retryLimit: Math.max(0, options.retryLimit),
-    ...(options.retryLimit > 0 ? { retryDelay: options.retryDelaySec ?? 30, retryBackoff: options.retryBackoff ?? true } : {}),
+    ...(options.retryLimit > 0 ? { retryDelay: options.retryDelaySec ?? NO_RETRIES.delaySec, retryBackoff: options.retryBackoff ?? NO_RETRIES.backoff } : {}),
   });
   if (!jobId) throw new Error(`pg-boss did not accept the queue job of run ${data.runId}`);
   await tx.jobRun.update({ where: { id: data.runId }, data: { queueJobId: jobId } });
@@ -111,4 +121,48 @@ export async function failRunsWithEndedQueueJobs(db: Db, graceSec: number): Prom
             AND (j.state < 'completed' OR j.completed_on > now() - make_interval(secs => ${graceSec})))
     RETURNING r.id`;
   return rows.map((r) => r.id);
+}
+
+// Until some process has started pg-boss its schema does not exist: nothing is queued then.
+async function jobTableInstalled(db: Db): Promise<boolean> {
+  const [table] = await db.$queryRaw<{ present: boolean }[]>`SELECT to_regclass('pgboss.job') IS NOT NULL AS present`;
+  return table?.present === true;
+}
+
+/**
+ * Takes a run's queue job off the queue unless a worker already has it; call it in the transaction
+ * that cancels the run, so no worker picks the job up afterwards.
+ */
+export async function cancelQueueJob(tx: Db, jobId: string): Promise<void> {
+  if (!(await jobTableInstalled(tx))) return;
+  // pg-boss's job_state enum is ordered created, retry, active, ...: an active job belongs to a worker.
+  await tx.$executeRaw`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE name = ${RUN_QUEUE} AND id = ${jobId}::uuid AND state < 'active'`;
+}
+
+/** pg-boss job states, in the order a job passes through them. */
+export const QUEUE_JOB_STATES = Object.freeze(["created", "retry", "active", "completed", "cancelled", "failed"] as const);
+/** How many jobs of one queue are in each state. */
+export type QueueJobCounts = Record<(typeof QUEUE_JOB_STATES)[number], number>;
+
+/**
+ * Jobs of each of `queues` by state, counted in pg-boss's job table itself: its cached queue counts
+ * are only refreshed by a supervising instance.
+ */
+export async function queueJobCounts(db: Db, queues: readonly string[]): Promise<Map<string, QueueJobCounts>> {
+  const empty = () => Object.fromEntries(QUEUE_JOB_STATES.map((s) => [s, 0])) as QueueJobCounts;
+  const counts = new Map(queues.map((q) => [q, empty()]));
+  if (!(await jobTableInstalled(db))) return counts;
+  const rows = await db.$queryRaw<{ name: string; state: string; n: number }[]>`
+    SELECT name, state::text AS state, count(*)::int AS n FROM pgboss.job WHERE name = ANY(${[...queues]}) GROUP BY name, state`;
+  for (const row of rows) {
+    const of = counts.get(row.name);
+    if (of && row.state in of) of[row.state as keyof QueueJobCounts] = row.n;
+  }
+  return counts;
+}
+
+/** Runs waiting in the run queue for a worker (created, or failed and due again). */
+export async function runQueueDepth(db: Db): Promise<number> {
+  const counts = (await queueJobCounts(db, [RUN_QUEUE])).get(RUN_QUEUE)!;
+  return counts.created + counts.retry;
 }

@@ -1,6 +1,6 @@
 // Prometheus metrics of one worker, served on its own port at /metrics.
 import { createServer, type Server } from "node:http";
-import { RUN_QUEUE, type PrismaClient } from "@opsconductor/db";
+import { runQueueDepth, type PrismaClient } from "@opsconductor/db";
 import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
@@ -32,8 +32,7 @@ export async function startMetrics(options: { prisma: PrismaClient; port: number
     help: "Runs waiting in the queue (all workers)",
     registers: [registry],
     async collect() {
-      const [row] = await options.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM pgboss.job WHERE name = ${RUN_QUEUE} AND state IN ('created', 'retry')`;
-      this.set(Number(row?.n ?? 0));
+      this.set(await runQueueDepth(options.prisma));
     },
   });
   new Gauge({

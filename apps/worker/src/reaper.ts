@@ -3,7 +3,7 @@
 // forever. Every worker runs this; the UPDATE is idempotent. A worker gives up its own runs before
 // its lease ends (see worker.ts), and every write it makes after its claim is fenced by (worker id,
 // attempt), so taking a run over here can never let two attempts write to it.
-import { notifyRun, resendRunJob, retryDelaySec, RUN_QUEUE, type PrismaClient, type RunJobData } from "@opsconductor/db";
+import { notifyRun, resendRunJob, retryDelaySec, retryPolicyOf, RUN_QUEUE, type PrismaClient, type RunJobData } from "@opsconductor/db";
 import type { PgBoss } from "pg-boss";
 
 /** How long a worker may go without a heartbeat before its running runs are declared lost (WORKER_LEASE_SEC). */
@@ -14,7 +14,7 @@ interface LostRun {
   status: "queued" | "failed";
   attempt: number;
   queue_job_id: string | null;
-  retries: { limit?: number; delaySec?: number; backoff?: boolean } | null;
+  retries: unknown;
 }
 
 /**
@@ -48,7 +48,7 @@ export async function reapLostRuns(prisma: PrismaClient, options: { leaseMs?: nu
     if (options.boss) {
       for (const run of rows.filter((r) => r.status === "queued")) {
         const old = run.queue_job_id ? await options.boss.getJobById<RunJobData>(RUN_QUEUE, run.queue_job_id) : null;
-        const retries = { limit: run.retries?.limit ?? 0, delaySec: run.retries?.delaySec ?? 30, backoff: run.retries?.backoff !== false };
+        const retries = retryPolicyOf(run.retries);
         await resendRunJob(tx, options.boss, old?.data ?? { runId: run.id }, {
           startAfterSec: retryDelaySec(retries, run.attempt),
           retryLimit: retries.limit - run.attempt,
