@@ -34,6 +34,8 @@ export {
   runQueueDepth,
 } from "./queue.ts";
 export type { EnqueueOptions, QueueJobCounts, RunJobData } from "./queue.ts";
+export { cancelRun, openRunParameters, prepareRunParameters, requestRun, runParametersAad, sealRunParameters } from "./run-operations.ts";
+export type { CancelResult, PreparedRunParameters, RequestRunInput, RunParameterSealer } from "./run-operations.ts";
 export { notify, notifyRun, requestRunControl, RUN_CONTROL_CHANNEL, RUN_EVENTS_CHANNEL, SCHEDULES_CHANNEL } from "./events.ts";
 export type { RunControl, RunNotice } from "./events.ts";
 export { rewrapCredentialSecrets, sealedSecretColumns, sealedSecretFromColumns } from "./credentials.ts";

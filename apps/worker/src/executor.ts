@@ -1,7 +1,21 @@
 // Executes one queued run: claims it, loads its job version, targets and credentials (decrypted with
 // the keyring), runs it with core's runJob and records every event as it happens.
-import { decryptSecret, parseJobDefinition, runJob, type Credential, type Keyring, type RunEvent, type RunResult, type SealedSecret, type StepExecutor, type Target } from "@opsconductor/core";
-import { claimRun, credentialUseRefusal, declaredRetries, notifyRun, resendRunJob, sealedSecretFromColumns, updateLeasedRun, withRunLease, type PrismaClient, type RunJobData, type RunLease } from "@opsconductor/db";
+import { decryptSecret, parseJobDefinition, runJob, type Credential, type Keyring, type RunEvent, type RunResult, type StepExecutor, type Target } from "@opsconductor/core";
+import {
+  claimRun,
+  credentialUseRefusal,
+  declaredRetries,
+  notifyRun,
+  openRunParameters,
+  resendRunJob,
+  retryDelaySec,
+  sealedSecretFromColumns,
+  updateLeasedRun,
+  withRunLease,
+  type PrismaClient,
+  type RunJobData,
+  type RunLease,
+} from "@opsconductor/db";
 import type { PgBoss } from "pg-boss";
 import type { Logger } from "pino";
 import { RunRecorder } from "./recorder.ts";
@@ -156,7 +170,7 @@ async function executeClaimedRun(deps: ExecutorDeps, data: RunJobData, signal: A
   const params: Record<string, unknown> = { ...(run.parameters as Record<string, unknown>) };
   if (data.sealedSecretParameters) {
     try {
-      Object.assign(params, JSON.parse(decryptSecret(deps.keyring, data.sealedSecretParameters as SealedSecret, { aad: `run-parameters:${run.id}` })));
+      Object.assign(params, openRunParameters(deps.keyring, run.id, data.sealedSecretParameters));
     } catch (error) {
       return finish(recorder, run.id, "failed", `the run's secret parameters could not be decrypted: ${(error as Error).message}`, log);
     }
@@ -249,7 +263,7 @@ async function executeClaimedRun(deps: ExecutorDeps, data: RunJobData, signal: A
   if (signal.aborted && signal.reason instanceof LeaseExpired && result.status === "canceled") result = { ...result, status: "failed", error: signal.reason.message };
   const retries = definition.retries;
   if ((result.status === "failed" || result.status === "timed_out") && retries && attempt <= retries.limit) {
-    const delay = retries.backoff ? retries.delaySec * 2 ** (attempt - 1) : retries.delaySec;
+    const delay = retryDelaySec(retries, attempt);
     recorder.output(null, "system", `Attempt ${attempt} of ${retries.limit + 1} ${result.status === "failed" ? "failed" : "timed out"}: ${result.error}\nRetrying in about ${delay} s.\n`);
     recorder.run({ status: "queued", error: result.error });
     await recorder.drain();

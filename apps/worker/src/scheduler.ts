@@ -4,19 +4,19 @@
 // written in one transaction; the idempotency key `schedule:<id>:<instant>` makes a double fire of
 // the same instant impossible even if that ever failed. Between ticks the loop sleeps until the
 // earliest next_run_at and wakes early on a NOTIFY from the web app.
-import { randomUUID } from "node:crypto";
-import { cronInstants, MASK, nextInstant, ParameterError, parseJobDefinition, resolveParameters, validateCron, type JobDefinition } from "@opsconductor/core";
+import { cronInstants, nextInstant, ParameterError, parseJobDefinition, resolveParameters, validateCron, type JobDefinition } from "@opsconductor/core";
 import {
-  enqueueRunInTransaction,
-  notifyRun,
-  requestRunControl,
-  RUN_QUEUE,
+  cancelRun,
+  prepareRunParameters,
+  requestRun,
   SCHEDULES_CHANNEL,
   type Db,
   type MisfirePolicy,
   type OverlapPolicy,
+  type PreparedRunParameters,
   type Prisma,
   type PrismaClient,
+  type RunParameterSealer,
 } from "@opsconductor/db";
 import type { PgBoss } from "pg-boss";
 import type { Logger } from "pino";
@@ -48,10 +48,10 @@ export interface SchedulerOptions {
   logger: Logger;
   clock?: Clock;
   /**
-   * Seals the values of secret parameters for a run's queue job (RunJobData.sealedSecretParameters,
-   * AAD `run-parameters:<runId>`). Without it, a schedule whose job needs secret values does not fire.
+   * Seals the values of secret parameters for a run's queue job (sealRunParameters with the worker's
+   * keyring). Without it, a schedule whose job needs secret values does not fire.
    */
-  sealSecrets?: (runId: string, secrets: Record<string, string>) => unknown;
+  sealSecrets?: RunParameterSealer;
   batchSize?: number;
   maxSleepMs?: number;
   misfireToleranceMs?: number;
@@ -156,11 +156,9 @@ interface DueSchedule extends SchedulePlanInput {
 interface ActiveRun {
   id: string;
   scheduleId: string;
-  status: "queued" | "running";
-  queueJobId: string | null;
 }
 
-type Resolved = { ok: true; stored: Prisma.InputJsonValue; secrets: Record<string, string> } | { ok: false; reason: string };
+type Resolved = { ok: true; parameters: PreparedRunParameters } | { ok: false; reason: string };
 
 // SQL of the loop, in one place.
 const sql = {
@@ -195,7 +193,7 @@ const sql = {
   // Locked so a worker claiming one of these runs waits for this transaction (and sees it canceled).
   activeRuns: (db: Db, scheduleIds: string[]) =>
     db.$queryRaw<ActiveRun[]>`
-      SELECT id, schedule_id AS "scheduleId", status::text AS status, queue_job_id AS "queueJobId"
+      SELECT id, schedule_id AS "scheduleId"
         FROM job_runs
        WHERE schedule_id = ANY(${scheduleIds}::uuid[]) AND status IN ('queued', 'running')
          FOR UPDATE`,
@@ -204,13 +202,6 @@ const sql = {
       UPDATE schedules AS s SET next_run_at = v.next, last_run_at = COALESCE(v.last, s.last_run_at)
         FROM unnest(${ids}::uuid[], ${nexts}::timestamptz[], ${lasts}::timestamptz[]) AS v(id, next, last)
        WHERE s.id = v.id`,
-  cancelQueued: (db: Db, runId: string, at: Date) =>
-    db.$executeRaw`UPDATE job_runs SET status = 'canceled', cancel_requested_at = ${at}, finished_at = ${at} WHERE id = ${runId}::uuid AND status = 'queued'`,
-  // pg-boss's job_state enum is ordered created, retry, active, ...: an active job belongs to a worker.
-  cancelQueueJob: (db: Db, jobId: string) =>
-    db.$executeRaw`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE name = ${RUN_QUEUE} AND id = ${jobId}::uuid AND state < 'active'`,
-  requestCancel: (db: Db, runId: string, at: Date) =>
-    db.$executeRaw`UPDATE job_runs SET cancel_requested_at = COALESCE(cancel_requested_at, ${at}) WHERE id = ${runId}::uuid`,
   earliestNext: (db: Db) => db.$queryRaw<{ next: Date | null }[]>`SELECT min(next_run_at) AS next FROM schedules WHERE enabled`,
 };
 
@@ -288,28 +279,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       if (error instanceof ParameterError) return { ok: false, reason: `its parameters do not fit the job's current version: ${error.issues.map((i) => i.message).join("; ")}` };
       throw error;
     }
-    const secrets: Record<string, string> = {};
-    const stored: Record<string, Prisma.InputJsonValue> = {};
-    for (const [name, value] of Object.entries(resolved.values)) {
-      if (resolved.secretNames.has(name)) {
-        secrets[name] = String(value);
-        stored[name] = MASK;
-      } else stored[name] = value as Prisma.InputJsonValue;
-    }
-    if (Object.keys(secrets).length > 0 && !options.sealSecrets) return { ok: false, reason: "its job takes secret parameters and this worker has no key to seal them" };
-    return { ok: true, stored, secrets };
-  }
-
-  async function cancelActive(tx: Db, runs: ActiveRun[], at: Date) {
-    for (const run of runs) {
-      if (run.status === "queued" && (await sql.cancelQueued(tx, run.id, at)) > 0) {
-        await sql.cancelQueueJob(tx, run.queueJobId ?? run.id);
-      } else {
-        await sql.requestCancel(tx, run.id, at);
-        await requestRunControl(tx, { runId: run.id, action: "cancel" });
-      }
-      await notifyRun(tx, { runId: run.id, kind: "run" });
-    }
+    const parameters = prepareRunParameters(resolved);
+    if (Object.keys(parameters.secrets).length > 0 && !options.sealSecrets) return { ok: false, reason: "its job takes secret parameters and this worker has no key to seal them" };
+    return { ok: true, parameters };
   }
 
   /** Fills next_run_at where the web app left it empty (a new, edited or re-enabled schedule). */
@@ -391,32 +363,29 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
           if (fire.length > 0 && schedule.overlapPolicy === "cancel_previous") {
             if (mine.length > 0) {
               log.info({ ...fields, canceledRunIds: mine.map((r) => r.id) }, "canceling the previous run (overlap policy cancel_previous)");
-              await cancelActive(tx, mine, now);
+              for (const run of mine) await cancelRun(tx, run.id, now);
             }
             fire = fire.slice(-1);
           }
           let created = 0;
           for (const instant of fire) {
             const ready = resolved as Extract<Resolved, { ok: true }>;
-            const runId = randomUUID();
-            const sealed = Object.keys(ready.secrets).length > 0 ? options.sealSecrets!(runId, ready.secrets) : undefined;
-            const result = await enqueueRunInTransaction(
+            const result = await requestRun(
               tx,
               boss,
               {
-                id: runId,
                 jobId: schedule.jobId,
                 jobVersionId: schedule.jobVersionId!,
-                parameters: ready.stored,
+                parameters: ready.parameters,
                 trigger: "schedule",
                 scheduleId: schedule.id,
                 idempotencyKey: scheduledRunKey(schedule.id, instant),
               },
-              sealed === undefined ? {} : { sealedSecretParameters: sealed },
+              options.sealSecrets,
             );
             if (result.created) {
               created++;
-              log.debug({ ...fields, runId, instant }, "schedule fired");
+              log.debug({ ...fields, runId: result.run.id, instant }, "schedule fired");
             } else {
               state.duplicateFires++;
               log.warn({ ...fields, runId: result.run.id, instant }, "this instant had already fired; no second run created");

@@ -2,7 +2,7 @@
 // runs of workers that died, and keeps a heartbeat row so everyone can tell which workers are alive.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { createKeyring, createWinRMExecutors, encryptSecret, type StepExecutor } from "@opsconductor/core";
+import { createKeyring, createWinRMExecutors, type StepExecutor } from "@opsconductor/core";
 import {
   createPrismaClient,
   ensureRunQueues,
@@ -13,6 +13,7 @@ import {
   removeWorkerHeartbeat,
   RUN_CONTROL_CHANNEL,
   RUN_QUEUE,
+  sealRunParameters,
   type MasterKeys,
   type PrismaClient,
   type RunControl,
@@ -196,7 +197,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           boss,
           databaseUrl: options.databaseUrl,
           logger: log,
-          sealSecrets: (runId, secrets) => encryptSecret(keyring, JSON.stringify(secrets), { aad: `run-parameters:${runId}` }),
+          sealSecrets: (runId, secrets) => sealRunParameters(keyring, runId, secrets),
         });
   log.info({ concurrency: options.concurrency, host: identity.host, pid: identity.pid, metricsPort: metrics.port, scheduler: Boolean(scheduler) }, "worker ready");
 

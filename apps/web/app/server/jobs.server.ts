@@ -1,8 +1,20 @@
 // Jobs and their immutable versions: the definition is validated by @opsconductor/core, each edit
 // adds a version, and runs are queued through the same transaction as their pg-boss job.
-import { randomUUID } from "node:crypto";
-import { encryptSecret, jobDefinitionJsonSchema, JobDefinitionError, MASK, ParameterError, parseJobDefinition, resolveParameters, type JobDefinition, type ValidationIssue } from "@opsconductor/core";
-import { addJobVersion, createJob as insertJob, DbError, enqueueRunInTransaction, notify, SCHEDULES_CHANNEL, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
+import { jobDefinitionJsonSchema, JobDefinitionError, ParameterError, parseJobDefinition, resolveParameters, type JobDefinition, type ValidationIssue } from "@opsconductor/core";
+import {
+  addJobVersion,
+  createJob as insertJob,
+  DbError,
+  notify,
+  prepareRunParameters,
+  requestRun as queueRun,
+  SCHEDULES_CHANNEL,
+  sealRunParameters,
+  type Db,
+  type Prisma,
+  type PrismaClient,
+  type RunParameterSealer,
+} from "@opsconductor/db";
 import type { PgBoss } from "pg-boss";
 import { z } from "zod";
 import type { RouteContext } from "./api.server.ts";
@@ -223,6 +235,8 @@ export async function getVersion(db: Db, jobId: string, number: number) {
   return { jobId, number: version.number, current: version.job.currentVersionId === version.id, definition: version.definition, createdById: version.createdById, createdAt: version.createdAt };
 }
 
+const sealWithKeyring: RunParameterSealer = (runId, secrets) => sealRunParameters(keyring(), runId, secrets);
+
 export interface RunRequest {
   parameters?: Record<string, unknown> | undefined;
   idempotencyKey?: string | undefined;
@@ -241,18 +255,11 @@ export async function requestRun(db: PrismaClient, boss: PgBoss, id: string, req
     if (existing) return { runId: existing.id, status: existing.status, created: false };
   }
   if (!job.active) throw new ApiError(409, "job_inactive", `job ${job.name} is inactive; activate it before running it`);
-  const resolved = checkParameters(job.currentVersion.definition, request.parameters ?? {}, "body.parameters");
-  const stored = Object.fromEntries(Object.entries(resolved.values).map(([name, value]) => [name, resolved.secretNames.has(name) ? MASK : value]));
-  // Secret values travel to the worker sealed in the queue job, bound to this run's id; the run
-  // row keeps only the mask.
-  const runId = randomUUID();
-  const secretValues = Object.fromEntries(Object.entries(resolved.values).filter(([name]) => resolved.secretNames.has(name)));
-  const sealedSecretParameters = Object.keys(secretValues).length > 0 ? encryptSecret(keyring(), JSON.stringify(secretValues), { aad: `run-parameters:${runId}` }) : undefined;
+  const parameters = prepareRunParameters(checkParameters(job.currentVersion.definition, request.parameters ?? {}, "body.parameters"));
   const input = {
-    id: runId,
     jobId: id,
     jobVersionId: job.currentVersion.id,
-    parameters: stored,
+    parameters,
     trigger: principal.via === "cookie" ? ("manual" as const) : ("api" as const),
     requestedById: principal.id,
     idempotencyKey: request.idempotencyKey ?? null,
@@ -260,7 +267,7 @@ export async function requestRun(db: PrismaClient, boss: PgBoss, id: string, req
   let result;
   try {
     result = await db.$transaction(async (tx) => {
-      const queued = await enqueueRunInTransaction(tx, boss, input, sealedSecretParameters ? { sealedSecretParameters } : {});
+      const queued = await queueRun(tx, boss, input, sealWithKeyring);
       if (queued.created) {
         await audit(
           {
@@ -268,7 +275,7 @@ export async function requestRun(db: PrismaClient, boss: PgBoss, id: string, req
             entityType: "run",
             entityId: queued.run.id,
             summary: `${principal.username} requested a run of job ${job.name} (version ${job.currentVersion!.number})`,
-            details: { jobId: id, version: job.currentVersion!.number, parameters: stored, ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}) },
+            details: { jobId: id, version: job.currentVersion!.number, parameters: parameters.stored, ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}) },
           },
           tx,
         );

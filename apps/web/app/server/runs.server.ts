@@ -1,7 +1,7 @@
 // Runs: listing, details, step output, cancel and rerun. The worker owns a run's progress; this
 // module only reads it, asks for a cancel, or queues a fresh run.
 import { MASK } from "@opsconductor/core";
-import { enqueueRunInTransaction, notifyRun, OutputStream, requestRunControl, RUN_QUEUE, RunStatus, RunTrigger, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
+import { cancelRun as cancelRunInTransaction, OutputStream, requestRun, RunStatus, RunTrigger, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
 import { z } from "zod";
 import { decodeCursor, INT4_MIN, pageQuery, toPage, wholeNumber, type RouteContext } from "./api.server.ts";
 import type { Principal } from "./auth.server.ts";
@@ -190,38 +190,18 @@ export async function getRunSteps(db: Db, runId: string, afterSequence: number |
   };
 }
 
-// pg-boss keeps its jobs in its own schema; a queued run's job is taken off the queue in the same
-// transaction that cancels the run, so no worker picks it up afterwards. `state < 'active'` covers
-// created and retry (pg-boss's job_state enum is ordered created, retry, active, ...).
-async function cancelQueueJob(tx: Db, jobId: string): Promise<void> {
-  const [installed] = await tx.$queryRaw<{ present: boolean }[]>`SELECT to_regclass('pgboss.job') IS NOT NULL AS present`;
-  if (!installed?.present) return;
-  await tx.$executeRaw`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE name = ${RUN_QUEUE} AND id = ${jobId}::uuid AND state < 'active'`;
-}
-
 /**
  * Cancels a run: a queued one ends `canceled` at once (`immediate: true`); a running one gets
  * cancelRequestedAt and its worker is asked to stop. A finished run is a 409.
  */
 export async function cancelRun(prisma: PrismaClient, runId: string, principal: Principal, audit: Audit): Promise<{ immediate: boolean; run: RunView }> {
   const immediate = await prisma.$transaction(async (tx) => {
-    // The row lock orders this against the worker claiming or finishing the run.
-    const [row] = await tx.$queryRaw<{ status: RunStatus; queue_job_id: string | null }[]>`SELECT status, queue_job_id FROM job_runs WHERE id = ${runId}::uuid FOR UPDATE`;
-    if (!row) throw notFound("run");
-    if (TERMINAL_STATUSES.has(row.status)) throw new ApiError(409, "run_finished", `the run already finished (${row.status}); there is nothing to cancel`);
-    const now = new Date();
-    if (row.status === "queued") {
-      await tx.jobRun.update({ where: { id: runId }, data: { status: "canceled", cancelRequestedAt: now, finishedAt: now } });
-      await cancelQueueJob(tx, row.queue_job_id ?? runId);
-      await audit({ action: "run.cancel", entityType: "run", entityId: runId, summary: `${principal.username} canceled queued run ${runId}`, details: { previousStatus: "queued" } }, tx);
-      await notifyRun(tx, { runId, kind: "run" });
-      return true;
-    }
-    await tx.jobRun.update({ where: { id: runId }, data: { cancelRequestedAt: now } });
-    await audit({ action: "run.cancel", entityType: "run", entityId: runId, summary: `${principal.username} asked running run ${runId} to cancel`, details: { previousStatus: row.status } }, tx);
-    await requestRunControl(tx, { runId, action: "cancel" });
-    await notifyRun(tx, { runId, kind: "run" });
-    return false;
+    const result = await cancelRunInTransaction(tx, runId);
+    if (!result) throw notFound("run");
+    if (result.outcome === "finished") throw new ApiError(409, "run_finished", `the run already finished (${result.status}); there is nothing to cancel`);
+    const summary = result.outcome === "canceled" ? `${principal.username} canceled queued run ${runId}` : `${principal.username} asked running run ${runId} to cancel`;
+    await audit({ action: "run.cancel", entityType: "run", entityId: runId, summary, details: { previousStatus: result.status } }, tx);
+    return result.outcome === "canceled";
   });
   return { immediate, run: await getRun(prisma, runId) };
 }
@@ -245,10 +225,11 @@ export async function rerunRun(prisma: PrismaClient, runId: string, principal: P
   if (!original.job.active) throw new ApiError(409, "job_inactive", `job ${original.job.name} is inactive; activate it before running it again`);
   const boss = await queue();
   const { run } = await prisma.$transaction(async (tx) => {
-    const result = await enqueueRunInTransaction(tx, boss, {
+    const result = await requestRun(tx, boss, {
       jobId: original.jobId,
       jobVersionId: original.jobVersionId,
-      parameters: parameters as Prisma.InputJsonValue,
+      // Refused above when a secret parameter is stored, so there is nothing to seal.
+      parameters: { stored: parameters as Record<string, Prisma.InputJsonValue>, secrets: {} },
       trigger: principal.via === "cookie" ? "manual" : "api",
       requestedById: principal.id,
     });
