@@ -1,7 +1,8 @@
-import { z } from "zod";
 import { apiRoute, methods } from "../http/api-route.server.ts";
 import { idParams } from "../schemas/common.ts";
-import { addVersion, deleteJob, getJob, jobDefinitionBody, setJobActive } from "../server/jobs.server.ts";
+import { jobActiveBody, jobDefinitionBody } from "../schemas/jobs.ts";
+import { addVersion, deleteJob, setJobActive } from "../services/jobs/commands.server.ts";
+import { getJob } from "../services/jobs/queries.server.ts";
 
 export const loader = apiRoute(
   { method: "GET", path: "/api/jobs/{id}", summary: "A job with its current version and definition", permission: "jobs:read", params: idParams, tags: ["jobs"] },
@@ -14,7 +15,7 @@ export const action = methods({
     ({ db, params, body, principal, audit }) => addVersion(db, params.id, body, principal, audit),
   ),
   PATCH: apiRoute(
-    { method: "PATCH", path: "/api/jobs/{id}", summary: "Activate or deactivate a job", permission: "jobs:write", params: idParams, body: z.strictObject({ active: z.boolean() }), tags: ["jobs"] },
+    { method: "PATCH", path: "/api/jobs/{id}", summary: "Activate or deactivate a job", permission: "jobs:write", params: idParams, body: jobActiveBody, tags: ["jobs"] },
     ({ db, params, body, principal, audit }) => setJobActive(db, params.id, body.active, principal, audit),
   ),
   DELETE: apiRoute(

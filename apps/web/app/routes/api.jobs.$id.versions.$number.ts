@@ -1,10 +1,8 @@
 import { apiRoute } from "../http/api-route.server.ts";
-import { idParams, INT4_MAX, wholeNumber } from "../schemas/common.ts";
-import { getVersion } from "../server/jobs.server.ts";
-
-const params = idParams.extend({ number: wholeNumber(1, INT4_MAX, "a version number") });
+import { jobVersionParams } from "../schemas/jobs.ts";
+import { getVersion } from "../services/jobs/queries.server.ts";
 
 export const loader = apiRoute(
-  { method: "GET", path: "/api/jobs/{id}/versions/{number}", summary: "One version of a job with its definition", permission: "jobs:read", params, tags: ["jobs"] },
+  { method: "GET", path: "/api/jobs/{id}/versions/{number}", summary: "One version of a job with its definition", permission: "jobs:read", params: jobVersionParams, tags: ["jobs"] },
   ({ db, params }) => getVersion(db, params.id, params.number),
 );

@@ -1,12 +1,10 @@
-import { z } from "zod";
 import { apiRoute, methods } from "../http/api-route.server.ts";
-import { booleanQuery, pageQuery } from "../schemas/common.ts";
-import { createJob, jobDefinitionBody, listJobs } from "../server/jobs.server.ts";
-
-const listQuery = pageQuery.extend({ q: z.string().trim().min(1).max(200).optional(), active: booleanQuery.optional() });
+import { jobDefinitionBody, jobListQuery } from "../schemas/jobs.ts";
+import { createJob } from "../services/jobs/commands.server.ts";
+import { listJobs } from "../services/jobs/queries.server.ts";
 
 export const loader = apiRoute(
-  { method: "GET", path: "/api/jobs", summary: "List jobs, newest first", permission: "jobs:read", query: listQuery, tags: ["jobs"] },
+  { method: "GET", path: "/api/jobs", summary: "List jobs, newest first", permission: "jobs:read", query: jobListQuery, tags: ["jobs"] },
   ({ db, query }) => listJobs(db, query),
 );
 

@@ -1,5 +1,6 @@
-import { apiRoute, idParams, methods } from "../server/api.server.ts";
-import { cancelRun } from "../server/runs.server.ts";
+import { apiRoute, methods, reply } from "../http/api-route.server.ts";
+import { idParams } from "../schemas/common.ts";
+import { cancelRun } from "../services/runs/commands.server.ts";
 
 export const action = methods({
   POST: apiRoute(
@@ -14,7 +15,7 @@ export const action = methods({
     },
     async ({ params, principal, db, audit }) => {
       const { immediate, run } = await cancelRun(db, params.id, principal, audit);
-      return Response.json({ run }, { status: immediate ? 200 : 202, headers: { "Cache-Control": "no-store" } });
+      return reply({ status: immediate ? 200 : 202, body: { run } });
     },
   ),
 });

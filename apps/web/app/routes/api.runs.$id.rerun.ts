@@ -1,5 +1,6 @@
-import { apiRoute, idParams, methods } from "../server/api.server.ts";
-import { rerunRun } from "../server/runs.server.ts";
+import { apiRoute, methods } from "../http/api-route.server.ts";
+import { idParams } from "../schemas/common.ts";
+import { rerunRun } from "../services/runs/commands.server.ts";
 
 export const action = methods({
   POST: apiRoute(

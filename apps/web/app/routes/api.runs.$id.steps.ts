@@ -1,5 +1,7 @@
-import { apiRoute, idParams } from "../server/api.server.ts";
-import { getRunSteps, runStepsQuery } from "../server/runs.server.ts";
+import { apiRoute } from "../http/api-route.server.ts";
+import { idParams } from "../schemas/common.ts";
+import { runStepsQuery } from "../schemas/runs.ts";
+import { getRunSteps } from "../services/runs/queries.server.ts";
 
 export const loader = apiRoute(
   {

@@ -1,5 +1,6 @@
-import { apiRoute, idParams } from "../server/api.server.ts";
-import { getRun } from "../server/runs.server.ts";
+import { apiRoute } from "../http/api-route.server.ts";
+import { idParams } from "../schemas/common.ts";
+import { getRun } from "../services/runs/queries.server.ts";
 
 export const loader = apiRoute(
   { method: "GET", path: "/api/runs/{id}", summary: "One run: job, version, parameters, status, timings and error", permission: "runs:read", params: idParams, tags: ["runs"] },

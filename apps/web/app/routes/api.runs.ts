@@ -1,5 +1,6 @@
-import { apiRoute } from "../server/api.server.ts";
-import { listRuns, runListQuery } from "../server/runs.server.ts";
+import { apiRoute } from "../http/api-route.server.ts";
+import { runListQuery } from "../schemas/runs.ts";
+import { listRuns } from "../services/runs/queries.server.ts";
 
 export const loader = apiRoute(
   { method: "GET", path: "/api/runs", summary: "List runs, newest first, filtered by job, status, trigger and time", permission: "runs:read", query: runListQuery, tags: ["runs"] },

@@ -2,7 +2,7 @@
 // re-plan as soon as it commits.
 import { notify, SCHEDULES_CHANNEL, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
 import type { CreateSchedule, UpdateSchedule } from "../../schemas/schedules.ts";
-import { checkParameters } from "../../server/jobs.server.ts";
+import { checkParameters } from "../jobs/definitions.server.ts";
 import type { Audit } from "../audit/audit.server.ts";
 import type { Principal } from "../auth/tokens.server.ts";
 import { invalidField, validationFailed } from "../errors.server.ts";

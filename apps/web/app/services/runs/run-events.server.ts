@@ -4,9 +4,9 @@
 // notice costs a query, never data.
 import pg from "pg";
 import { RUN_EVENTS_CHANNEL, type RunNotice } from "@opsconductor/db";
-import { env } from "../env.server.ts";
-import { INT4_MAX, INT4_MIN } from "./api.server.ts";
-import { ApiError } from "./errors.server.ts";
+import { env } from "../../env.server.ts";
+import { INT4_MAX, INT4_MIN } from "../../schemas/common.ts";
+import { ApiError } from "../errors.server.ts";
 
 type Listener = (notice: RunNotice | null) => void;
 
@@ -110,8 +110,8 @@ export function runEvents(): RunEventHub {
 }
 
 /** Where a client resumes: the Last-Event-ID header (sent by EventSource on reconnect) wins over `?lastEventId=`. */
-export function resumeSequence(request: Request, fromQuery: number | undefined): number | null {
-  const header = request.headers.get("last-event-id")?.trim();
+export function resumeSequence(lastEventId: string | null, fromQuery: number | undefined): number | null {
+  const header = lastEventId?.trim();
   if (!header) return fromQuery ?? null;
   if (!/^-?\d{1,10}$/.test(header) || Number(header) < INT4_MIN || Number(header) > INT4_MAX) {
     const message = `headers.last-event-id must be the id of an output event (a whole number from ${INT4_MIN} to ${INT4_MAX})`;

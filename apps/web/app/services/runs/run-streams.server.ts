@@ -4,11 +4,11 @@
 // its own backlog at its client's pace, then joins the feed. Streams are counted per user and in
 // total, and every open stream's session is checked again periodically.
 import type { Db, OutputStream } from "@opsconductor/db";
-import { env } from "../env.server.ts";
-import { sessionEnd, type Principal, type SessionEnd } from "./auth.server.ts";
-import { ApiError } from "./errors.server.ts";
+import { env } from "../../env.server.ts";
+import { sessionEnd, type Principal, type SessionEnd } from "../auth/tokens.server.ts";
+import { ApiError } from "../errors.server.ts";
+import { getRun, listSteps, TERMINAL_STATUSES, type RunView } from "./queries.server.ts";
 import { runEvents } from "./run-events.server.ts";
-import { getRun, listSteps, TERMINAL_STATUSES, type RunView } from "./runs.server.ts";
 
 /** Comment line sent this often so proxies and clients keep an idle stream open; each run's feed also re-reads this often. */
 export const HEARTBEAT_MS = 15_000;

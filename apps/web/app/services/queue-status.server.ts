@@ -1,11 +1,11 @@
-// What the executor is doing: the run queue's pg-boss jobs by state, the runs in progress, and the
-// workers that heart-beat.
+// The run queue's status (GET /api/executor/status): its pg-boss jobs by state, the runs in progress,
+// and the workers that heart-beat.
 import { queueJobCounts, RUN_DEAD_LETTER_QUEUE, RUN_QUEUE, WORKER_STALE_AFTER_MS, type Db } from "@opsconductor/db";
 
 const ACTIVE_RUN_LIMIT = 100;
 
 /** Queue counts by state, runs in progress and workers with whether each is online. */
-export async function executorStatus(db: Db, now = new Date()) {
+export async function queueStatus(db: Db, now = new Date()) {
   const [counts, running, workers] = await Promise.all([
     queueJobCounts(db, [RUN_QUEUE, RUN_DEAD_LETTER_QUEUE]),
     db.jobRun.findMany({

@@ -1,0 +1,30 @@
+// Request schemas of jobs, their versions and run requests. The definition itself is validated by
+// @opsconductor/core after parsing, so that every problem is reported with its path.
+import { jobDefinitionJsonSchema } from "@opsconductor/core";
+import { z } from "zod";
+import { booleanQuery, idParams, INT4_MAX, pageQuery, wholeNumber } from "./common.ts";
+
+const { $schema: _schema, ...definitionJsonSchema } = jobDefinitionJsonSchema();
+
+/** A job definition as posted (POST /api/jobs, PUT /api/jobs/{id}), documented with core's JSON Schema. */
+export const jobDefinitionBody = z.record(z.string(), z.unknown()).meta({ ...definitionJsonSchema, description: "A job definition (see @opsconductor/core)." });
+
+/** Query of GET /api/jobs. */
+export const jobListQuery = pageQuery.extend({ q: z.string().trim().min(1).max(200).optional(), active: booleanQuery.optional() });
+
+/** Body of PATCH /api/jobs/{id}. */
+export const jobActiveBody = z.strictObject({ active: z.boolean() });
+
+/** Path parameters of one version of a job. */
+export const jobVersionParams = idParams.extend({ number: wholeNumber(1, INT4_MAX, "a version number") });
+
+/** Body of POST /api/jobs/{id}/run. */
+export const runRequestBody = z
+  .strictObject({
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+  })
+  .optional();
+
+export type JobListQuery = z.infer<typeof jobListQuery>;
+export type RunRequest = NonNullable<z.infer<typeof runRequestBody>>;

@@ -1,0 +1,92 @@
+// Changing jobs: each edit of the definition adds an immutable version; deletion takes the job's
+// versions, runs and schedules with it.
+import { addJobVersion, createJob as insertJob, DbError, notify, SCHEDULES_CHANNEL, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
+import type { Audit } from "../audit/audit.server.ts";
+import type { Principal } from "../auth/tokens.server.ts";
+import { ApiError, isUniqueViolation, notFound } from "../errors.server.ts";
+import { fileLinkError, pinFiles } from "../files/job-files.server.ts";
+import { parseDefinition } from "./definitions.server.ts";
+import { getJob } from "./queries.server.ts";
+
+const nameConflict = (name: string) =>
+  new ApiError(409, "conflict", `a job named "${name}" already exists`, { details: [{ path: "body.name", message: `body.name "${name}" is already taken` }] });
+
+// Serialises changes to one job (two edits would otherwise race for the same version number).
+async function lockJob(tx: Db, id: string): Promise<{ id: string; name: string; active: boolean }> {
+  const [job] = await tx.$queryRaw<{ id: string; name: string; active: boolean }[]>`SELECT id, name, active FROM jobs WHERE id = ${id}::uuid FOR UPDATE`;
+  if (!job) throw notFound("job");
+  return job;
+}
+
+/** Creates a job from a definition: its name and description come from the definition. */
+export async function createJob(db: PrismaClient, input: unknown, principal: Principal, audit: Audit) {
+  const parsed = parseDefinition(input);
+  const created = await db.$transaction(async (tx) => {
+    const definition = await pinFiles(tx, parsed);
+    const job = await insertJob(tx, {
+      name: definition.name,
+      description: definition.description ?? null,
+      definition: definition as unknown as Prisma.InputJsonValue,
+      createdById: principal.id,
+    }).catch((error: unknown) => {
+      if (error instanceof DbError && error.code === "conflict") throw nameConflict(definition.name);
+      fileLinkError(error);
+    });
+    await audit({ action: "job.create", entityType: "job", entityId: job.id, summary: `${principal.username} created job ${definition.name}`, details: { name: definition.name, version: 1 } }, tx);
+    return job.id;
+  });
+  return getJob(db, created);
+}
+
+/** Saves a new definition as the job's next immutable version; the job takes its name and description. */
+export async function addVersion(db: PrismaClient, id: string, input: unknown, principal: Principal, audit: Audit) {
+  const parsed = parseDefinition(input);
+  await db.$transaction(async (tx) => {
+    const job = await lockJob(tx, id);
+    const definition = await pinFiles(tx, parsed);
+    const version = await addJobVersion(tx, id, definition as unknown as Prisma.InputJsonValue, principal.id).catch(fileLinkError);
+    await tx.job
+      .update({ where: { id }, data: { name: definition.name, description: definition.description ?? null } })
+      .catch((error: unknown) => {
+        if (isUniqueViolation(error)) throw nameConflict(definition.name);
+        throw error;
+      });
+    await audit(
+      {
+        action: "job.version",
+        entityType: "job",
+        entityId: id,
+        summary: `${principal.username} saved version ${version.number} of job ${definition.name}`,
+        details: { version: version.number, ...(job.name !== definition.name ? { previousName: job.name, name: definition.name } : {}) },
+      },
+      tx,
+    );
+  });
+  return getJob(db, id);
+}
+
+/** Turns a job on or off; an inactive job keeps its history but cannot be run. */
+export async function setJobActive(db: PrismaClient, id: string, active: boolean, principal: Principal, audit: Audit) {
+  await db.$transaction(async (tx) => {
+    const job = await lockJob(tx, id);
+    if (job.active === active) return;
+    await tx.job.update({ where: { id }, data: { active } });
+    await audit({ action: "job.update", entityType: "job", entityId: id, summary: `${principal.username} ${active ? "activated" : "deactivated"} job ${job.name}`, details: { active } }, tx);
+  });
+  return getJob(db, id);
+}
+
+/** Deletes a job with its versions, runs and schedules; refused while a run is queued or running. */
+export async function deleteJob(db: PrismaClient, id: string, principal: Principal, audit: Audit): Promise<void> {
+  await db.$transaction(async (tx) => {
+    const job = await lockJob(tx, id);
+    const active = await tx.jobRun.count({ where: { jobId: id, status: { in: ["queued", "running"] } } });
+    if (active > 0) {
+      throw new ApiError(409, "job_busy", `job ${job.name} has ${active} queued or running ${active === 1 ? "run" : "runs"}; cancel or wait for ${active === 1 ? "it" : "them"} before deleting the job`);
+    }
+    const schedules = await tx.schedule.count({ where: { jobId: id } });
+    await tx.job.delete({ where: { id } });
+    if (schedules > 0) await notify(tx, SCHEDULES_CHANNEL, {});
+    await audit({ action: "job.delete", entityType: "job", entityId: id, summary: `${principal.username} deleted job ${job.name}`, details: { name: job.name, schedules } }, tx);
+  });
+}
