@@ -1,7 +1,8 @@
 // Reading the file library: listing, one file's metadata, and the one view of a file row.
 import type { Db, Prisma } from "@opsconductor/db";
 import { notFound } from "../errors.server.ts";
-import { newestFirst, type PageRequest } from "../pagination.server.ts";
+import type { FileListQuery } from "../../schemas/files.ts";
+import { newestFirst } from "../pagination.server.ts";
 
 type FileRow = Prisma.LibraryFileGetPayload<object>;
 
@@ -18,7 +19,7 @@ export function toFileView(file: FileRow) {
 }
 
 /** Files, newest first, optionally filtered by a substring of the name. */
-export async function listFiles(db: Db, query: PageRequest & { q?: string | undefined }) {
+export async function listFiles(db: Db, query: FileListQuery) {
   const keyset = newestFirst(query, "createdAt");
   const where: Prisma.LibraryFileWhereInput = query.q ? { name: { contains: query.q, mode: "insensitive" } } : {};
   const rows = await db.libraryFile.findMany(keyset.args(where));

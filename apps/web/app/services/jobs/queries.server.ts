@@ -35,7 +35,7 @@ export async function findJob(db: Db, id: string): Promise<JobRow> {
 }
 
 /** Jobs, newest first, optionally filtered by a name/description search and the active flag. */
-export async function listJobs(db: Db, query: Omit<JobListQuery, "limit"> & PageRequest) {
+export async function listJobs(db: Db, query: JobListQuery) {
   const keyset = newestFirst(query, "createdAt");
   const where: Prisma.JobWhereInput = {
     ...(query.active === undefined ? {} : { active: query.active }),

@@ -2,7 +2,7 @@
 import type { Db, Prisma } from "@opsconductor/db";
 import type { ScheduleListQuery } from "../../schemas/schedules.ts";
 import { notFound } from "../errors.server.ts";
-import { newestFirst, type PageRequest } from "../pagination.server.ts";
+import { newestFirst } from "../pagination.server.ts";
 import { previewRuns } from "./plan.server.ts";
 
 export const scheduleInclude = { job: { select: { name: true } } } as const;
@@ -39,7 +39,7 @@ export async function findSchedule(db: Db, id: string): Promise<ScheduleRow> {
 }
 
 /** Schedules, newest first, optionally of one job and by enabled flag. */
-export async function listSchedules(db: Db, query: Omit<ScheduleListQuery, "limit"> & PageRequest) {
+export async function listSchedules(db: Db, query: ScheduleListQuery) {
   const keyset = newestFirst(query, "createdAt");
   const where: Prisma.ScheduleWhereInput = {
     ...(query.jobId ? { jobId: query.jobId } : {}),
