@@ -1,7 +1,8 @@
 // Reading request bodies with a byte limit that holds whatever the client declares: Content-Length is
 // only a hint, and a `Transfer-Encoding: chunked` body has none, so the bytes are counted as they
 // arrive and reading stops at the limit.
-import { ApiError } from "../services/errors.server.ts";
+import type { UploadBody } from "../services/files/commands.server.ts";
+import { ApiError, payloadTooLarge } from "../services/errors.server.ts";
 
 /** Limits of the bodies the app reads into memory. */
 export const BODY_LIMITS = Object.freeze({
@@ -10,14 +11,6 @@ export const BODY_LIMITS = Object.freeze({
   /** Small page forms (sign-in, sign-out). */
   form: 64 * 1024,
 });
-
-/**
- * The 413 for a body over `limit`. It carries `Connection: close`: the rest of the body is never
- * read, so the server ends the connection once the answer is written instead of waiting for it.
- */
-export function payloadTooLarge(limit: number): ApiError {
-  return new ApiError(413, "payload_too_large", `the request body may be at most ${limit} bytes`, { headers: { Connection: "close" } });
-}
 
 /**
  * Yields the body's chunks and throws the 413 of `payloadTooLarge` as soon as more than `limit`
@@ -65,4 +58,10 @@ export async function readForm(request: Request, limit: number): Promise<FormDat
   } catch {
     throw new ApiError(400, "invalid_form", "the request body is not a form (send application/x-www-form-urlencoded or multipart/form-data)");
   }
+}
+
+/** A streamed upload's body for the file library: its announced size, its chunks and the client's signal. */
+export function uploadBody(request: Request): UploadBody {
+  const declared = request.headers.get("content-length");
+  return { declaredBytes: declared === null ? null : Number(declared), chunks: (limit) => streamBody(request, limit), signal: request.signal };
 }

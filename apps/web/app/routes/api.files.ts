@@ -1,4 +1,5 @@
 import { apiRoute, methods } from "../http/api-route.server.ts";
+import { uploadBody } from "../http/body.server.ts";
 import { FILE_NAME_HEADER, fileListQuery, uploadQuery } from "../schemas/files.ts";
 import { uploadFile, uploadName } from "../services/files/commands.server.ts";
 import { listFiles } from "../services/files/queries.server.ts";
@@ -20,6 +21,6 @@ export const action = methods({
       status: 201,
       tags: ["files"],
     },
-    ({ db, request, query, principal, audit }) => uploadFile(db, request, uploadName(request, query.name), principal, audit),
+    ({ db, request, query, principal, audit }) => uploadFile(db, uploadBody(request), uploadName(query.name, request.headers.get(FILE_NAME_HEADER)), principal, audit),
   ),
 });

@@ -42,6 +42,14 @@ export function zodIssueDetails(error: z.ZodError, prefix: string): ErrorDetail[
 export const validationFailed = (details: ErrorDetail[]) => new ApiError(400, "validation_failed", details.map((d) => d.message).join("; "), { details });
 
 /**
+ * The 413 for a body over `limit`. It carries `Connection: close`: the rest of the body is never
+ * read, so the server ends the connection once the answer is written instead of waiting for it.
+ */
+export function payloadTooLarge(limit: number): ApiError {
+  return new ApiError(413, "payload_too_large", `the request body may be at most ${limit} bytes`, { headers: { Connection: "close" } });
+}
+
+/**
  * Rethrows a unique violation of `entity` as a 409 naming the body field it concerns ("a target
  * with this name already exists", path body.name); any other error is rethrown as it is.
  */

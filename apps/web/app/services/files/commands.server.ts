@@ -2,23 +2,21 @@
 // while no job version refers to a file.
 import { storeFile, type Db, type PrismaClient } from "@opsconductor/db";
 import { env } from "../../env.server.ts";
-import { payloadTooLarge, streamBody } from "../../http/body.server.ts";
 import { FILE_NAME_HEADER, fileNameSchema } from "../../schemas/files.ts";
 import type { Audit } from "../audit/audit.server.ts";
 import type { Principal } from "../auth/tokens.server.ts";
-import { ApiError, invalidField, isStillReferenced, notFound } from "../errors.server.ts";
+import { ApiError, invalidField, isStillReferenced, notFound, payloadTooLarge } from "../errors.server.ts";
 import { toFileView } from "./queries.server.ts";
 
-/** The upload's name: the `name` query parameter, else the X-File-Name header. */
-export function uploadName(request: Request, fromQuery: string | undefined): string {
+/** The upload's name: the `name` query parameter, else the X-File-Name header (percent-encoded UTF-8). */
+export function uploadName(fromQuery: string | undefined, fromHeader: string | null): string {
   let raw = fromQuery;
   let path = "query.name";
   if (raw === undefined) {
-    const header = request.headers.get(FILE_NAME_HEADER);
-    if (header === null) throw invalidField("query.name", `is required: name the file with ?name=<name> or the ${FILE_NAME_HEADER} header`);
+    if (fromHeader === null) throw invalidField("query.name", `is required: name the file with ?name=<name> or the ${FILE_NAME_HEADER} header`);
     path = `headers.${FILE_NAME_HEADER}`;
     try {
-      raw = decodeURIComponent(header);
+      raw = decodeURIComponent(fromHeader);
     } catch {
       throw invalidField(path, "is not valid percent-encoded UTF-8");
     }
@@ -28,16 +26,22 @@ export function uploadName(request: Request, fromQuery: string | undefined): str
   return parsed.data;
 }
 
+/** The bytes of an upload: the size the client announced, the body as it arrives (at most `limit` bytes), and a signal aborted when the client goes away. */
+export interface UploadBody {
+  declaredBytes: number | null;
+  chunks(limit: number): AsyncGenerator<Uint8Array>;
+  signal: AbortSignal;
+}
+
 /**
- * Receives the request body into the library under `name`. The bytes go to chunk rows as they
- * arrive, in one transaction with the file row and the audit entry: a body over the limit (413), a
- * client that goes away or an upload that outlasts its time limit leaves no row behind.
+ * Receives an upload into the library under `name`. The bytes go to chunk rows as they arrive, in
+ * one transaction with the file row and the audit entry: a body over the limit (413), a client
+ * that goes away or an upload that outlasts its time limit leaves no row behind.
  */
-export async function uploadFile(db: PrismaClient, request: Request, name: string, principal: Principal, audit: Audit) {
+export async function uploadFile(db: PrismaClient, upload: UploadBody, name: string, principal: Principal, audit: Audit) {
   const { FILE_UPLOAD_MAX_BYTES: limit, FILE_UPLOAD_TIMEOUT_SEC: timeoutSec } = env();
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw payloadTooLarge(limit);
-  const body = receive(streamBody(request, limit), request.signal);
+  if (upload.declaredBytes !== null && upload.declaredBytes > limit) throw payloadTooLarge(limit);
+  const body = receive(upload.chunks(limit), upload.signal);
   let stored;
   try {
     stored = await db.$transaction(

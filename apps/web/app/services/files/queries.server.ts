@@ -1,7 +1,7 @@
 // Reading the file library: listing, one file's metadata, and the one view of a file row.
 import type { Db, Prisma } from "@opsconductor/db";
-import { notFound } from "../errors.server.ts";
 import type { FileListQuery } from "../../schemas/files.ts";
+import { notFound } from "../errors.server.ts";
 import { newestFirst } from "../pagination.server.ts";
 
 type FileRow = Prisma.LibraryFileGetPayload<object>;
