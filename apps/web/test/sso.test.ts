@@ -34,7 +34,7 @@ for (const [name, value] of Object.entries({
 })) {
   vi.stubEnv(name, value);
 }
-const sso = await import("../app/services/auth/sso.server.ts");
+const sso = { ...(await import("../app/services/auth/sso.server.ts")), ...(await import("../app/http/sso-flow.server.ts")) };
 
 // --- the fake providers ---
 
