@@ -11,12 +11,9 @@ const PASSWORD = "Leak-Test-Password-7!";
 // Allow the whole loopback range to connection tests: here only the usage policy stands in the way.
 const app = await startApp({ CONNECTION_TEST_ALLOW: "127.0.0.0/8" });
 const winrm = await startWinRMTestServer({ host: "127.0.0.2", users: { svc: PASSWORD }, auth: "ntlm", handler: windowsLikeHandler });
+afterAll(() => winrm.close());
 const capture = await startCaptureServer("127.0.0.3");
-const { worker, text: workerLog } = await startAppWorker(app, { scheduler: false });
-afterAll(async () => {
-  await worker.stop();
-  await winrm.close();
-});
+const { text: workerLog } = await startAppWorker(app, { scheduler: false });
 
 const admin = (await app.login("admin")).accessToken;
 const operator = (await app.login("operator")).accessToken;

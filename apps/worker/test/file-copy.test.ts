@@ -10,11 +10,8 @@ import { afterAll, expect, test } from "vitest";
 const PLANTED = `Planted-${randomBytes(6).toString("hex")}!`;
 const app = await startApp();
 const winrm = await startWinRMTestServer({ users: { svc_copy: PLANTED }, auth: "ntlm" });
-const { worker, text: workerLog } = await startAppWorker(app, { concurrency: 1, scheduler: false });
-afterAll(async () => {
-  await worker.stop();
-  await winrm.close();
-});
+afterAll(() => winrm.close());
+const { text: workerLog } = await startAppWorker(app, { concurrency: 1, scheduler: false });
 
 const { api, responses } = recordingClient(app);
 

@@ -23,11 +23,8 @@ const winrm = await startWinRMTestServer({
     return windowsLikeHandler(ctx);
   },
 });
-const { worker, text: workerLog } = await startAppWorker(app);
-afterAll(async () => {
-  await worker.stop();
-  await winrm.close();
-});
+afterAll(() => winrm.close());
+const { text: workerLog } = await startAppWorker(app);
 
 const { api, responses } = recordingClient(app);
 

@@ -228,7 +228,13 @@ export async function stopTestWorkers(): Promise<void> {
   await Promise.all(workers.map((w) => w.stop()));
 }
 
-/** Starts a worker on a test app's database and master key, as startTestWorker does. */
-export function startAppWorker(app: { databaseUrl: string; masterKey: string }, options: Omit<TestWorkerOptions, "databaseUrl" | "masterKeys"> = {}): Promise<TestWorker> {
-  return startTestWorker({ databaseUrl: app.databaseUrl, masterKeys: parseMasterKeys(app.masterKey), ...options });
+/**
+ * Starts a worker on a test app's database and master key, as startTestWorker does, and stops it
+ * after the file, before whatever the file set up earlier (its WinRM server, its database) goes.
+ * Call it at the top of the file.
+ */
+export async function startAppWorker(app: { databaseUrl: string; masterKey: string }, options: Omit<TestWorkerOptions, "databaseUrl" | "masterKeys"> = {}): Promise<TestWorker> {
+  const started = await startTestWorker({ databaseUrl: app.databaseUrl, masterKeys: parseMasterKeys(app.masterKey), ...options });
+  afterAll(() => started.worker.stop());
+  return started;
 }
