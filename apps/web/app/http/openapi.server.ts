@@ -2,7 +2,7 @@
 // are built by apiRoute/methods, which keep what each route declares in `.definitions`).
 import { z } from "zod";
 import type { ApiHandler, RouteDefinition } from "./api-route.server.ts";
-import { ACCESS_COOKIE, CSRF_HEADER } from "../services/auth/tokens.server.ts";
+import { ACCESS_COOKIE, CSRF_HEADER } from "./auth.server.ts";
 
 /** A route definition with what OpenAPI needs beyond the builder's fields (for non-JSON answers). */
 export type DocumentedRoute = RouteDefinition<z.ZodType, z.ZodType, z.ZodType, boolean> & {

@@ -1,7 +1,8 @@
 // The API's answers that carry session cookies: sign-in and refresh (tokens in the body and in
 // cookies), refusals and sign-out (cookies cleared).
 import type { Refreshed, SignedIn } from "../services/auth/sign-in.server.ts";
-import { authCookies, clearedAuthCookies, type IssuedTokens, type Principal } from "../services/auth/tokens.server.ts";
+import type { IssuedTokens, Principal } from "../services/auth/tokens.server.ts";
+import { authCookies, clearedAuthCookies } from "./auth.server.ts";
 import { reply, type ApiReply } from "./api-route.server.ts";
 
 /** The answer of every sign-in: the tokens in the body and in cookies. */

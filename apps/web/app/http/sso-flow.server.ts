@@ -7,7 +7,8 @@ import { ArcticFetchError, CodeChallengeMethod, generateCodeVerifier, generateSt
 import { env } from "../env.server.ts";
 import { recordRepeatedAudit } from "../services/auth/sign-in-throttle.server.ts";
 import { discover, providerConfig, providerConfigs, signInWithSso, SSO_PROVIDER_IDS, SsoError, trimSlash, verifyIdToken, type ProviderConfig, type SsoProviderId } from "../services/auth/sso.server.ts";
-import { authCookies, readCookie, type ClientMeta } from "../services/auth/tokens.server.ts";
+import type { ClientMeta } from "../services/auth/tokens.server.ts";
+import { authCookies, readCookie } from "./auth.server.ts";
 import { safeRedirect } from "./web-session.server.ts";
 
 const SCOPES = ["openid", "profile", "email"];

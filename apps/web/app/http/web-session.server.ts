@@ -7,7 +7,8 @@ import { ApiError } from "../services/errors.server.ts";
 import type { Role } from "../lib/permissions.ts";
 import { auditFor } from "../services/audit/audit.server.ts";
 import { refreshSession } from "../services/auth/sign-in.server.ts";
-import { ACCESS_COOKIE, authCookies, checkCsrf, clearedAuthCookies, CSRF_COOKIE, readCookie, REFRESH_COOKIE, verifyAccessToken, type IssuedTokens } from "../services/auth/tokens.server.ts";
+import { verifyAccessToken, type IssuedTokens } from "../services/auth/tokens.server.ts";
+import { ACCESS_COOKIE, authCookies, checkCsrf, clearedAuthCookies, CSRF_COOKIE, readCookie, REFRESH_COOKIE } from "./auth.server.ts";
 import { clientMeta } from "./api-route.server.ts";
 import { BODY_LIMITS, readForm } from "./body.server.ts";
 

@@ -1,8 +1,8 @@
 import { apiRoute, methods } from "../http/api-route.server.ts";
+import { readCookie, REFRESH_COOKIE } from "../http/auth.server.ts";
 import { refreshedReply } from "../http/session-replies.server.ts";
 import { refreshBody } from "../schemas/auth.ts";
 import { refreshSession } from "../services/auth/sign-in.server.ts";
-import { readCookie, REFRESH_COOKIE } from "../services/auth/tokens.server.ts";
 
 export const action = methods({
   POST: apiRoute(

@@ -2,12 +2,12 @@ import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type Loa
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { db } from "../db.server.ts";
 import { clientMeta } from "../http/api-route.server.ts";
+import { checkCsrf } from "../http/auth.server.ts";
 import { BODY_LIMITS, readForm } from "../http/body.server.ts";
 import { getWebSession, safeRedirect, signedInHeaders, type PageData } from "../http/web-session.server.ts";
 import { loginBody } from "../schemas/auth.ts";
 import { signInWithPassword } from "../services/auth/sign-in.server.ts";
 import { listSsoProviders, ssoErrorMessage, type SsoProviderId } from "../services/auth/sso.server.ts";
-import { checkCsrf } from "../services/auth/tokens.server.ts";
 import { ApiError } from "../services/errors.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "OpsConductor · Sign in" }];

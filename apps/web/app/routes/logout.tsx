@@ -1,10 +1,10 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/node";
 import { db } from "../db.server.ts";
 import { clientMeta } from "../http/api-route.server.ts";
+import { readCookie, REFRESH_COOKIE } from "../http/auth.server.ts";
 import { getWebSession, refuseSignOutForm, signedOutHeaders } from "../http/web-session.server.ts";
 import { auditFor } from "../services/audit/audit.server.ts";
 import { signOut } from "../services/auth/sign-in.server.ts";
-import { readCookie, REFRESH_COOKIE } from "../services/auth/tokens.server.ts";
 
 // Sign-out is a POST from the app shell's form; a GET only leads back to the app.
 export const loader = () => redirect("/");
