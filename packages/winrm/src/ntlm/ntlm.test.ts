@@ -1,5 +1,6 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { RC4Js } from "./rc4.ts";
 import {
   NTLM_FLAGS,
   NtlmSession,
@@ -56,6 +57,19 @@ describe("RC4", () => {
     const rc4 = new RC4(Buffer.from("Secret"));
     const out = Buffer.concat([rc4.update(Buffer.from("Attack")), rc4.update(Buffer.from(" at dawn"))]);
     expect(out.toString("hex")).toBe("45a01f645fc35b383552544b9bf5");
+  });
+  it("produces RFC 6229's keystream for the 40-bit key 0102030405", () => {
+    expect(new RC4(Buffer.from("0102030405", "hex")).update(Buffer.alloc(32)).toString("hex")).toBe(
+      "b2396305f03dc027ccc3524a0a1118a86982944f18fc82d589c403a47a0d0919",
+    );
+  });
+  it("agrees with the JavaScript fallback over messages of every size, large ones included", () => {
+    const key = randomBytes(16);
+    const [fast, reference] = [new RC4(key), new RC4Js(key)];
+    for (const size of [0, 1, 7, 255, 256, 513, 65_536, 300_000, 3, 1_200_000, 17]) {
+      const data = randomBytes(size);
+      expect(fast.update(data).equals(reference.update(data)), `${size} bytes`).toBe(true);
+    }
   });
 });
 
