@@ -1,6 +1,6 @@
 // Request schemas of jobs, their versions and run requests. The definition itself is validated by
 // @opsconductor/core after parsing, so that every problem is reported with its path.
-import { jobDefinitionJsonSchema } from "@opsconductor/core";
+import { jobDefinitionJsonSchema } from "@opsconductor/core/schema";
 import { z } from "zod";
 import { booleanQuery, idParams, INT4_MAX, pageQuery, wholeNumber } from "./common.ts";
 
