@@ -1,9 +1,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { join } from "node:path";
 import pg from "pg";
 import { describe, expect, inject, test } from "vitest";
-import { connectionFingerprint, credentialPolicySchema, credentialUseRefusal, hostMatchesPolicy, hostPatternProblem, normalizeHost, parseNetworkList, type TargetConnection } from "./host-policy.ts";
+import { credentialPolicySchema, hostPatternProblem, ipVersion, normalizeHost } from "./host-patterns.ts";
+import { connectionFingerprint, credentialUseRefusal, hostMatchesPolicy, parseNetworkList, type TargetConnection } from "./host-policy.ts";
 import { MIGRATIONS_DIR } from "./migrate.ts";
 
 describe("hostMatchesPolicy", () => {
@@ -176,4 +178,29 @@ test("the migration gives each existing credential the hosts its targets already
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await admin.end();
   }
+});
+
+describe("ipVersion (the browser-safe twin of node:net isIP used by the policy schema)", () => {
+  const samples = [
+    "10.0.0.1", "255.255.255.255", "256.0.0.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1.2.3.04", "0.0.0.0", " 1.2.3.4", "1.2.3.4 ",
+    "::", "::1", "1::", "fe80::1", "fe80::1%eth0", "fe80::1%", "fe80::1%a b", "2001:db8::8a2e:370:7334", "2001:0db8:0000:0000:0000:ff00:0042:8329",
+    "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::", "1::2::3", ":1:2", "1:2:", "::ffff:10.0.0.1", "::ffff:256.0.0.1", "1:2:3:4:5:6:1.2.3.4",
+    "1:2:3:4:5:6:7:1.2.3.4", "g::1", "12345::", "[::1]", "web-01", "", "::1.2.3.4", "1.2.3.4::", "abcd:ef01:2345:6789:abcd:ef01:2345:6789",
+  ];
+  test.each(samples)("%j gets the answer net.isIP gives", (sample) => {
+    expect(ipVersion(sample)).toBe(isIP(sample));
+  });
+
+  test("agrees with net.isIP on random addresses and near-misses", () => {
+    let seed = 7;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const hex = () => next(0x10000).toString(16).padStart(next(4) + 1, "0").slice(-(next(4) + 1));
+    for (let i = 0; i < 5000; i++) {
+      const groups = Array.from({ length: next(10) }, hex);
+      if (next(3) === 0 && groups.length > 1) groups.splice(next(groups.length), 0, "");
+      if (next(4) === 0) groups.push(Array.from({ length: 4 }, () => next(300)).join("."));
+      const sample = next(5) === 0 ? Array.from({ length: next(6) }, () => next(300)).join(".") : groups.join(":");
+      expect(ipVersion(sample), sample).toBe(isIP(sample));
+    }
+  });
 });

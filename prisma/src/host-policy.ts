@@ -2,69 +2,7 @@
 // implementation of host patterns and CIDR ranges that the web app and the worker both enforce.
 import { createHash } from "node:crypto";
 import { BlockList, isIP } from "node:net";
-import { z } from "zod";
-
-/** Lower case, without IPv6 brackets or a trailing dot: the form every comparison uses. */
-export function normalizeHost(host: string): string {
-  let out = host.trim().toLowerCase();
-  if (out.startsWith("[") && out.endsWith("]")) out = out.slice(1, -1);
-  while (out.endsWith(".")) out = out.slice(0, -1);
-  return out;
-}
-
-const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
-const isHostName = (name: string) => name.length > 0 && name.length <= 253 && name.split(".").every((label) => LABEL.test(label));
-
-type Parsed = { kind: "name"; name: string } | { kind: "wildcard"; suffix: string } | { kind: "network"; address: string; prefix: number; family: "ipv4" | "ipv6" };
-
-/** Parses one pattern; a string says what is wrong with it. */
-function parsePattern(text: string): Parsed | string {
-  const value = normalizeHost(text);
-  const slash = value.indexOf("/");
-  if (slash !== -1) {
-    const address = value.slice(0, slash);
-    const bits = value.slice(slash + 1);
-    const version = isIP(address);
-    if (version === 0) return "must be a CIDR range such as 10.0.0.0/8 or fd00::/8 (the part before / is not an IP address)";
-    const max = version === 4 ? 32 : 128;
-    if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return `has prefix length /${bits}; an IPv${version} range takes /0 to /${max}`;
-    return { kind: "network", address, prefix: Number(bits), family: version === 4 ? "ipv4" : "ipv6" };
-  }
-  const version = isIP(value);
-  if (version !== 0) return { kind: "network", address: value, prefix: version === 4 ? 32 : 128, family: version === 4 ? "ipv4" : "ipv6" };
-  if (value.startsWith("*.")) {
-    const suffix = value.slice(2);
-    if (!isHostName(suffix)) return "must be *. followed by a domain name, such as *.corp.example";
-    return { kind: "wildcard", suffix };
-  }
-  if (value.includes("*")) return "may use * only as a whole first label (*.corp.example); to allow any host, an admin binds the credential";
-  if (!isHostName(value)) return "must be a host name (web-01.corp.example), a wildcard (*.corp.example), an IP address or a CIDR range (10.0.0.0/8)";
-  return { kind: "name", name: value };
-}
-
-/** Why a pattern is invalid, or undefined when it is valid. */
-export function hostPatternProblem(pattern: string): string | undefined {
-  const parsed = parsePattern(pattern);
-  return typeof parsed === "string" ? parsed : undefined;
-}
-
-/** One entry of a credential usage policy: host name, `*.` wildcard, IP address or CIDR range. */
-export const hostPatternSchema = z
-  .string()
-  .trim()
-  .min(1, "must not be empty")
-  .max(300)
-  .superRefine((value, ctx) => {
-    const problem = hostPatternProblem(value);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  })
-  .transform(normalizeHost);
-
-/** A credential usage policy as the API takes it: where the credential may be sent; empty = admins bind it. */
-export const credentialPolicySchema = z
-  .array(hostPatternSchema)
-  .max(200, "may list at most 200 patterns")
-  .transform((patterns) => [...new Set(patterns)]);
+import { isHostName, normalizeHost, parsePattern, type Parsed } from "./host-patterns.ts";
 
 function networkList(entries: Parsed[]): BlockList {
   const list = new BlockList();

@@ -40,16 +40,6 @@ export { notify, notifyRun, requestRunControl, RUN_CONTROL_CHANNEL, RUN_EVENTS_C
 export type { RunControl, RunNotice } from "./events.ts";
 export { rewrapCredentialSecrets, sealedSecretColumns, sealedSecretFromColumns } from "./credentials.ts";
 export type { RewrapResult, SealedColumns } from "./credentials.ts";
-export {
-  connectionChanged,
-  connectionFingerprint,
-  credentialPolicyMessage,
-  credentialPolicySchema,
-  credentialUseRefusal,
-  hostMatchesPolicy,
-  hostPatternProblem,
-  hostPatternSchema,
-  normalizeHost,
-  parseNetworkList,
-} from "./host-policy.ts";
+export { connectionChanged, connectionFingerprint, credentialPolicyMessage, credentialUseRefusal, hostMatchesPolicy, parseNetworkList } from "./host-policy.ts";
+export { credentialPolicySchema, hostPatternProblem, hostPatternSchema, ipVersion, normalizeHost } from "./host-patterns.ts";
 export type { NetworkList, TargetConnection } from "./host-policy.ts";

@@ -1,6 +1,6 @@
 // Request schemas of credentials. The secret's shape depends on the credential's type; secrets are
 // write-only, so no schema here is ever used to echo one back.
-import { credentialPolicySchema } from "@opsconductor/db/host-policy";
+import { credentialPolicySchema } from "@opsconductor/db/host-patterns";
 import { CredentialType as CredentialTypes } from "@opsconductor/db/enums";
 import { z } from "zod";
 import { pageQuery } from "./common.ts";
@@ -35,7 +35,7 @@ const metadata = {
   domain: z.string().trim().max(256).nullish(),
   description: z.string().trim().max(2000).nullish(),
 };
-/** Where the secret may be sent (see prisma/src/host-policy.ts); empty: only admins bind it to targets. */
+/** Where the secret may be sent (see prisma/src/host-patterns.ts); empty: only admins bind it to targets. */
 const usagePolicy = credentialPolicySchema;
 
 /** Body of POST /api/credentials. */
