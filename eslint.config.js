@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["scripts/**", "**/bench/**", "**/*.test.ts", "tests/**", "apps/worker/src/main.ts", "apps/web/server.ts", "prisma/src/cli.ts", "prisma/scripts/**"],
+    files: ["scripts/**", "**/bench/**", "**/*.test.ts", "tests/**", "apps/worker/src/main.ts", "apps/web/server.ts", "prisma/src/database/cli.ts", "prisma/scripts/**"],
     rules: { "no-console": "off" },
   },
 );

@@ -14,7 +14,7 @@ export default defineConfig(({ isSsrBuild }) => ({
   plugins: [
     tailwindcss(),
     remix({
-      // The test suite builds once per run into a folder of its own (prisma/src/test-global-setup.ts).
+      // The test suite builds once per run into a folder of its own (tests/setup/global-setup.ts).
       buildDirectory: process.env.WEB_BUILD_DIR ?? "build",
       // Every v3 flag on, so the move to React Router 7 stays a codemod.
       future: {

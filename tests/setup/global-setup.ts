@@ -4,7 +4,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import setupPostgres from "../../prisma/src/test-global-setup.ts";
+import setupPostgres from "../../prisma/src/testing/global-setup.ts";
 import { buildProduction } from "../../apps/web/production-build.ts";
 
 // The ProvidedContext key "webBuildDir" is declared beside its reader, the web harness.

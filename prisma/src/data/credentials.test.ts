@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { createKeyring, decryptSecret, encryptSecret } from "@opsconductor/core";
 import { expect, test } from "vitest";
 import { rewrapCredentialSecrets, sealedSecretColumns, sealedSecretFromColumns } from "./credentials.ts";
-import { createTestDatabase } from "./testing.ts";
+import { createTestDatabase } from "../testing/index.ts";
 
 const { prisma } = await createTestDatabase();
 const oldKey = randomBytes(32).toString("base64");

@@ -1,6 +1,6 @@
 // Credential rows hold core's SealedSecret in binary columns; these convert between the two forms.
 import { needsRewrap, rewrapSecret, type Keyring, type SealedSecret } from "@opsconductor/core";
-import type { Db } from "./client.ts";
+import type { Db } from "../database/client.ts";
 
 /** The sealed-secret columns of a credentials row. */
 export interface SealedColumns {

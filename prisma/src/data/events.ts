@@ -1,7 +1,7 @@
 // Live run events over PostgreSQL NOTIFY. A notice only says *what changed* for which run; listeners
 // read the rows themselves, so a notice never exceeds NOTIFY's 8000-byte payload limit and a
 // listener that missed notices catches up from the table (output chunks carry a sequence).
-import type { Db } from "./client.ts";
+import type { Db } from "../database/client.ts";
 
 /** Channel of run-change notices: payload is a RunNotice as JSON. */
 export const RUN_EVENTS_CHANNEL = "opsconductor_run_events";

@@ -4,9 +4,9 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { OpenedFile } from "@opsconductor/core";
-import type { Db } from "./client.ts";
-import { DbError } from "./errors.ts";
-import type { Prisma } from "./generated/client.ts";
+import type { Db } from "../database/client.ts";
+import { DbError } from "../database/errors.ts";
+import type { Prisma } from "../generated/client.ts";
 
 /** Bytes per chunk row: large enough that a 1 GiB file is 1024 rows, small enough to hold one in memory. */
 export const FILE_CHUNK_BYTES = 1024 * 1024;

@@ -6,7 +6,7 @@ import pg from "pg";
 import { describe, expect, inject, test } from "vitest";
 import { credentialPolicySchema, hostPatternProblem, ipVersion, normalizeHost } from "./host-patterns.ts";
 import { connectionFingerprint, credentialUseRefusal, hostMatchesPolicy, parseNetworkList, type TargetConnection } from "./host-policy.ts";
-import { MIGRATIONS_DIR } from "./migrate.ts";
+import { MIGRATIONS_DIR } from "../database/migrate.ts";
 
 describe("hostMatchesPolicy", () => {
   test("exact names match case-insensitively, with or without a trailing dot", () => {

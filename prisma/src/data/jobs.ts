@@ -1,7 +1,7 @@
-import type { Db } from "./client.ts";
-import { DbError, translatePrismaError } from "./errors.ts";
+import type { Db } from "../database/client.ts";
+import { DbError, translatePrismaError } from "../database/errors.ts";
 import { linkVersionFiles } from "./files.ts";
-import type { Prisma } from "./generated/client.ts";
+import type { Prisma } from "../generated/client.ts";
 
 export interface NewJob {
   name: string;

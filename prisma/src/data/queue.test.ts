@@ -4,7 +4,7 @@ import { afterAll, expect, test } from "vitest";
 import { createJob } from "./jobs.ts";
 import { notifyRun, RUN_EVENTS_CHANNEL } from "./events.ts";
 import { enqueueRun, ensureRunQueues, RUN_QUEUE } from "./queue.ts";
-import { createTestDatabase } from "./testing.ts";
+import { createTestDatabase } from "../testing/index.ts";
 
 const { url, prisma } = await createTestDatabase();
 const boss = new PgBoss({ connectionString: url, max: 2, supervise: false, schedule: false });

@@ -4,7 +4,7 @@
 import { retryPolicySchema, type RetryPolicy } from "@opsconductor/core";
 import type { PgBoss } from "pg-boss";
 import { fromPrisma } from "pg-boss";
-import type { Db, PrismaClient } from "./client.ts";
+import type { Db, PrismaClient } from "../database/client.ts";
 import { createRun, type NewRun } from "./runs.ts";
 
 /** Queue that carries one job per run; the job's id is the run's id. */

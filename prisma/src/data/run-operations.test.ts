@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { createJob } from "./jobs.ts";
 import { enqueueRun, ensureRunQueues, retryPolicyOf, RUN_QUEUE } from "./queue.ts";
 import { cancelRun, openRunParameters, prepareRunParameters, requestRun, sealRunParameters } from "./run-operations.ts";
-import { createTestDatabase } from "./testing.ts";
+import { createTestDatabase } from "../testing/index.ts";
 
 const { url, prisma } = await createTestDatabase();
 const boss = new PgBoss({ connectionString: url, max: 2, supervise: false, schedule: false });

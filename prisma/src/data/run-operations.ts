@@ -4,9 +4,9 @@
 import { randomUUID } from "node:crypto";
 import { decryptSecret, encryptSecret, MASK, type Keyring, type ResolvedParameters, type SealedSecret } from "@opsconductor/core";
 import type { PgBoss } from "pg-boss";
-import type { Db, Prisma } from "./client.ts";
+import type { Db, Prisma } from "../database/client.ts";
 import { notifyRun, requestRunControl } from "./events.ts";
-import type { RunStatus } from "./generated/enums.ts";
+import type { RunStatus } from "../generated/enums.ts";
 import { cancelQueueJob, enqueueRunInTransaction } from "./queue.ts";
 import type { NewRun } from "./runs.ts";
 

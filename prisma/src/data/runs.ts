@@ -1,7 +1,7 @@
-import type { Db, PrismaClient } from "./client.ts";
-import { translatePrismaError } from "./errors.ts";
-import type { Prisma } from "./generated/client.ts";
-import type { OutputStream, RunTrigger } from "./generated/enums.ts";
+import type { Db, PrismaClient } from "../database/client.ts";
+import { translatePrismaError } from "../database/errors.ts";
+import type { Prisma } from "../generated/client.ts";
+import type { OutputStream, RunTrigger } from "../generated/enums.ts";
 
 export interface NewRun {
   /** Lets the caller know the id before the insert (to bind sealed data to it); generated if absent. */

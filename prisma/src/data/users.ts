@@ -1,6 +1,6 @@
-import type { Db } from "./client.ts";
-import { translatePrismaError } from "./errors.ts";
-import type { Role } from "./generated/enums.ts";
+import type { Db } from "../database/client.ts";
+import { translatePrismaError } from "../database/errors.ts";
+import type { Role } from "../generated/enums.ts";
 
 export interface NewUser {
   username: string;

@@ -1,4 +1,4 @@
-import type { Db } from "./client.ts";
+import type { Db } from "../database/client.ts";
 
 /** A worker that has not been seen for this long is reported offline. */
 export const WORKER_STALE_AFTER_MS = 30_000;

@@ -6,12 +6,12 @@ import { join } from "node:path";
 import { createKeyring } from "@opsconductor/core";
 import { createPrismaClient } from "./client.ts";
 import { parseMasterKeys } from "./config.ts";
-import { rewrapCredentialSecrets } from "./credentials.ts";
+import { rewrapCredentialSecrets } from "../data/credentials.ts";
 import { startEmbeddedPostgres } from "./embedded.ts";
 import { applyMigrations, createMigration } from "./migrate.ts";
 
 const [command, name] = process.argv.slice(2);
-const dataDir = process.env.OPSCONDUCTOR_DATA_DIR ?? join(import.meta.dirname, "..", "..", ".data");
+const dataDir = process.env.OPSCONDUCTOR_DATA_DIR ?? join(import.meta.dirname, "..", "..", "..", ".data");
 let url = process.env.DATABASE_URL;
 let stop = async () => {};
 if (!url && command !== undefined) {

@@ -1,8 +1,8 @@
 import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaClient } from "./generated/client.ts";
+import { PrismaClient } from "../generated/client.ts";
 
 export { PrismaClient };
-export type { Prisma } from "./generated/client.ts";
+export type { Prisma } from "../generated/client.ts";
 
 /** A Prisma client or an interactive-transaction client: every data-access function takes one. */
 export type Db = PrismaClient | Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];

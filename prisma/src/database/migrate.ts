@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { MigrationList } from "@prisma/schema-engine-wasm";
 import { openSchemaEngine } from "./schema-engine.ts";
 
-const PRISMA_DIR = join(dirname(fileURLToPath(import.meta.url)), "..");
+const PRISMA_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** Folder holding the migrations. */
 export const MIGRATIONS_DIR = join(PRISMA_DIR, "migrations");
 const SCHEMA_PATH = join(PRISMA_DIR, "schema.prisma");

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
-import { startEmbeddedPostgres } from "./embedded.ts";
-import { applyMigrations } from "./migrate.ts";
+import { startEmbeddedPostgres } from "../database/embedded.ts";
+import { applyMigrations } from "../database/migrate.ts";
 
 const TEMPLATE = `opsconductor_template_${process.pid}`;
 

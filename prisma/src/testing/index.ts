@@ -1,10 +1,10 @@
 // Per-test-file databases: each file gets a fresh database cloned from a migrated template, so
 // files run in parallel and never see each other's rows. The template is prepared once by the
-// global setup in prisma/src/test-global-setup.ts.
+// global setup in prisma/src/testing/global-setup.ts.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, inject } from "vitest";
-import { createPrismaClient, type PrismaClient } from "./client.ts";
+import { createPrismaClient, type PrismaClient } from "../database/client.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -35,7 +35,7 @@ const metadata = {
   domain: z.string().trim().max(256).nullish(),
   description: z.string().trim().max(2000).nullish(),
 };
-/** Where the secret may be sent (see prisma/src/host-patterns.ts); empty: only admins bind it to targets. */
+/** Where the secret may be sent (see prisma/src/data/host-patterns.ts); empty: only admins bind it to targets. */
 const usagePolicy = credentialPolicySchema;
 
 /** Body of POST /api/credentials. */
