@@ -22,7 +22,7 @@ import {
 import { WinRMClient } from "@opsconductor/winrm";
 import { PgBoss } from "pg-boss";
 import type { Logger } from "pino";
-import { executeRun, LeaseExpired, LeaseLost, RetryScheduled, WorkerShutdown } from "./executor.ts";
+import { executeRun, LeaseExpired, LeaseLost, RetryScheduled, WorkerShutdown } from "./run-executor.ts";
 import { listen } from "./listen.ts";
 import { startMetrics, type WorkerMetrics } from "./metrics.ts";
 import { failRunsOfPreviousIncarnation, LOST_AFTER_MS, reapLostRuns } from "./reaper.ts";
