@@ -384,6 +384,7 @@ export function powershellCommand(script: string): string {
 
 // Longer cmd command lines go through a temporary .cmd file; 8191 is cmd.exe's hard limit.
 const MAX_DIRECT_CMD = 8000;
+const MAX_COMMAND_LINE = 8191;
 
 async function* prefixed(first: Buffer, rest: StdinSource | undefined): AsyncGenerator<Uint8Array> {
   yield first;
@@ -588,6 +589,13 @@ export class WinRMClient {
    */
   async copyFile(source: Buffer | Uint8Array | Readable | AsyncIterable<Uint8Array> | string, remotePath: string, opts: CopyOptions = {}): Promise<CopyResult> {
     if (typeof remotePath !== "string" || remotePath.trim() === "") throw new WinRMCopyError("copyFile needs a remote path, e.g. C:\\Temp\\file.zip");
+    const command = powershellCommandLine(copyScript(remotePath, opts.overwrite === true));
+    if (command.length > MAX_COMMAND_LINE) {
+      throw new WinRMCopyError(
+        `the remote path is too long for the copy script's command line (${command.length} characters; cmd.exe allows ${MAX_COMMAND_LINE}): ` +
+          "copy to a shorter path, then move the file there with runPowerShell",
+      );
+    }
     opts.signal?.throwIfAborted();
     const deadline = deadlineOf(opts.timeoutSec);
     let input: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>;
@@ -665,7 +673,6 @@ export class WinRMClient {
       }
     };
 
-    const command = powershellCommandLine(copyScript(remotePath, opts.overwrite === true));
     const exec = { input: feed, deadline, timeoutSec: opts.timeoutSec, endInputOnFailure: true };
     const result = await this.#runOnce(command, [], { ...(opts.signal ? { signal: opts.signal } : {}) }, exec);
     const host = this.#transport.hostLabel;

@@ -67,17 +67,19 @@ describe("copyFile", () => {
     });
     await connect(server).copyFile(Buffer.from("x"), "D:\\a'b\\c.txt", { overwrite: true });
     const lines = script.split("\n");
-    expect(lines[0]).toBe(`${COPY_MARKER} dest=${Buffer.from("D:\\a'b\\c.txt").toString("base64")} overwrite=true`);
-    expect(script).toContain("[IO.Directory]::CreateDirectory($dir)");
+    expect(lines[0]).toBe(COPY_MARKER);
+    expect(lines).toContain(`$d=[IO.Path]::GetFullPath([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('${Buffer.from("D:\\a'b\\c.txt").toString("base64")}')))`);
+    expect(lines).toContain("$w=$true");
+    expect(script).toContain("[IO.Directory]::CreateDirectory($p)");
     // Bytes, not text: [Console]::In would decode them in the console's code page.
     expect(script).toContain("[Console]::OpenStandardInput()");
     expect(script).not.toContain("[Console]::In");
     expect(script).not.toContain("FromBase64String($line)");
     expect(script).toContain("TransformBlock");
-    expect(script).toContain(`$tmp=$dest+'${COPY_PARTIAL_SUFFIX}'`);
-    expect(script).toContain("if($mine -ne $theirs){throw");
-    expect(script).toContain("[IO.File]::Move($tmp,$dest)");
-    expect(script).toMatch(/finally\{\$out\.Dispose\(\);if\(-not \$ok\)\{Remove-Item -LiteralPath \$tmp/);
+    expect(script).toContain(`$t=$d+'${COPY_PARTIAL_SUFFIX}'`);
+    expect(script).toContain("if($m -ne $c){throw");
+    expect(script).toContain("[IO.File]::Move($t,$d)");
+    expect(script).toMatch(/finally\{\$f\.Dispose\(\);if\(!\$k\)\{Remove-Item -LiteralPath \$t/);
     // The destination travels as base64, so no quote in a path can break out of the script.
     expect(script).not.toContain("a'b");
     // The script is on the command line (stdin is the file's alone), within cmd.exe's 8191 characters.
@@ -213,6 +215,20 @@ describe("copyFile", () => {
     const error = await connect(server).copyFile(Buffer.from("data"), "C:\\slow.bin", { timeoutSec: 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WinRMTimeoutError);
     expect(server.stats.operations).toMatchObject({ send: 1, signal: 1, delete: 1 });
+  });
+
+  it("refuses a remote path too long for the copy script's command line before touching the server, and takes any 260-character one", async () => {
+    const server = await start();
+    const client = connect(server);
+    const error = await client.copyFile(Buffer.from("x"), `C:\\${"deep\\".repeat(600)}x.bin`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WinRMCopyError);
+    expect((error as Error).message).toMatch(/remote path is too long for the copy script's command line \(\d+ characters; cmd\.exe allows 8191\)/);
+    expect(server.stats.shellsCreated).toBe(0);
+    // MAX_PATH of three-byte UTF-8 characters, the longest a path of 260 UTF-16 units gets.
+    const wide = `C:\\${"中".repeat(252)}.bin`;
+    expect(wide).toHaveLength(259);
+    await client.copyFile(Buffer.from("y"), wide);
+    expect(server.files.get(wide)?.toString()).toBe("y");
   });
 
   it("reports an unreadable local file before touching the server", async () => {

@@ -71,7 +71,7 @@ export interface WinRMCommandContext {
 /** A command handler: writes output through the context and returns the exit code (undefined = 0). */
 export type WinRMCommandHandler = (context: WinRMCommandContext) => number | void | Promise<number | void>;
 
-/** The first-line marker of a copy script: `# opsconductor-copy v2 dest=<base64 UTF-8 path> overwrite=<true|false>`. */
+/** The first line of a copy script; the script's `$d=` and `$w=` lines hold the destination (base64 UTF-8) and overwrite. */
 export const COPY_MARKER = "# opsconductor-copy v2";
 
 /** What a copy script appends to the destination for the temporary file it writes first. */
@@ -325,7 +325,8 @@ async function runPowerShellBasics(context: WinRMCommandContext, script: string)
   return failed || lastFailed ? 1 : 0;
 }
 
-const STDIN_ENDED = "opsconductor-copy: stdin ended before the end of the file (the copy was cancelled or the connection lost); nothing was written.";
+// The copy script's own messages (powershell.ts, copyScript).
+const STDIN_ENDED = "opsconductor-copy: stdin ended before the end of the file";
 
 /**
  * Models the copy script on the file bytes as powershell.exe reads them from
@@ -334,19 +335,20 @@ const STDIN_ENDED = "opsconductor-copy: stdin ended before the end of the file (
  * compares digests, then moves the file into place and prints `sha256:<hex>`; on a failure its
  * finally block removes the partial file, which Signal terminate (TerminateProcess) leaves behind.
  */
-async function runCopy(context: WinRMCommandContext, markerLine: string): Promise<number> {
-  const dest = /\bdest=([A-Za-z0-9+/=]+)/.exec(markerLine)?.[1];
-  const overwrite = /\boverwrite=(true|1)\b/i.test(markerLine);
+async function runCopy(context: WinRMCommandContext, script: string): Promise<number> {
+  // The values PowerShell would assign: $d=[IO.Path]::GetFullPath(...FromBase64String('<base64>')...) and $w=$true or $false.
+  const dest = /^\$d=.*FromBase64String\('([A-Za-z0-9+/=]*)'\)/m.exec(script)?.[1];
+  const overwrite = /^\$w=\$true\s*$/im.test(script);
   const fail = (message: string): number => {
     context.stderr.write(clixmlError(message));
     return 1;
   };
-  if (!dest) return fail("opsconductor-copy: the marker line has no dest=<base64 path>");
+  if (!dest) return fail("opsconductor-copy: the script has no $d=...FromBase64String('<base64 path>') line");
   const path = normalizeWindowsPath(Buffer.from(dest, "base64").toString("utf8"));
   const store = context.fileRoot === undefined ? memoryStore(context.files) : diskStore(context.fileRoot);
   const exists = async (): Promise<number | undefined> => {
     const kind = await store.kind(path);
-    if (kind === "folder") return fail(`'${path}' is a folder; copyFile needs the full path of the file to write.`);
+    if (kind === "folder") return fail(`'${path}' is a folder`);
     if (kind === "file" && !overwrite) return fail(`The file '${path}' already exists and overwrite was not requested.`);
     return undefined;
   };
@@ -386,7 +388,7 @@ async function runCopy(context: WinRMCommandContext, markerLine: string): Promis
           continue;
         }
         const length = small.readInt32LE(0);
-        if (length < 0) throw new Error("opsconductor-copy: malformed stdin stream (negative frame length); nothing was written.");
+        if (length < 0) throw new Error("opsconductor-copy: malformed stdin");
         if (length === 0) [state, need, have] = ["digest", 32, 0];
         else [state, left] = ["data", length];
       }
@@ -401,7 +403,7 @@ async function runCopy(context: WinRMCommandContext, markerLine: string): Promis
     const mine = hash.digest("hex");
     const theirs = small.toString("hex");
     if (mine !== theirs) {
-      throw new Error(`opsconductor-copy: SHA-256 mismatch: the bytes written hash to ${mine}, the client sent ${theirs}; the temporary file was removed and '${path}' left as it was.`);
+      throw new Error(`opsconductor-copy: SHA-256 mismatch: wrote ${mine}, the client sent ${theirs}`);
     }
     await sink.close();
     const late = await exists();
@@ -423,7 +425,7 @@ export const defaultCommandHandler: WinRMCommandHandler = async (context) => {
   if (context.shell === "powershell") {
     const script = context.script ?? "";
     const firstLine = script.replace(/^\uFEFF/, "").split(/\r?\n/, 1)[0]?.trim() ?? "";
-    if (firstLine.startsWith(COPY_MARKER)) return runCopy(context, firstLine);
+    if (firstLine === COPY_MARKER) return runCopy(context, script);
     return runPowerShellBasics(context, script);
   }
   return runShell(context);

@@ -160,9 +160,15 @@ function fault(text: string): { code: number; subcode: string; message: string }
 
 const powershell = (script: string): string => `powershell -NoProfile -NonInteractive -EncodedCommand ${Buffer.from(script, "utf16le").toString("base64")}`;
 
-/** A copy script as the server recognises it: only its first line matters here; the rest runs on Windows. */
+/** A copy script as the server recognises it: its first line and its $d and $w assignments; the rest runs on Windows. */
 const copyScript = (path: string, overwrite: boolean): string =>
-  `# opsconductor-copy v2 dest=${Buffer.from(path).toString("base64")} overwrite=${overwrite}\n$ErrorActionPreference='Stop'\n# the real script reads [Console]::OpenStandardInput()`;
+  [
+    "# opsconductor-copy v2",
+    "$ErrorActionPreference='Stop'",
+    `$d=[IO.Path]::GetFullPath([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('${Buffer.from(path).toString("base64")}')))`,
+    `$w=$${overwrite}`,
+    "# the real script reads [Console]::OpenStandardInput()",
+  ].join("\n");
 
 /** One frame of the copy stream: a little-endian uint32 length, then the bytes. */
 const frame = (bytes: Buffer): Buffer => Buffer.concat([Buffer.from(Uint32Array.of(bytes.length).buffer), bytes]);
@@ -439,7 +445,7 @@ describe("command handler", () => {
     await caller.sendStdin(shellId, wrong, Buffer.concat([frame(data), Buffer.alloc(4), Buffer.alloc(32)]), true);
     const mismatch = await caller.receiveAll(shellId, wrong);
     expect(mismatch.exitCode).toBe(1);
-    expect(mismatch.stderr).toContain(`SHA-256 mismatch: the bytes written hash to ${digest.toString("hex")}, the client sent ${"0".repeat(64)}`);
+    expect(mismatch.stderr).toContain(`SHA-256 mismatch: wrote ${digest.toString("hex")}, the client sent ${"0".repeat(64)}`);
     expect([...server.files.keys()].sort()).toEqual(["C:\\Temp\\new dir\\payload.bin", "C:\\existing.txt"]);
   });
 
