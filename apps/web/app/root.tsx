@@ -12,14 +12,15 @@ export const links: LinksFunction = () => [
 export function Layout({ children }: { children: ReactNode }) {
   const nonce = useNonce();
   return (
-    <html lang="en" className="h-full bg-slate-50">
+    <html lang="en" className="h-full bg-slate-50 dark:bg-slate-950">
       <head>
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="color-scheme" content="light dark" />
         <Meta />
         <Links />
       </head>
-      <body className="h-full text-slate-900 antialiased">
+      <body className="h-full text-slate-900 antialiased dark:text-slate-100">
         {children}
         <ScrollRestoration nonce={nonce} />
         <Scripts nonce={nonce} />
@@ -38,10 +39,10 @@ export function ErrorBoundary() {
   return (
     <main className="mx-auto max-w-xl p-10">
       <h1 className="text-xl font-semibold">{title}</h1>
-      <p className="mt-2 text-slate-600">
+      <p className="mt-2 text-slate-600 dark:text-slate-400">
         {isRouteErrorResponse(error) && error.status === 404 ? "There is no page at this address." : "The server could not complete this request. Details are in the server log."}
       </p>
-      <a className="mt-6 inline-block text-sky-700 underline" href="/">
+      <a className="mt-6 inline-block text-sky-700 underline dark:text-sky-300" href="/">
         Back to the overview
       </a>
     </main>

@@ -206,5 +206,5 @@ test("the navigation shows only the sections a role may use", () => {
   expect(navFor("admin", items).map((i) => i.label)).toEqual(["Dashboard", "Credentials", "Users"]);
   expect(navFor("operator", items).map((i) => i.label)).toEqual(["Dashboard", "Credentials"]);
   expect(navFor("viewer", items).map((i) => i.label)).toEqual(["Dashboard"]);
-  expect(navFor("viewer").map((i) => i.to)).toEqual(["/"]);
+  expect(navFor("viewer").map((i) => i.to)).toEqual(["/", "/profile"]);
 });

@@ -11,7 +11,10 @@ export interface NavItem {
 }
 
 /** Every section of the app; later sections add an entry here with the permission that guards them. */
-export const NAV_ITEMS: readonly NavItem[] = Object.freeze([{ to: "/", label: "Dashboard", end: true }]);
+export const NAV_ITEMS: readonly NavItem[] = Object.freeze([
+  { to: "/", label: "Dashboard", end: true },
+  { to: "/profile", label: "Profile", permission: "profile:read" },
+]);
 
 /** The entries of `items` that `role` may see. */
 export function navFor(role: Role, items: readonly NavItem[] = NAV_ITEMS): NavItem[] {

@@ -1,5 +1,5 @@
 import type { SystemOverview } from "@opsconductor/db";
-import { StatusBadge } from "./status-badge.tsx";
+import { StatusBadge } from "./ui/status-badge.tsx";
 
 export type DatabaseHealth = { ok: true } | { ok: false; reason: string };
 
@@ -12,20 +12,20 @@ export function SystemStatus({ database, overview }: { database: DatabaseHealth;
         <h2 id="health" className="sr-only">
           Health
         </h2>
-        <div className="rounded-lg border border-slate-200 bg-white p-4">
-          <div className="text-sm text-slate-500">Database</div>
+        <div className="rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900 p-4">
+          <div className="text-sm text-slate-500 dark:text-slate-400">Database</div>
           <div className="mt-1 flex items-center gap-2">
             <StatusBadge ok={database.ok}>{database.ok ? "reachable" : "unreachable"}</StatusBadge>
           </div>
-          {!database.ok && <p className="mt-2 text-sm text-rose-700">{database.reason}</p>}
+          {!database.ok && <p className="mt-2 text-sm text-rose-700 dark:text-rose-300">{database.reason}</p>}
         </div>
-        <div className="rounded-lg border border-slate-200 bg-white p-4">
-          <div className="text-sm text-slate-500">Workers online</div>
+        <div className="rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900 p-4">
+          <div className="text-sm text-slate-500 dark:text-slate-400">Workers online</div>
           <div className="mt-1 text-2xl font-semibold">{onlineWorkers}</div>
-          {overview && onlineWorkers === 0 && <p className="mt-2 text-sm text-amber-700">No worker is running: queued runs will wait. Start one with `pnpm --filter @opsconductor/worker start`.</p>}
+          {overview && onlineWorkers === 0 && <p className="mt-2 text-sm text-amber-700 dark:text-amber-300">No worker is running: queued runs will wait. Start one with `pnpm --filter @opsconductor/worker start`.</p>}
         </div>
-        <div className="rounded-lg border border-slate-200 bg-white p-4">
-          <div className="text-sm text-slate-500">Scheduler</div>
+        <div className="rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900 p-4">
+          <div className="text-sm text-slate-500 dark:text-slate-400">Scheduler</div>
           <div className="mt-1">{overview && <StatusBadge ok={overview.schedulerEnabled}>{overview.schedulerEnabled ? "enabled" : "stopped"}</StatusBadge>}</div>
         </div>
       </section>
@@ -48,8 +48,8 @@ export function SystemStatus({ database, overview }: { database: DatabaseHealth;
                   ["Running runs", overview.counts.runningRuns],
                 ] as const
               ).map(([label, value]) => (
-                <div key={label} className="rounded-lg border border-slate-200 bg-white p-4">
-                  <dt className="text-sm text-slate-500">{label}</dt>
+                <div key={label} className="rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900 p-4">
+                  <dt className="text-sm text-slate-500 dark:text-slate-400">{label}</dt>
                   <dd className="text-xl font-semibold">{value}</dd>
                 </div>
               ))}
@@ -61,10 +61,10 @@ export function SystemStatus({ database, overview }: { database: DatabaseHealth;
               Workers
             </h2>
             {overview.workers.length === 0 ? (
-              <p className="text-slate-600">No worker has registered yet.</p>
+              <p className="text-slate-600 dark:text-slate-400">No worker has registered yet.</p>
             ) : (
-              <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-left text-sm">
-                <thead className="bg-slate-100 text-slate-600">
+              <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900 text-left text-sm">
+                <thead className="bg-slate-100 text-slate-600 dark:bg-slate-800 dark:text-slate-300">
                   <tr>
                     <th className="p-2">Worker</th>
                     <th className="p-2">Host / PID</th>
@@ -75,7 +75,7 @@ export function SystemStatus({ database, overview }: { database: DatabaseHealth;
                 </thead>
                 <tbody>
                   {overview.workers.map((w) => (
-                    <tr key={w.id} className="border-t border-slate-100">
+                    <tr key={w.id} className="border-t border-slate-100 dark:border-slate-800">
                       <td className="p-2 font-mono">{w.id}</td>
                       <td className="p-2">
                         {w.host} / {w.pid}

@@ -21,9 +21,9 @@ export default function Dashboard() {
     <div className="space-y-8">
       <header>
         <h1 className="text-2xl font-semibold">Dashboard</h1>
-        <p className="text-slate-600">
+        <p className="text-slate-600 dark:text-slate-400">
           Signed in as <strong data-testid="display-name">{user.displayName ?? user.username}</strong> (<span data-testid="username">{user.username}</span>), role{" "}
-          <span data-testid="role" className="rounded bg-slate-100 px-1.5 py-0.5 text-sm">
+          <span data-testid="role" className="rounded bg-slate-100 px-1.5 py-0.5 text-sm dark:bg-slate-800">
             {user.role}
           </span>
           .

@@ -63,18 +63,18 @@ export default function Login() {
   const error = result?.error ?? ssoError;
   return (
     <main className="flex min-h-full items-center justify-center p-6">
-      <div className="w-full max-w-sm space-y-6 rounded-xl border border-slate-200 bg-white p-8 shadow-sm">
+      <div className="w-full max-w-sm space-y-6 rounded-xl border border-slate-200 bg-white p-6 shadow-sm sm:p-8 dark:border-slate-800 dark:bg-slate-900">
         <header>
           <h1 className="text-xl font-semibold">Sign in to OpsConductor</h1>
         </header>
         {error && (
-          <p role="alert" id="login-error" className="rounded-md bg-rose-50 px-3 py-2 text-sm text-rose-800">
+          <p role="alert" id="login-error" className="rounded-md bg-rose-50 px-3 py-2 text-sm text-rose-800 dark:bg-rose-950 dark:text-rose-200">
             {error}
           </p>
         )}
         <Form method="post" action="/login" className="space-y-4" aria-describedby={error ? "login-error" : undefined}>
           <input type="hidden" name="redirectTo" value={redirectTo} />
-          <label className="block text-sm font-medium text-slate-700">
+          <label className="block text-sm font-medium text-slate-700 dark:text-slate-200">
             Username
             <input
               name="username"
@@ -83,10 +83,10 @@ export default function Login() {
               maxLength={loginBody.shape.username.maxLength ?? undefined}
               autoFocus
               defaultValue={result?.username ?? ""}
-              className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-slate-900 focus:border-sky-500 focus:outline-none"
+              className="mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-slate-900 focus-visible:border-sky-500 dark:border-slate-600 dark:bg-slate-950 dark:text-slate-100"
             />
           </label>
-          <label className="block text-sm font-medium text-slate-700">
+          <label className="block text-sm font-medium text-slate-700 dark:text-slate-200">
             Password
             <input
               name="password"
@@ -94,21 +94,21 @@ export default function Login() {
               autoComplete="current-password"
               required
               maxLength={loginBody.shape.password.maxLength ?? undefined}
-              className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-slate-900 focus:border-sky-500 focus:outline-none"
+              className="mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-slate-900 focus-visible:border-sky-500 dark:border-slate-600 dark:bg-slate-950 dark:text-slate-100"
             />
           </label>
-          <button type="submit" disabled={submitting} className="w-full rounded-md bg-slate-900 px-3 py-2 font-medium text-white hover:bg-slate-700 disabled:opacity-60">
+          <button type="submit" disabled={submitting} className="w-full rounded-md bg-slate-900 px-3 py-2 font-medium text-white hover:bg-slate-700 disabled:opacity-60 dark:bg-sky-500 dark:text-slate-950 dark:hover:bg-sky-400">
             {submitting ? "Signing in…" : "Sign in"}
           </button>
         </Form>
         {providers.length > 0 && (
-          <div className="space-y-2 border-t border-slate-200 pt-6">
+          <div className="space-y-2 border-t border-slate-200 pt-6 dark:border-slate-800">
             {providers.map((p) => (
               // A plain link: the provider's page is a full navigation away from this app.
               <a
                 key={p.id}
                 href={`/auth/sso/${p.id}${redirectTo === "/" ? "" : `?redirectTo=${encodeURIComponent(redirectTo)}`}`}
-                className="block w-full rounded-md border border-slate-300 px-3 py-2 text-center font-medium text-slate-800 hover:bg-slate-50"
+                className="block w-full rounded-md border border-slate-300 px-3 py-2 text-center font-medium text-slate-800 hover:bg-slate-50 dark:border-slate-600 dark:text-slate-100 dark:hover:bg-slate-800"
               >
                 Sign in with {p.name}
               </a>

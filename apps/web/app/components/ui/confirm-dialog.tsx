@@ -1,0 +1,104 @@
+import { Form } from "@remix-run/react";
+import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { INTENT_FIELD } from "../../lib/forms.ts";
+import { Button, SubmitButton, type ButtonVariant } from "./button.tsx";
+import { CsrfInput } from "./csrf.tsx";
+import { MUTED } from "./styles.ts";
+
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+interface ConfirmDialogProps {
+  /** The button that opens the dialog. */
+  trigger: string;
+  triggerVariant?: ButtonVariant;
+  title: string;
+  /** What will be lost, in plain words. */
+  children: ReactNode;
+  /** The intent the confirming form posts. */
+  intent: string;
+  confirmLabel: string;
+  pendingLabel: string;
+  /** Where the form posts; the current page when left out. */
+  action?: string;
+}
+
+/**
+ * Asks before a destructive action: a modal native <dialog> that says what will be lost, keeps
+ * keyboard focus inside while open and gives it back to the button that opened it.
+ */
+export function ConfirmDialog({ trigger, triggerVariant = "danger", title, children, intent, confirmLabel, pendingLabel, action }: ConfirmDialogProps) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const opener = useRef<HTMLButtonElement>(null);
+  const cancel = useRef<HTMLButtonElement>(null);
+  const [open, setOpen] = useState(false);
+  const titleId = `${intent}-dialog-title`;
+  const bodyId = `${intent}-dialog-body`;
+
+  useEffect(() => {
+    const element = dialog.current;
+    if (!element) return;
+    if (open && !element.open) {
+      element.showModal();
+      // The safe choice first: Enter right after opening must not destroy anything.
+      cancel.current?.focus();
+    }
+    if (!open && element.open) element.close();
+  }, [open]);
+
+  const close = () => {
+    setOpen(false);
+    opener.current?.focus();
+  };
+
+  // A modal dialog already makes the page behind it inert; this keeps Tab from leaving for the browser's own controls.
+  const trapTab = (event: KeyboardEvent<HTMLDialogElement>) => {
+    if (event.key !== "Tab" || !dialog.current) return;
+    const focusable = [...dialog.current.querySelectorAll<HTMLElement>(FOCUSABLE)];
+    if (focusable.length === 0) return;
+    const first = focusable[0]!;
+    const last = focusable[focusable.length - 1]!;
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  };
+
+  return (
+    <>
+      <Button ref={opener} variant={triggerVariant} aria-haspopup="dialog" onClick={() => setOpen(true)}>
+        {trigger}
+      </Button>
+      <dialog
+        ref={dialog}
+        aria-labelledby={titleId}
+        aria-describedby={bodyId}
+        onKeyDown={trapTab}
+        onCancel={(event) => {
+          event.preventDefault();
+          close();
+        }}
+        className="m-auto w-[min(28rem,calc(100vw-2rem))] rounded-xl border border-slate-200 bg-white p-6 text-slate-900 shadow-xl backdrop:bg-slate-950/60 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"
+      >
+        <h2 id={titleId} className="text-lg font-semibold">
+          {title}
+        </h2>
+        <div id={bodyId} className={`mt-2 text-sm ${MUTED}`}>
+          {children}
+        </div>
+        <Form method="post" action={action} className="mt-6 flex flex-wrap justify-end gap-2">
+          <CsrfInput />
+          <input type="hidden" name={INTENT_FIELD} value={intent} />
+          <Button ref={cancel} variant="secondary" onClick={close}>
+            Cancel
+          </Button>
+          <SubmitButton variant="danger" intent={intent} pendingLabel={pendingLabel}>
+            {confirmLabel}
+          </SubmitButton>
+        </Form>
+      </dialog>
+    </>
+  );
+}

@@ -1,0 +1,91 @@
+import { getInputProps, getSelectProps, type FieldMetadata } from "@conform-to/react";
+import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react";
+import { CONTROL, MUTED } from "./styles.ts";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a field of any form's schema
+type AnyField = FieldMetadata<any, any, string[]>;
+
+/** The messages under a field or form, announced to screen readers as they appear. */
+export function ErrorList({ id, errors, className = "" }: { id?: string; errors?: readonly string[] | null; className?: string }) {
+  const shown = errors?.filter(Boolean) ?? [];
+  return (
+    <div id={id} aria-live="polite" className={className}>
+      {shown.map((message) => (
+        <p key={message} className="mt-1 text-sm text-rose-700 dark:text-rose-300">
+          {message}
+        </p>
+      ))}
+    </div>
+  );
+}
+
+function describedBy(meta: AnyField, help: ReactNode | undefined): string | undefined {
+  const ids = [help ? meta.descriptionId : null, meta.errors?.length ? meta.errorId : null].filter(Boolean);
+  return ids.length > 0 ? ids.join(" ") : undefined;
+}
+
+function Label({ htmlFor, children }: { htmlFor: string; children: ReactNode }) {
+  return (
+    <label htmlFor={htmlFor} className="block text-sm font-medium text-slate-800 dark:text-slate-200">
+      {children}
+    </label>
+  );
+}
+
+type InputType = "text" | "email" | "password" | "search" | "url" | "number" | "tel";
+
+interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, "type" | "name" | "id" | "defaultValue" | "form"> {
+  meta: AnyField;
+  label: ReactNode;
+  help?: ReactNode;
+  type?: InputType;
+}
+
+/** A labelled input with its help line and errors, wired with aria-describedby and aria-invalid. */
+export function Field({ meta, label, help, type = "text", className = "", ...rest }: FieldProps) {
+  const { key, ...props } = getInputProps(meta, { type, ariaAttributes: false });
+  const invalid = Boolean(meta.errors?.length);
+  return (
+    <div className={className}>
+      <Label htmlFor={meta.id}>{label}</Label>
+      <input key={key} {...props} {...rest} aria-invalid={invalid || undefined} aria-describedby={describedBy(meta, help)} className={`mt-1 ${CONTROL}`} />
+      {help && (
+        <p id={meta.descriptionId} className={`mt-1 text-sm ${MUTED}`}>
+          {help}
+        </p>
+      )}
+      <ErrorList id={meta.errorId} errors={meta.errors} />
+    </div>
+  );
+}
+
+interface SelectProps extends Omit<SelectHTMLAttributes<HTMLSelectElement>, "name" | "id" | "defaultValue" | "form"> {
+  meta: AnyField;
+  label: ReactNode;
+  help?: ReactNode;
+  options: readonly { value: string; label: string }[];
+}
+
+/** A labelled select with its help line and errors, wired like Field. */
+export function Select({ meta, label, help, options, className = "", ...rest }: SelectProps) {
+  const { key, ...props } = getSelectProps(meta, { ariaAttributes: false });
+  const invalid = Boolean(meta.errors?.length);
+  return (
+    <div className={className}>
+      <Label htmlFor={meta.id}>{label}</Label>
+      <select key={key} {...props} {...rest} aria-invalid={invalid || undefined} aria-describedby={describedBy(meta, help)} className={`mt-1 ${CONTROL}`}>
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      {help && (
+        <p id={meta.descriptionId} className={`mt-1 text-sm ${MUTED}`}>
+          {help}
+        </p>
+      )}
+      <ErrorList id={meta.errorId} errors={meta.errors} />
+    </div>
+  );
+}

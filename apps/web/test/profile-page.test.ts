@@ -1,0 +1,280 @@
+// The page framework in a real browser (Debian's chromium driven by playwright-core), through the
+// Profile page: forms that keep what was typed and never echo a password, toasts, the confirm
+// dialog's focus handling, the 404 page inside the shell, both themes at phone width, and axe.
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import AxeBuilder from "@axe-core/playwright";
+import { startApp } from "@opsconductor/testing/web";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createLocalUser } from "../app/services/auth/local-users.server.ts";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+// Set to a folder to keep a PNG of each page checked at each width and theme (for review, not for CI).
+const SHOTS = process.env.OPSCONDUCTOR_SCREENSHOTS_DIR;
+const app = await startApp();
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; scripts/bootstrap.sh does it as root) or set CHROMIUM_PATH`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"] });
+  if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+let n = 0;
+async function newUser(role: "admin" | "operator" | "viewer" = "operator") {
+  const username = `profile-${++n}`;
+  const password = `${username}-password-1`;
+  const user = await createLocalUser(app.prisma, { username, password, role, displayName: `User ${n}` });
+  return { ...user, password };
+}
+
+interface Opened {
+  context: BrowserContext;
+  page: Page;
+  problems: string[];
+}
+
+async function open(options: { width?: number; colorScheme?: "light" | "dark" } = {}): Promise<Opened> {
+  const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: 900 }, colorScheme: options.colorScheme ?? "light" });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error" && !/status of (400|401|404)/.test(message.text())) problems.push(`console: ${message.text()}`);
+  });
+  return { context, page, problems };
+}
+
+const hydrated = (page: Page) => page.waitForFunction(() => (window as unknown as { __remixContext?: unknown }).__remixContext !== undefined);
+
+async function signIn(page: Page, username: string, password: string, next = "/profile") {
+  await page.goto(`${app.url}${next}`);
+  await page.waitForURL(/\/login/);
+  await hydrated(page);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${app.url}${next}`);
+  await hydrated(page);
+}
+
+// The text of the elements an input's aria-describedby names (its help and its errors).
+const description = (page: Page, label: string) =>
+  page.getByLabel(label, { exact: true }).evaluate((input) =>
+    (input.getAttribute("aria-describedby") ?? "")
+      .split(" ")
+      .map((id) => document.getElementById(id)?.textContent ?? "")
+      .join(" "),
+  );
+
+const noHorizontalScroll = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
+
+async function seriousViolations(page: Page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  return results.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+}
+
+describe("the profile page", () => {
+  test("is in the navigation; shows the account; a display name and email change is saved, with a toast", { timeout: 120_000 }, async () => {
+    const user = await newUser("viewer");
+    const { context, page, problems } = await open();
+    await signIn(page, user.username, user.password, "/");
+    await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Profile" }).click();
+    await page.waitForURL(`${app.url}/profile`);
+    await page.getByRole("heading", { level: 1, name: "Profile" }).waitFor();
+    expect(await page.getByTestId("profile-username").textContent()).toBe(user.username);
+    expect(await page.getByTestId("profile-role").textContent()).toBe("viewer");
+    expect(await page.getByTestId("profile-sign-in-method").textContent()).toBe("Password");
+    expect(await description(page, "Display name")).toContain("Shown in the navigation");
+
+    await page.getByLabel("Display name", { exact: true }).fill("Fox Mulder");
+    await page.getByLabel("Email", { exact: true }).fill("fox@example.com");
+    await page.getByRole("button", { name: "Save profile" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toContain("Profile saved.");
+    const saved = await app.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    expect([saved.displayName, saved.email]).toEqual(["Fox Mulder", "fox@example.com"]);
+    // The shell shows the new name at once, and a reload shows what was stored.
+    await page.getByRole("banner").getByText("Fox Mulder").waitFor();
+    await page.reload();
+    expect(await page.getByLabel("Display name", { exact: true }).inputValue()).toBe("Fox Mulder");
+    expect(await page.getByTestId("profile-email").textContent()).toBe("fox@example.com");
+
+    // A bad email is refused next to its field; the display name typed beside it stays; nothing is saved.
+    await page.getByLabel("Display name", { exact: true }).fill("Dana Scully");
+    await page.getByLabel("Email", { exact: true }).fill("not-an-email");
+    await page.getByRole("button", { name: "Save profile" }).click();
+    await expect.poll(() => page.getByLabel("Email", { exact: true }).getAttribute("aria-invalid")).toBe("true");
+    expect(await description(page, "Email")).toContain("Must be an email address.");
+    expect(await page.getByLabel("Display name", { exact: true }).inputValue()).toBe("Dana Scully");
+    expect((await app.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).displayName).toBe("Fox Mulder");
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  test("a wrong current password is refused next to that field: passwords are emptied and never sent back, other typing stays", { timeout: 120_000 }, async () => {
+    const user = await newUser();
+    const { context, page, problems } = await open();
+    await signIn(page, user.username, user.password);
+    // Typed into the other form, not saved: it must survive the password form's answer.
+    await page.getByLabel("Display name", { exact: true }).fill("Not saved yet");
+
+    await page.getByLabel("Current password").fill("wrong-current-password");
+    await page.getByLabel("New password", { exact: true }).fill("brand-new-password-1");
+    await page.getByLabel("Confirm new password").fill("brand-new-password-1");
+    const answer = page.waitForResponse((res) => res.request().method() === "POST" && new URL(res.url()).pathname.startsWith("/profile"));
+    await page.getByRole("button", { name: "Change password" }).click();
+    const body = await (await answer).text();
+    expect(body).not.toContain("wrong-current-password");
+    expect(body).not.toContain("brand-new-password-1");
+
+    await expect.poll(() => page.getByLabel("Current password").getAttribute("aria-invalid")).toBe("true");
+    expect(await description(page, "Current password")).toContain("This is not your current password.");
+    for (const label of ["Current password", "New password", "Confirm new password"]) expect(await page.getByLabel(label, { exact: true }).inputValue()).toBe("");
+    expect(await page.getByLabel("Display name", { exact: true }).inputValue()).toBe("Not saved yet");
+    expect(await page.content()).not.toContain("brand-new-password-1");
+    // The old password still works: nothing was changed.
+    expect((await app.request("POST", "/api/login", { body: { username: user.username, password: user.password } })).status).toBe(200);
+
+    // A confirmation that does not match is caught before anything is sent.
+    await page.getByLabel("Current password").fill(user.password);
+    await page.getByLabel("New password", { exact: true }).fill("brand-new-password-1");
+    await page.getByLabel("Confirm new password").fill("brand-new-password-2");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expect.poll(() => description(page, "Confirm new password")).toContain("Does not match the new password.");
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  test("changing the password keeps this session, signs out the others, and the old password no longer signs in", { timeout: 120_000 }, async () => {
+    const user = await newUser();
+    const other = await app.request("POST", "/api/login", { body: { username: user.username, password: user.password } });
+    const { context, page, problems } = await open();
+    await signIn(page, user.username, user.password);
+    await page.getByLabel("Current password").fill(user.password);
+    await page.getByLabel("New password", { exact: true }).fill("a-fresh-password-42");
+    await page.getByLabel("Confirm new password").fill("a-fresh-password-42");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toContain("Password changed.");
+    for (const label of ["Current password", "New password", "Confirm new password"]) expect(await page.getByLabel(label, { exact: true }).inputValue()).toBe("");
+
+    expect((await app.request("POST", "/api/login", { body: { username: user.username, password: user.password } })).status).toBe(401);
+    expect((await app.request("POST", "/api/login", { body: { username: user.username, password: "a-fresh-password-42" } })).status).toBe(200);
+    expect((await app.request("POST", "/api/refresh", { body: { refreshToken: other.body.refreshToken } })).status).toBe(401);
+    // This browser got fresh cookies with the change and stays signed in, its forms still accepted.
+    await page.reload();
+    await page.getByRole("heading", { level: 1, name: "Profile" }).waitFor();
+    await hydrated(page);
+    await page.getByLabel("Display name", { exact: true }).fill("After the change");
+    await page.getByRole("button", { name: "Save profile" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toContain("Profile saved.");
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  test("sign out everywhere asks first (focus kept in the dialog, given back on cancel), then ends every session", { timeout: 120_000 }, async () => {
+    const user = await newUser();
+    const other = await app.request("POST", "/api/login", { body: { username: user.username, password: user.password } });
+    const { context, page, problems } = await open();
+    await signIn(page, user.username, user.password);
+
+    const trigger = page.getByRole("button", { name: "Sign out everywhere" });
+    const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? null);
+    await trigger.focus();
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("dialog", { name: "Sign out everywhere?" });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain("this browser, other browsers and API tokens");
+    expect(await focused()).toBe("Cancel");
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("Sign out everywhere");
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("Cancel");
+    await page.keyboard.press("Shift+Tab");
+    expect(await focused()).toBe("Sign out everywhere");
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-haspopup"))).toBe("dialog");
+    expect(await focused()).toBe("Sign out everywhere");
+    // Cancelled: still signed in everywhere.
+    expect((await app.request("POST", "/api/refresh", { body: { refreshToken: other.body.refreshToken } })).status).toBe(200);
+    const stillOther = await app.request("POST", "/api/login", { body: { username: user.username, password: user.password } });
+
+    await trigger.click();
+    await dialog.getByRole("button", { name: "Sign out everywhere" }).click();
+    await page.waitForURL(/\/login/);
+    await page.goto(`${app.url}/profile`);
+    await page.waitForURL(/\/login\?redirectTo=%2Fprofile/);
+    expect((await app.request("POST", "/api/refresh", { body: { refreshToken: stillOther.body.refreshToken } })).status).toBe(401);
+    expect(await app.prisma.auditLog.count({ where: { action: "auth.revoke_all", entityId: user.id } })).toBe(1);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
+
+describe("errors inside the shell", () => {
+  test("an unknown address is a 404 page that keeps the navigation; signed out, it asks to sign in first; an unknown /api address stays a plain 404", { timeout: 120_000 }, async () => {
+    const user = await newUser("viewer");
+    const { context, page, problems } = await open();
+    await signIn(page, user.username, user.password, "/");
+    const res = await page.goto(`${app.url}/no-such-page`);
+    expect(res?.status()).toBe(404);
+    await page.getByRole("heading", { level: 1, name: "Page not found" }).waitFor();
+    expect(await page.title()).toBe("OpsConductor · Page not found");
+    const nav = page.getByRole("navigation", { name: "Sections" });
+    expect(await nav.getByRole("link").allTextContents()).toEqual(["Dashboard", "Profile"]);
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    // A client-side navigation from the 404 page works.
+    await hydrated(page);
+    await nav.getByRole("link", { name: "Profile" }).click();
+    await page.getByRole("heading", { level: 1, name: "Profile" }).waitFor();
+    expect(problems).toEqual([]);
+    await context.close();
+
+    const anonymous = await fetch(`${app.url}/no-such-page`, { redirect: "manual" });
+    expect(anonymous.status).toBe(302);
+    expect(anonymous.headers.get("location")).toBe(`/login?redirectTo=${encodeURIComponent("/no-such-page")}`);
+    expect((await fetch(`${app.url}/api/no-such-thing`, { redirect: "manual" })).status).toBe(404);
+  });
+});
+
+describe("every page at 1280 and 390 px, light and dark", () => {
+  test("no horizontal page scroll, no serious or critical axe violation, and every form control named", { timeout: 240_000 }, async () => {
+    const user = await newUser();
+    const pages = [
+      { name: "login", path: "/login", signedIn: false },
+      { name: "profile", path: "/profile", signedIn: true },
+      { name: "not-found", path: "/no-such-page", signedIn: true },
+    ];
+    for (const colorScheme of ["light", "dark"] as const) {
+      for (const width of [1280, 390]) {
+        const { context, page, problems } = await open({ width, colorScheme });
+        for (const { name, path, signedIn } of pages) {
+          if (signedIn && !(await context.cookies()).some((c) => c.name === "oc_access")) await signIn(page, user.username, user.password);
+          await page.goto(`${app.url}${path}`);
+          await hydrated(page);
+          expect(await noHorizontalScroll(page), `${name} at ${width} px, ${colorScheme}`).toBe(true);
+          expect(await seriousViolations(page), `${name} at ${width} px, ${colorScheme}`).toEqual([]);
+          // Every visible control answers to its accessible name.
+          const unnamed = await page.evaluate(() =>
+            [...document.querySelectorAll<HTMLElement>("input:not([type=hidden]), select, textarea, button, a[href]")]
+              .filter((el) => el.offsetParent !== null)
+              .filter((el) => {
+                const labelled = el.getAttribute("aria-label") || (el.id && document.querySelector(`label[for="${el.id}"]`)) || el.closest("label");
+                return !labelled && !(el.textContent ?? "").trim();
+              })
+              .map((el) => el.outerHTML.slice(0, 80)),
+          );
+          expect(unnamed, `${name} at ${width} px, ${colorScheme}`).toEqual([]);
+          if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}-${width}-${colorScheme}.png`), fullPage: true });
+        }
+        expect(problems).toEqual([]);
+        await context.close();
+      }
+    }
+  });
+});
