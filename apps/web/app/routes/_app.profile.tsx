@@ -55,7 +55,7 @@ export const action = pageAction(
       }
       case "signOutEverywhere":
         await revokeAllSessions(db, principal, undefined, audit);
-        return redirect("/login", { headers: signedOutHeaders(request) });
+        return redirect("/login?notice=signed-out-everywhere", { headers: signedOutHeaders(request) });
     }
   },
 );
@@ -123,7 +123,7 @@ export default function Profile() {
           <input type="hidden" name={INTENT_FIELD} value="profile" />
           <Field meta={detailFields.displayName} label="Display name" help="Shown in the navigation and the audit log instead of your username." autoComplete="name" />
           <Field meta={detailFields.email} label="Email" type="email" autoComplete="email" />
-          <ErrorList id={details.errorId} errors={details.errors} className="sm:col-span-2" />
+          <ErrorList id={details.errorId} errors={details.errors} className="empty:hidden sm:col-span-2" />
           <div className="sm:col-span-2">
             <SubmitButton intent="profile" pendingLabel="Saving…">
               Save profile

@@ -25,7 +25,11 @@ interface LoginPage {
   providers: { id: SsoProviderId; name: string }[];
   redirectTo: string;
   ssoError: string | null;
+  notice: string | null;
 }
+
+// Messages a page that signed the browser out leaves for the sign-in page, by key (never free text from the address).
+const NOTICES = new Map([["signed-out-everywhere", "You were signed out everywhere: every session of your account has ended."]]);
 
 export async function loader({ request, context }: LoaderFunctionArgs): Promise<PageData<LoginPage>> {
   const url = new URL(request.url);
@@ -33,7 +37,7 @@ export async function loader({ request, context }: LoaderFunctionArgs): Promise<
   const { session, headers } = await getWebSession(request, context);
   if (session) throw redirect(redirectTo, { headers });
   const error = url.searchParams.get("error");
-  return data({ providers: listSsoProviders(), redirectTo, ssoError: error ? ssoErrorMessage(error) : null }, { headers });
+  return data({ providers: listSsoProviders(), redirectTo, ssoError: error ? ssoErrorMessage(error) : null, notice: NOTICES.get(url.searchParams.get("notice") ?? "") ?? null }, { headers });
 }
 
 const sentence = (message: string) => message.charAt(0).toUpperCase() + message.slice(1) + (/[.!?]$/.test(message) ? "" : ".");
@@ -57,7 +61,7 @@ export async function action({ request, context }: ActionFunctionArgs): Promise<
 }
 
 export default function Login() {
-  const { providers, redirectTo, ssoError } = useLoaderData<typeof loader>();
+  const { providers, redirectTo, ssoError, notice } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const submitting = useNavigation().state === "submitting";
   const error = result?.error ?? ssoError;
@@ -67,6 +71,11 @@ export default function Login() {
         <header>
           <h1 className="text-xl font-semibold">Sign in to OpsConductor</h1>
         </header>
+        {notice && !error && (
+          <p role="status" className="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100">
+            {notice}
+          </p>
+        )}
         {error && (
           <p role="alert" id="login-error" className="rounded-md bg-rose-50 px-3 py-2 text-sm text-rose-800 dark:bg-rose-950 dark:text-rose-200">
             {error}

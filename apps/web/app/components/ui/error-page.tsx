@@ -24,7 +24,7 @@ export function errorTitle(error: unknown): string {
 export function ErrorPage({ error }: { error: unknown }) {
   const { status, title, message } = describe(error);
   return (
-    <section aria-labelledby="error-title" className="mx-auto max-w-xl py-10">
+    <section aria-labelledby="error-title" className="max-w-xl py-6 sm:py-10">
       <p className="text-sm font-semibold text-sky-700 dark:text-sky-300">Error {status}</p>
       <h1 id="error-title" className="mt-1 text-2xl font-semibold">
         {title}
