@@ -132,6 +132,7 @@ describe("the profile page", () => {
     expect(await description(page, "Current password")).toContain("This is not your current password.");
     for (const label of ["Current password", "New password", "Confirm new password"]) expect(await page.getByLabel(label, { exact: true }).inputValue()).toBe("");
     expect(await page.getByLabel("Display name", { exact: true }).inputValue()).toBe("Not saved yet");
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "profile-password-error-1280-light.png"), fullPage: true });
     expect(await page.content()).not.toContain("brand-new-password-1");
     // The same form without JavaScript: the page that comes back names the error and holds no password.
     const cookies = await context.cookies();
@@ -194,6 +195,8 @@ describe("the profile page", () => {
     const dialog = page.getByRole("dialog", { name: "Sign out everywhere?" });
     await dialog.waitFor();
     expect(await dialog.textContent()).toContain("this browser, other browsers and API tokens");
+    expect(await seriousViolations(page)).toEqual([]);
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "profile-confirm-dialog-1280-light.png") });
     expect(await focused()).toBe("Cancel");
     await page.keyboard.press("Tab");
     expect(await focused()).toBe("Sign out everywhere");
