@@ -41,14 +41,12 @@ interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, "type" 
   type?: InputType;
 }
 
-/** A labelled input with its help line and errors, wired with aria-describedby and aria-invalid. */
-export function Field({ meta, label, help, type = "text", className = "", ...rest }: FieldProps) {
-  const { key, ...props } = getInputProps(meta, { type, ariaAttributes: false });
-  const invalid = Boolean(meta.errors?.length);
+// The label, help line and errors around one control, the same for every kind of control.
+function FieldFrame({ meta, label, help, className, children }: { meta: AnyField; label: ReactNode; help?: ReactNode; className: string; children: ReactNode }) {
   return (
     <div className={className}>
       <Label htmlFor={meta.id}>{label}</Label>
-      <input key={key} {...props} {...rest} aria-invalid={invalid || undefined} aria-describedby={describedBy(meta, help)} className={`mt-1 ${CONTROL}`} />
+      {children}
       {help && (
         <p id={meta.descriptionId} className={`mt-1 text-sm ${MUTED}`}>
           {help}
@@ -56,6 +54,17 @@ export function Field({ meta, label, help, type = "text", className = "", ...res
       )}
       <ErrorList id={meta.errorId} errors={meta.errors} />
     </div>
+  );
+}
+
+/** A labelled input with its help line and errors, wired with aria-describedby and aria-invalid. */
+export function Field({ meta, label, help, type = "text", className = "", ...rest }: FieldProps) {
+  const { key, ...props } = getInputProps(meta, { type, ariaAttributes: false });
+  const invalid = Boolean(meta.errors?.length);
+  return (
+    <FieldFrame meta={meta} label={label} help={help} className={className}>
+      <input key={key} {...props} {...rest} aria-invalid={invalid || undefined} aria-describedby={describedBy(meta, help)} className={`mt-1 ${CONTROL}`} />
+    </FieldFrame>
   );
 }
 
@@ -71,8 +80,7 @@ export function Select({ meta, label, help, options, className = "", ...rest }: 
   const { key, ...props } = getSelectProps(meta, { ariaAttributes: false });
   const invalid = Boolean(meta.errors?.length);
   return (
-    <div className={className}>
-      <Label htmlFor={meta.id}>{label}</Label>
+    <FieldFrame meta={meta} label={label} help={help} className={className}>
       <select key={key} {...props} {...rest} aria-invalid={invalid || undefined} aria-describedby={describedBy(meta, help)} className={`mt-1 ${CONTROL}`}>
         {options.map((o) => (
           <option key={o.value} value={o.value}>
@@ -80,12 +88,6 @@ export function Select({ meta, label, help, options, className = "", ...rest }: 
           </option>
         ))}
       </select>
-      {help && (
-        <p id={meta.descriptionId} className={`mt-1 text-sm ${MUTED}`}>
-          {help}
-        </p>
-      )}
-      <ErrorList id={meta.errorId} errors={meta.errors} />
-    </div>
+    </FieldFrame>
   );
 }
