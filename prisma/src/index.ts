@@ -43,3 +43,5 @@ export type { RewrapResult, SealedColumns } from "./data/credentials.ts";
 export { connectionChanged, connectionFingerprint, credentialPolicyMessage, credentialUseRefusal, hostMatchesPolicy, parseNetworkList } from "./data/host-policy.ts";
 export { credentialPolicySchema, hostPatternProblem, hostPatternSchema, ipVersion, normalizeHost } from "./data/host-patterns.ts";
 export type { NetworkList, TargetConnection } from "./data/host-policy.ts";
+export { targetWinRMSettings } from "./data/targets.ts";
+export type { TargetWinRMColumns } from "./data/targets.ts";

@@ -10,6 +10,7 @@ import {
   resendRunJob,
   retryDelaySec,
   sealedSecretFromColumns,
+  targetWinRMSettings,
   updateLeasedRun,
   withRunLease,
   type PrismaClient,
@@ -189,7 +190,7 @@ async function executeClaimedRun(deps: ExecutorDeps, data: RunJobData, signal: A
       port: row.port,
       os: row.os,
       credentialId: row.credentialId,
-      winrm: { transport: row.winrmTransport, auth: row.winrmAuth, allowUnencrypted: row.winrmAllowUnencrypted, caCertificate: row.winrmCaCertificate, rejectUnauthorized: row.winrmRejectUnauthorized },
+      winrm: targetWinRMSettings(row),
     };
   };
   const resolveCredential = async (target: Target): Promise<Credential | undefined> => {

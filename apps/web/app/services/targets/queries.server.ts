@@ -1,5 +1,5 @@
 // Reading targets: the list with its filters, one target, and the one view of a target row.
-import type { Db, Prisma, TargetOs, WinRMAuth, WinRMTransport } from "@opsconductor/db";
+import { targetWinRMSettings, type Db, type Prisma, type TargetOs, type WinRMAuth, type WinRMTransport } from "@opsconductor/db";
 import type { TargetListQuery } from "../../schemas/targets.ts";
 import { notFound } from "../errors.server.ts";
 import { newestFirst } from "../pagination.server.ts";
@@ -36,13 +36,7 @@ export function toTargetView(row: TargetRow): TargetView {
     hostname: row.hostname,
     port: row.port,
     os: row.os,
-    winrm: {
-      transport: row.winrmTransport,
-      auth: row.winrmAuth,
-      allowUnencrypted: row.winrmAllowUnencrypted,
-      caCertificate: row.winrmCaCertificate,
-      rejectUnauthorized: row.winrmRejectUnauthorized,
-    },
+    winrm: targetWinRMSettings(row),
     credential: row.credential ? { id: row.credential.id, name: row.credential.name } : null,
     tags: row.tags,
     description: row.description,
