@@ -63,32 +63,35 @@ export function SystemStatus({ database, overview }: { database: DatabaseHealth;
             {overview.workers.length === 0 ? (
               <p className="text-slate-600 dark:text-slate-400">No worker has registered yet.</p>
             ) : (
-              <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900 text-left text-sm">
-                <thead className="bg-slate-100 text-slate-600 dark:bg-slate-800 dark:text-slate-300">
-                  <tr>
-                    <th className="p-2">Worker</th>
-                    <th className="p-2">Host / PID</th>
-                    <th className="p-2">Concurrency</th>
-                    <th className="p-2">Last seen</th>
-                    <th className="p-2">State</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {overview.workers.map((w) => (
-                    <tr key={w.id} className="border-t border-slate-100 dark:border-slate-800">
-                      <td className="p-2 font-mono">{w.id}</td>
-                      <td className="p-2">
-                        {w.host} / {w.pid}
-                      </td>
-                      <td className="p-2">{w.concurrency}</td>
-                      <td className="p-2">{new Date(w.lastSeenAt).toISOString()}</td>
-                      <td className="p-2">
-                        <StatusBadge ok={w.online}>{w.online ? "online" : "offline"}</StatusBadge>
-                      </td>
+              // On a phone the table scrolls inside its frame, never the page; the frame takes focus so a keyboard can scroll it.
+              <div role="region" aria-labelledby="workers" tabIndex={0} className="overflow-x-auto rounded-lg border border-slate-200 bg-white focus-visible:outline-2 dark:border-slate-800 dark:bg-slate-900">
+                <table className="w-full text-left text-sm">
+                  <thead className="bg-slate-100 text-slate-600 dark:bg-slate-800 dark:text-slate-300">
+                    <tr>
+                      <th className="p-2">Worker</th>
+                      <th className="p-2">Host / PID</th>
+                      <th className="p-2">Concurrency</th>
+                      <th className="p-2">Last seen</th>
+                      <th className="p-2">State</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {overview.workers.map((w) => (
+                      <tr key={w.id} className="border-t border-slate-100 dark:border-slate-800">
+                        <td className="p-2 font-mono">{w.id}</td>
+                        <td className="p-2">
+                          {w.host} / {w.pid}
+                        </td>
+                        <td className="p-2">{w.concurrency}</td>
+                        <td className="p-2">{new Date(w.lastSeenAt).toISOString()}</td>
+                        <td className="p-2">
+                          <StatusBadge ok={w.online}>{w.online ? "online" : "offline"}</StatusBadge>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
             )}
           </section>
         </>
