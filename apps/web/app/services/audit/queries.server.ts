@@ -32,22 +32,61 @@ function actionFilter(action: string): Prisma.AuditLogWhereInput {
   return { action };
 }
 
+/** The filters of an audit query, without its page: what the list and the CSV export share. */
+export type AuditFilter = Omit<AuditQuery, "limit" | "cursor">;
+
+/** The conditions `filter` puts on audit rows; a bad combination is a 400 naming the query field. */
+export function auditWhere(filter: AuditFilter): Prisma.AuditLogWhereInput[] {
+  if (filter.entityId && !filter.entityType) throw invalidField("query.entityId", "needs query.entityType as well");
+  const from = filter.from ? new Date(filter.from) : undefined;
+  const to = filter.to ? new Date(filter.to) : undefined;
+  if (from && to && from > to) throw invalidField("query.to", "must not be before query.from");
+  const filters: Prisma.AuditLogWhereInput[] = [];
+  if (filter.actor) {
+    filters.push(uuid.safeParse(filter.actor).success ? { actorId: filter.actor } : { actorName: { equals: filter.actor, mode: "insensitive" } });
+  }
+  if (filter.action) filters.push(actionFilter(filter.action));
+  if (filter.entityType) filters.push({ entityType: filter.entityType, ...(filter.entityId ? { entityId: filter.entityId } : {}) });
+  if (from || to) filters.push({ at: { ...(from ? { gte: from } : {}), ...(to ? { lte: to } : {}) } });
+  return filters;
+}
+
+/** Audit rows matching `filters`, newest first, after `after` (the last row of the previous page), at most `take`. */
+export function auditRowsAfter(db: Db, filters: Prisma.AuditLogWhereInput[], after: { at: Date; id: bigint } | undefined, take: number) {
+  const where = after ? [...filters, olderThan("at", after.at, after.id)] : filters;
+  return db.auditLog.findMany({ where: { AND: where }, orderBy: [{ at: "desc" }, { id: "desc" }], take });
+}
+
 /** Audit entries matching the filters, newest first; ids are strings because they are 64-bit. */
 export async function listAudit(db: Db, query: AuditQuery) {
-  if (query.entityId && !query.entityType) throw invalidField("query.entityId", "needs query.entityType as well");
-  const from = query.from ? new Date(query.from) : undefined;
-  const to = query.to ? new Date(query.to) : undefined;
-  if (from && to && from > to) throw invalidField("query.to", "must not be before query.from");
+  const filters = auditWhere(query);
   const after = decodeCursor(query.cursor, auditCursor);
-  const filters: Prisma.AuditLogWhereInput[] = [];
-  if (query.actor) {
-    filters.push(uuid.safeParse(query.actor).success ? { actorId: query.actor } : { actorName: { equals: query.actor, mode: "insensitive" } });
-  }
-  if (query.action) filters.push(actionFilter(query.action));
-  if (query.entityType) filters.push({ entityType: query.entityType, ...(query.entityId ? { entityId: query.entityId } : {}) });
-  if (from || to) filters.push({ at: { ...(from ? { gte: from } : {}), ...(to ? { lte: to } : {}) } });
-  if (after) filters.push(olderThan("at", new Date(after.at), BigInt(after.id)));
-  const rows = await db.auditLog.findMany({ where: { AND: filters }, orderBy: [{ at: "desc" }, { id: "desc" }], take: query.limit + 1 });
+  const rows = await auditRowsAfter(db, filters, after ? { at: new Date(after.at), id: BigInt(after.id) } : undefined, query.limit + 1);
   const page = toPage(rows, query.limit, (row) => ({ at: row.at.toISOString(), id: row.id.toString() }));
   return { items: page.items.map(toAuditEntryView), nextCursor: page.nextCursor };
+}
+
+/**
+ * The distinct actions and entity types in the log, for the filter pickers. Each is a loose index
+ * scan (one index probe per distinct value), so it stays cheap on a log of millions of rows.
+ */
+export async function auditVocabulary(db: Db): Promise<{ actions: string[]; entityTypes: string[] }> {
+  const [actions, entityTypes] = await Promise.all([
+    db.$queryRaw<{ value: string | null }[]>`
+      WITH RECURSIVE seen(value) AS (
+        (SELECT action FROM audit_log ORDER BY action LIMIT 1)
+        UNION ALL
+        SELECT (SELECT action FROM audit_log WHERE action > seen.value ORDER BY action LIMIT 1) FROM seen WHERE seen.value IS NOT NULL
+      )
+      SELECT value FROM seen WHERE value IS NOT NULL`,
+    db.$queryRaw<{ value: string | null }[]>`
+      WITH RECURSIVE seen(value) AS (
+        (SELECT entity_type FROM audit_log WHERE entity_type IS NOT NULL ORDER BY entity_type LIMIT 1)
+        UNION ALL
+        SELECT (SELECT entity_type FROM audit_log WHERE entity_type > seen.value ORDER BY entity_type LIMIT 1) FROM seen WHERE seen.value IS NOT NULL
+      )
+      SELECT value FROM seen WHERE value IS NOT NULL`,
+  ]);
+  const values = (rows: { value: string | null }[]) => rows.map((r) => r.value).filter((v): v is string => v !== null);
+  return { actions: values(actions), entityTypes: values(entityTypes) };
 }
