@@ -2,9 +2,10 @@
 // forms show next to their fields (the same in the browser and in page actions).
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { requirePermission } from "../app/http/page.server.ts";
+import { readPageQuery, requirePermission } from "../app/http/page.server.ts";
 import { fieldMessage, parseForm } from "../app/lib/forms.ts";
 import { ROLES } from "../app/lib/permissions.ts";
+import { sortQuery, sortValue } from "../app/lib/sort.ts";
 import { passwordChangeBody, profileBody } from "../app/schemas/users.ts";
 
 function thrownBy(work: () => void): unknown {
@@ -60,5 +61,28 @@ describe("form messages", () => {
     expect(fieldMessage("body.currentPassword is not your current password", "body.currentPassword")).toBe("This is not your current password.");
     expect(fieldMessage("body.newPassword must differ from the current password", "body.newPassword")).toBe("Must differ from the current password.");
     expect(fieldMessage("a user with this email already exists", "body.email")).toBe("A user with this email already exists.");
+  });
+});
+
+describe("a list's address: its order and filters", () => {
+  const query = z.object({ q: z.string().max(10).optional(), sort: sortQuery(["name", "createdAt"], { key: "createdAt", direction: "desc" }) });
+  const read = (search: string) => readPageQuery(new Request(`http://app.test/list${search}`), query);
+
+  test("sort=name is ascending, sort=-name descending, and no sort (or an empty one) is the list's default", () => {
+    expect(read("?sort=name").sort).toEqual({ key: "name", direction: "asc" });
+    expect(read("?sort=-name").sort).toEqual({ key: "name", direction: "desc" });
+    expect(read("").sort).toEqual({ key: "createdAt", direction: "desc" });
+    expect(read("?sort=&q=").sort).toEqual({ key: "createdAt", direction: "desc" });
+    expect(sortValue({ key: "name", direction: "desc" })).toBe("-name");
+  });
+
+  test("empty filter fields are left out, and a value the list does not know is the 400 page naming the parameter", () => {
+    expect(read("?q=").q).toBeUndefined();
+    expect(read("?q=web").q).toBe("web");
+    const refused = thrownBy(() => read("?sort=password")) as { data: { problems: string[] }; init: { status: number } };
+    expect(refused.init.status).toBe(400);
+    expect(refused.data.problems).toEqual(["sort must be one of name, -name, createdAt, -createdAt"]);
+    const tooLong = thrownBy(() => read("?q=much-too-long-for-it")) as { data: { problems: string[] } };
+    expect(tooLong.data.problems[0]).toMatch(/^q /);
   });
 });

@@ -1,28 +1,15 @@
 // The page framework in a real browser (Debian's chromium driven by playwright-core), through the
 // Profile page: forms that keep what was typed and never echo a password, toasts, the confirm
 // dialog's focus handling, the 404 page inside the shell, both themes at phone width, and axe.
-import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import AxeBuilder from "@axe-core/playwright";
+import { checkPage, describedText, hydrated, openPage, seriousViolations, signIn as signInAt, SHOTS_DIR as SHOTS, useBrowser } from "@opsconductor/testing/browser";
 import { startApp } from "@opsconductor/testing/web";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, test } from "vitest";
 import { createLocalUser } from "../app/services/auth/local-users.server.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-// Set to a folder to keep a PNG of each page checked at each width and theme (for review, not for CI).
-const SHOTS = process.env.OPSCONDUCTOR_SCREENSHOTS_DIR;
 const app = await startApp();
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; scripts/bootstrap.sh does it as root) or set CHROMIUM_PATH`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"] });
-  if (SHOTS) mkdirSync(SHOTS, { recursive: true });
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 let n = 0;
 async function newUser(role: "admin" | "operator" | "viewer" = "operator") {
@@ -32,52 +19,9 @@ async function newUser(role: "admin" | "operator" | "viewer" = "operator") {
   return { ...user, password };
 }
 
-interface Opened {
-  context: BrowserContext;
-  page: Page;
-  problems: string[];
-}
-
-async function open(options: { width?: number; colorScheme?: "light" | "dark" } = {}): Promise<Opened> {
-  const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: 900 }, colorScheme: options.colorScheme ?? "light" });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  const problems: string[] = [];
-  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error" && !/status of (400|401|404)/.test(message.text())) problems.push(`console: ${message.text()}`);
-  });
-  return { context, page, problems };
-}
-
-const hydrated = (page: Page) => page.waitForFunction(() => (window as unknown as { __remixContext?: unknown }).__remixContext !== undefined);
-
-async function signIn(page: Page, username: string, password: string, next = "/profile") {
-  await page.goto(`${app.url}${next}`);
-  await page.waitForURL(/\/login/);
-  await hydrated(page);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(`${app.url}${next}`);
-  await hydrated(page);
-}
-
-// The text of the elements an input's aria-describedby names (its help and its errors).
-const description = (page: Page, label: string) =>
-  page.getByLabel(label, { exact: true }).evaluate((input) =>
-    (input.getAttribute("aria-describedby") ?? "")
-      .split(" ")
-      .map((id) => document.getElementById(id)?.textContent ?? "")
-      .join(" "),
-  );
-
-const noHorizontalScroll = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
-
-async function seriousViolations(page: Page) {
-  const results = await new AxeBuilder({ page }).analyze();
-  return results.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((node) => node.target.join(" ")).join(", ")}`);
-}
+const open = (options: { width?: number; colorScheme?: "light" | "dark" } = {}) => openPage(browser(), options);
+const signIn = (page: Page, username: string, password: string, next = "/profile") => signInAt(page, app.url, username, password, next);
+const description = describedText;
 
 describe("the profile page", () => {
   test("is in the navigation; shows the account; a display name and email change is saved, with a toast", { timeout: 120_000 }, async () => {
@@ -239,7 +183,7 @@ describe("errors inside the shell", () => {
     await page.getByRole("heading", { level: 1, name: "Page not found" }).waitFor();
     expect(await page.title()).toBe("OpsConductor · Page not found");
     const nav = page.getByRole("navigation", { name: "Sections" });
-    expect(await nav.getByRole("link").allTextContents()).toEqual(["Dashboard", "Profile"]);
+    expect(await nav.getByRole("link").allTextContents()).toEqual(["Dashboard", "Targets", "Files", "Profile"]);
     await page.getByRole("button", { name: "Sign out" }).waitFor();
     // A client-side navigation from the 404 page works.
     await hydrated(page);
@@ -270,20 +214,7 @@ describe("every page at 1280 and 390 px, light and dark", () => {
           if (signedIn && !(await context.cookies()).some((c) => c.name === "oc_access")) await signIn(page, user.username, user.password);
           await page.goto(`${app.url}${path}`);
           await hydrated(page);
-          expect(await noHorizontalScroll(page), `${name} at ${width} px, ${colorScheme}`).toBe(true);
-          expect(await seriousViolations(page), `${name} at ${width} px, ${colorScheme}`).toEqual([]);
-          // Every visible control answers to its accessible name.
-          const unnamed = await page.evaluate(() =>
-            [...document.querySelectorAll<HTMLElement>("input:not([type=hidden]), select, textarea, button, a[href]")]
-              .filter((el) => el.offsetParent !== null)
-              .filter((el) => {
-                const labelled = el.getAttribute("aria-label") || (el.id && document.querySelector(`label[for="${el.id}"]`)) || el.closest("label");
-                return !labelled && !(el.textContent ?? "").trim();
-              })
-              .map((el) => el.outerHTML.slice(0, 80)),
-          );
-          expect(unnamed, `${name} at ${width} px, ${colorScheme}`).toEqual([]);
-          if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}-${width}-${colorScheme}.png`), fullPage: true });
+          await checkPage(page, `${name} at ${width} px, ${colorScheme}`, `${name}-${width}-${colorScheme}`);
         }
         expect(problems).toEqual([]);
         await context.close();

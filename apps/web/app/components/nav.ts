@@ -13,6 +13,11 @@ export interface NavItem {
 /** Every section of the app; later sections add an entry here with the permission that guards them. */
 export const NAV_ITEMS: readonly NavItem[] = Object.freeze([
   { to: "/", label: "Dashboard", end: true },
+  { to: "/targets", label: "Targets", permission: "targets:read" },
+  { to: "/credentials", label: "Credentials", permission: "credentials:reference" },
+  { to: "/files", label: "Files", permission: "files:read" },
+  { to: "/users", label: "Users", permission: "users:read" },
+  { to: "/audit", label: "Audit log", permission: "audit:read" },
   { to: "/profile", label: "Profile", permission: "profile:read" },
 ]);
 

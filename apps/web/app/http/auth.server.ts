@@ -85,7 +85,8 @@ function secureCookies(request: Request): boolean {
   return new URL(request.url).protocol === "https:";
 }
 
-function cookie(name: string, value: string, maxAgeSec: number, options: { httpOnly: boolean; secure: boolean }): string {
+/** A Set-Cookie value for the whole site, SameSite=Lax. */
+export function cookie(name: string, value: string, maxAgeSec: number, options: { httpOnly: boolean; secure: boolean }): string {
   return [
     `${name}=${encodeURIComponent(value)}`,
     "Path=/",

@@ -16,6 +16,8 @@ import { clientMeta } from "./api-route.server.ts";
 import { BODY_LIMITS, readForm } from "./body.server.ts";
 import { checkFormCsrf, requireUser, type PageData, type SessionUser } from "./web-session.server.ts";
 
+export { redirectWithToast } from "./flash.server.ts";
+
 /** What a page's loader or action works with. */
 export interface PageContext {
   request: Request;
@@ -59,6 +61,24 @@ async function pageContext(args: LoaderFunctionArgs | ActionFunctionArgs, permis
     audit: auditFor(prisma, { id: user.id, name: user.username }, meta),
     headers,
   };
+}
+
+/** Why an address's query could not be read: what the 400 page shows. */
+export interface BadQueryData {
+  problems: string[];
+}
+
+/**
+ * The page's query string parsed with `schema`, empty parameters (an untouched filter field)
+ * left out; a value the schema refuses is the 400 page naming the parameter.
+ */
+export function readPageQuery<S extends z.ZodType>(request: Request, schema: S): z.output<S> {
+  const params: Record<string, string> = {};
+  for (const [name, value] of new URL(request.url).searchParams) if (value !== "") params[name] = value;
+  const parsed = schema.safeParse(params);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "query"} ${issue.message}`);
+  throw data<BadQueryData>({ problems }, { status: 400, headers: { "Cache-Control": "no-store" } });
 }
 
 /** What pageLoader builds (named, so route modules' inferred loader types stay portable). */

@@ -2,15 +2,18 @@ import { data, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction 
 import { Outlet, useLoaderData, useRouteError, useRouteLoaderData } from "@remix-run/react";
 import { AppShell, type ShellUser } from "../components/app-shell.tsx";
 import { ErrorPage, errorTitle } from "../components/ui/error-page.tsx";
+import { takeFlash, type FlashToast } from "../http/flash.server.ts";
 import { requireUser, type PageData } from "../http/web-session.server.ts";
 
 // The layout of every signed-in page; each page's own loader must still call requireUser, because
 // Remix runs a page's loaders side by side rather than this one first.
-export async function loader({ request, context }: LoaderFunctionArgs): Promise<PageData<{ user: ShellUser; csrfToken: string | null }>> {
+export async function loader({ request, context }: LoaderFunctionArgs): Promise<PageData<{ user: ShellUser; csrfToken: string | null; flash: FlashToast | null }>> {
   // An unknown /api address is a plain 404 for API clients, not a sign-in redirect.
   if (/^\/api(\/|$)/.test(new URL(request.url).pathname)) throw data(null, { status: 404 });
   const { user, csrfToken, headers } = await requireUser(request, context);
-  return data({ user: { username: user.username, displayName: user.displayName, role: user.role }, csrfToken }, { headers });
+  // A toast an action left for this page (redirectWithToast), shown once.
+  const flash = takeFlash(request, headers);
+  return data({ user: { username: user.username, displayName: user.displayName, role: user.role }, csrfToken, flash }, { headers });
 }
 
 // Pages name themselves; this title is for the error boundary, which renders in their place.
@@ -20,9 +23,9 @@ export const meta: MetaFunction = ({ error }) => [{ title: error ? errorTitle(er
 export const headers: HeadersFunction = () => ({ "Cache-Control": "no-store" });
 
 export default function SignedInLayout() {
-  const { user, csrfToken } = useLoaderData<typeof loader>();
+  const { user, csrfToken, flash } = useLoaderData<typeof loader>();
   return (
-    <AppShell user={user} csrfToken={csrfToken}>
+    <AppShell user={user} csrfToken={csrfToken} flash={flash}>
       <Outlet />
     </AppShell>
   );

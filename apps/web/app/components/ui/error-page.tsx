@@ -9,6 +9,10 @@ function describe(error: unknown): { status: number; title: string; message: str
       return { status: 403, title: "You don't have access to this page", message: `${role ? `The ${role} role` : "Your role"} may not use this page. Ask an administrator if you need it.` };
     }
     if (error.status === 404) return { status: 404, title: "Page not found", message: "There is no page at this address. It may have moved, or the link may be mistyped." };
+    if (error.status === 400 && Array.isArray(error.data?.problems)) {
+      const problems = (error.data.problems as unknown[]).filter((p): p is string => typeof p === "string");
+      return { status: 400, title: "This address asks for something the page cannot show", message: `${problems.join("; ")}. Clear the filters and try again.` };
+    }
     if (error.status < 500) return { status: error.status, title: "This request could not be completed", message: "Go back and try again." };
   }
   // Never the error's own text: it may carry internals, and production hides it anyway.

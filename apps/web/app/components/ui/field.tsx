@@ -3,7 +3,7 @@ import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react
 import { CONTROL, MUTED } from "./styles.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a field of any form's schema
-type AnyField = FieldMetadata<any, any, string[]>;
+export type AnyField = FieldMetadata<any, any, string[]>;
 
 /** The messages under a field or form, announced to screen readers as they appear. */
 export function ErrorList({ id, errors, className = "" }: { id?: string; errors?: readonly string[] | null; className?: string }) {
@@ -19,8 +19,9 @@ export function ErrorList({ id, errors, className = "" }: { id?: string; errors?
   );
 }
 
-function describedBy(meta: AnyField, help: ReactNode | undefined): string | undefined {
-  const ids = [help ? meta.descriptionId : null, meta.errors?.length ? meta.errorId : null].filter(Boolean);
+/** The ids a control's aria-describedby names: its help line and, when it has errors, their list. */
+export function describedBy(meta: AnyField, help: ReactNode | undefined, hasErrors = Boolean(meta.errors?.length)): string | undefined {
+  const ids = [help ? meta.descriptionId : null, hasErrors ? meta.errorId : null].filter(Boolean);
   return ids.length > 0 ? ids.join(" ") : undefined;
 }
 
@@ -41,8 +42,8 @@ interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, "type" 
   type?: InputType;
 }
 
-// The label, help line and errors around one control, the same for every kind of control.
-function FieldFrame({ meta, label, help, className, children }: { meta: AnyField; label: ReactNode; help?: ReactNode; className: string; children: ReactNode }) {
+/** The label, help line and errors around one control, the same for every kind of control of the kit. */
+export function FieldFrame({ meta, label, help, className, errors = meta.errors, children }: { meta: AnyField; label: ReactNode; help?: ReactNode; className: string; errors?: readonly string[] | undefined; children: ReactNode }) {
   return (
     <div className={className}>
       <Label htmlFor={meta.id}>{label}</Label>
@@ -52,7 +53,7 @@ function FieldFrame({ meta, label, help, className, children }: { meta: AnyField
           {help}
         </p>
       )}
-      <ErrorList id={meta.errorId} errors={meta.errors} />
+      <ErrorList id={meta.errorId} errors={errors} />
     </div>
   );
 }
