@@ -13,7 +13,10 @@ import { ensurePythonWinrm } from "./python-winrm.mjs";
 import { ROOT } from "./toolchain.mjs";
 
 export const RUN_MARKER = "OPSCONDUCTOR_TEST_RUN";
-const BROWSER_TESTS = ["apps/web/test/browser.test.ts"];
+// The files that drive a real browser: browser.test.ts and every page test (`*-page.test.ts`).
+const BROWSER_TESTS = readdirSync(join(ROOT, "apps", "web", "test"))
+  .filter((name) => name === "browser.test.ts" || name.endsWith("-page.test.ts"))
+  .map((name) => `apps/web/test/${name}`);
 const PYWINRM_TESTS = ["packages/winrm/test/pywinrm.test.ts"];
 
 const args = process.argv.slice(2);

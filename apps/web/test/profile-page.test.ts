@@ -204,6 +204,7 @@ describe("every page at 1280 and 390 px, light and dark", () => {
     const user = await newUser();
     const pages = [
       { name: "login", path: "/login", signedIn: false },
+      { name: "dashboard", path: "/", signedIn: true },
       { name: "profile", path: "/profile", signedIn: true },
       { name: "not-found", path: "/no-such-page", signedIn: true },
     ];
