@@ -64,6 +64,34 @@ describe("/api/users (admin)", () => {
     expect((await app.request("GET", "/api/users?cursor=garbage", { token: admin })).body.error.details[0].path).toBe("query.cursor");
   });
 
+  test("sorts by username (ignoring case) or creation time, either way, across pages; a cursor of another order is a 400", async () => {
+    for (const name of ["Sort-b", "sort-D", "sort-a", "SORT-c", "sort-e"]) {
+      expect((await app.request("POST", "/api/users", { token: admin, body: { username: name, role: "viewer" } })).status).toBe(201);
+    }
+    const walk = async (sort: string) => {
+      const names: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res = await app.request("GET", `/api/users?q=sort-&limit=2&sort=${sort}${cursor ? `&cursor=${cursor}` : ""}`, { token: admin });
+        expect(res.status, res.text).toBe(200);
+        names.push(...res.body.items.map((u: { username: string }) => u.username));
+        cursor = res.body.nextCursor;
+      } while (cursor);
+      return names;
+    };
+    expect(await walk("username")).toEqual(["sort-a", "Sort-b", "SORT-c", "sort-D", "sort-e"]);
+    expect(await walk("-username")).toEqual(["sort-e", "sort-D", "SORT-c", "Sort-b", "sort-a"]);
+    expect(await walk("createdAt")).toEqual(["Sort-b", "sort-D", "sort-a", "SORT-c", "sort-e"]);
+    expect(await walk("-createdAt")).toEqual(["sort-e", "SORT-c", "sort-a", "sort-D", "Sort-b"]);
+    const byName = await app.request("GET", "/api/users?q=sort-&limit=2&sort=username", { token: admin });
+    const mixed = await app.request("GET", `/api/users?q=sort-&limit=2&sort=-createdAt&cursor=${byName.body.nextCursor}`, { token: admin });
+    expect(mixed.status).toBe(400);
+    expect(mixed.body.error.details[0].path).toBe("query.cursor");
+    const bad = await app.request("GET", "/api/users?sort=password", { token: admin });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details[0].path).toBe("query.sort");
+  });
+
   test("operators and viewers may not manage users", async () => {
     for (const role of ["operator", "viewer"] as const) {
       const { accessToken } = await app.login(role);

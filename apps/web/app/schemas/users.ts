@@ -2,6 +2,7 @@
 // and password. Browser-safe.
 import { z } from "zod";
 import { ROLES } from "../lib/permissions.ts";
+import { sortQuery } from "../lib/sort.ts";
 import { pageQuery } from "./common.ts";
 
 export const PASSWORD_MIN_LENGTH = 12;
@@ -44,11 +45,15 @@ export const profileBody = z.object({ email: email.nullish(), displayName: displ
 /** Body of POST /api/users/me/password. */
 export const passwordChangeBody = z.object({ currentPassword: z.string().min(1).max(1024), newPassword: password });
 
-/** Query of GET /api/users. */
+/** The orders a user list can be in: `?sort=username`, `?sort=-createdAt` (the default: newest first). */
+export const USER_SORT_KEYS = ["username", "createdAt"] as const;
+
+/** Query of GET /api/users (and of the Users page). */
 export const userListQuery = pageQuery.extend({
   q: z.string().trim().max(200).optional(),
   role: role.optional(),
   disabled: z.enum(["true", "false"], { error: "must be true or false" }).transform((v) => v === "true").optional(),
+  sort: sortQuery(USER_SORT_KEYS, { key: "createdAt", direction: "desc" }),
 });
 
 export type CreateUser = z.infer<typeof createUserBody>;

@@ -9,7 +9,7 @@ import { hashPassword, verifyPassword } from "../auth/passwords.server.ts";
 import { attemptSucceeded, countAttempt, tooManyAttempts } from "../auth/sign-in-throttle.server.ts";
 import { issueTokens, revokeAllTokens, SESSION_TX, type ClientMeta, type IssuedTokens } from "../auth/tokens.server.ts";
 import { ApiError, notFound, rethrowConflict } from "../errors.server.ts";
-import { toUserView, userSelect, type UserView } from "./queries.server.ts";
+import { otherEnabledAdmins, toUserView, userSelect, type UserView } from "./queries.server.ts";
 
 // A taken username or email is a 409 naming the body field.
 async function saving<T>(work: () => Promise<T>): Promise<T> {
@@ -33,7 +33,7 @@ async function lockAdmins(tx: Db): Promise<void> {
 export async function isLastEnabledAdmin(tx: Db, user: { id: string; role: string; disabled: boolean }): Promise<boolean> {
   if (user.role !== "admin" || user.disabled) return false;
   await lockAdmins(tx);
-  return (await tx.user.count({ where: { role: "admin", disabled: false, id: { not: user.id } } })) === 0;
+  return (await otherEnabledAdmins(tx, user.id)) === 0;
 }
 
 async function assertNotLastAdmin(tx: Db, user: { id: string; role: string; disabled: boolean }, what: string): Promise<void> {

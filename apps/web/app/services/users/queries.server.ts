@@ -3,7 +3,7 @@ import type { Db, Prisma } from "@opsconductor/db";
 import type { Role } from "../../lib/permissions.ts";
 import type { UserListQuery } from "../../schemas/users.ts";
 import { notFound } from "../errors.server.ts";
-import { newestFirst } from "../pagination.server.ts";
+import { sortedPage } from "../pagination.server.ts";
 import { containsAny } from "../text-search.server.ts";
 
 export const userSelect = {
@@ -54,9 +54,11 @@ export function toUserView(row: UserRow): UserView {
   };
 }
 
-/** Lists users newest first, filtered by a text query, role and disabled flag. */
+const SORT_KINDS = { username: "text", createdAt: "date" } as const;
+
+/** Lists users in `query.sort` order (newest first unless asked otherwise), filtered by a text query, role and disabled flag. */
 export async function listUsers(db: Db, query: UserListQuery) {
-  const keyset = newestFirst(query, "createdAt");
+  const keyset = sortedPage(query, { column: query.sort.key, direction: query.sort.direction, kind: SORT_KINDS[query.sort.key] });
   const where: Prisma.UserWhereInput = {
     ...(query.role ? { role: query.role } : {}),
     ...(query.disabled !== undefined ? { disabled: query.disabled } : {}),
@@ -67,6 +69,11 @@ export async function listUsers(db: Db, query: UserListQuery) {
     ...keyset.args(where),
   });
   return keyset.page(rows.map(toUserView));
+}
+
+/** How many enabled admins there are besides `id`: none means that user is the last one (when an enabled admin). */
+export function otherEnabledAdmins(db: Db, id: string): Promise<number> {
+  return db.user.count({ where: { role: "admin", disabled: false, id: { not: id } } });
 }
 
 /** One user, or a 404. */
