@@ -7,18 +7,21 @@ const PROTOCOL = "application/HTTP-SPNEGO-session-encrypted";
 export const ENCRYPTED_CONTENT_TYPE = `multipart/encrypted;protocol="${PROTOCOL}";boundary="${BOUNDARY}"`;
 
 /** Seals a SOAP body into WinRM's multipart/encrypted framing (MS-WSMV 2.2.9.1.1.2.2). */
-export function encryptWinRMBody(session: NtlmSession, soap: Buffer): { body: Buffer; contentType: string } {
-  const { sealed, signature } = session.seal(soap);
-  const head = Buffer.from(
+export function encryptWinRMBody(session: NtlmSession, soap: Uint8Array): { body: Buffer; contentType: string } {
+  const head =
     `--${BOUNDARY}\r\n\tContent-Type: ${PROTOCOL}\r\n` +
-      `\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=${soap.length}\r\n` +
-      `--${BOUNDARY}\r\n\tContent-Type: application/octet-stream\r\n`,
-    "latin1",
-  );
-  const sigLength = Buffer.alloc(4);
-  sigLength.writeUInt32LE(signature.length);
-  const tail = Buffer.from(`--${BOUNDARY}--\r\n`, "latin1");
-  return { body: Buffer.concat([head, sigLength, signature, sealed, tail]), contentType: ENCRYPTED_CONTENT_TYPE };
+    `\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=${soap.length}\r\n` +
+    `--${BOUNDARY}\r\n\tContent-Type: application/octet-stream\r\n`;
+  const tail = `--${BOUNDARY}--\r\n`;
+  // One buffer for the whole body: the envelope is sealed where it lies in it.
+  const body = Buffer.allocUnsafe(head.length + 4 + 16 + soap.length + tail.length);
+  let at = body.write(head, 0, "latin1");
+  at = body.writeUInt32LE(16, at);
+  const sealed = body.subarray(at + 16, at + 16 + soap.length);
+  sealed.set(soap);
+  session.sealInPlace(sealed).copy(body, at);
+  body.write(tail, at + 16 + soap.length, "latin1");
+  return { body, contentType: ENCRYPTED_CONTENT_TYPE };
 }
 
 /** True when a Content-Type header announces WinRM's SPNEGO session encryption. */
@@ -26,7 +29,7 @@ export function isEncryptedContentType(contentType: string | undefined): boolean
   return Boolean(contentType && /^multipart\/encrypted/i.test(contentType.trim()) && contentType.includes(PROTOCOL));
 }
 
-/** Unseals a WinRM multipart/encrypted body, throwing a descriptive error when the framing is malformed. */
+/** Unseals a WinRM multipart/encrypted body in place (returning the plaintext's part of `body`), throwing a descriptive error when the framing is malformed. */
 export function decryptWinRMBody(session: NtlmSession, body: Buffer, contentType: string): Buffer {
   if (!isEncryptedContentType(contentType)) {
     throw new Error(`expected an encrypted WinRM body (multipart/encrypted; protocol="${PROTOCOL}"), got Content-Type "${contentType}"`);
@@ -60,5 +63,8 @@ export function decryptWinRMBody(session: NtlmSession, body: Buffer, contentType
   if (!body.subarray(sealedEnd, sealedEnd + closing.length).equals(closing)) {
     throw new Error("malformed encrypted WinRM body: payload length does not match OriginalContent Length");
   }
-  return session.unseal(body.subarray(sealedStart, sealedEnd), body.subarray(sigStart, sealedStart));
+  // Decrypted where it lies: the caller's body buffer becomes the plaintext's storage.
+  const plain = body.subarray(sealedStart, sealedEnd);
+  session.unsealInPlace(plain, body.subarray(sigStart, sealedStart));
+  return plain;
 }

@@ -71,6 +71,16 @@ describe("RC4", () => {
       expect(fast.update(data).equals(reference.update(data)), `${size} bytes`).toBe(true);
     }
   });
+  it("encrypts in place exactly as update does, also across the module's 256 KiB slices", () => {
+    const key = randomBytes(16);
+    const [inPlace, reference] = [new RC4(key), new RC4Js(key)];
+    for (const size of [5, 262_000, 600_001, 0, 40]) {
+      const data = randomBytes(size);
+      const expected = reference.update(data);
+      inPlace.updateInPlace(data);
+      expect(data.equals(expected), `${size} bytes`).toBe(true);
+    }
+  });
 });
 
 // MS-NLMP 4.2.1 common values and 4.2.4 NTLMv2 authentication.
@@ -259,6 +269,25 @@ describe("WinRM message encryption framing (MS-WSMV 2.2.9.1.1.2.2)", () => {
     expect(text).toContain(`\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=${soap.length}\r\n`);
     expect(text.endsWith("--Encrypted Boundary--\r\n")).toBe(true);
     expect(decryptWinRMBody(server, body, contentType)).toEqual(soap);
+  });
+
+  it("seals and unseals in place the same bytes as seal and unseal, leaving seal's input as it was", () => {
+    const [copying, inPlace] = [pair(), pair()];
+    for (const size of [300_000, 12, 1]) {
+      const text = randomBytes(size);
+      const original = Buffer.from(text);
+      const { sealed, signature } = copying.client.seal(text);
+      expect(text.equals(original)).toBe(true);
+      const buffer = Buffer.from(text);
+      expect(inPlace.client.sealInPlace(buffer).equals(signature)).toBe(true);
+      expect(buffer.equals(sealed)).toBe(true);
+      inPlace.server.unsealInPlace(buffer, signature);
+      expect(buffer.equals(original)).toBe(true);
+      expect(copying.server.unseal(sealed, signature).equals(original)).toBe(true);
+    }
+    const tampered = inPlace.client.seal(Buffer.from("next"));
+    tampered.sealed[1] = (tampered.sealed[1] as number) ^ 4;
+    expect(() => inPlace.server.unsealInPlace(tampered.sealed, tampered.signature)).toThrow(/signature does not match/);
   });
 
   it("throws clear errors on malformed framing", () => {

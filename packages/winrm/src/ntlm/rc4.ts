@@ -6,6 +6,8 @@
 /** A keystream generator: XORs data with the next bytes of its keystream. */
 interface Keystream {
   update(data: Uint8Array): Buffer;
+  /** The same as update, writing the result over `data` instead of into a new Buffer. */
+  updateInPlace(data: Uint8Array): void;
 }
 
 function schedule(s: Uint8Array | Int32Array, key: Uint8Array): void {
@@ -32,8 +34,13 @@ export class RC4Js implements Keystream {
   }
 
   update(data: Uint8Array): Buffer {
+    const out = Buffer.from(data);
+    this.updateInPlace(out);
+    return out;
+  }
+
+  updateInPlace(data: Uint8Array): void {
     const s = this.#s;
-    const out = Buffer.allocUnsafe(data.length);
     let i = this.#i;
     let j = this.#j;
     for (let n = 0; n < data.length; n++) {
@@ -43,11 +50,10 @@ export class RC4Js implements Keystream {
       const sj = s[j] as number;
       s[i] = sj;
       s[j] = si;
-      out[n] = (data[n] as number) ^ (s[(si + sj) & 0xff] as number);
+      data[n] = (data[n] as number) ^ (s[(si + sj) & 0xff] as number);
     }
     this.#i = i;
     this.#j = j;
-    return out;
   }
 }
 
@@ -57,6 +63,7 @@ export class RC4Js implements Keystream {
 
 const DATA = 512;
 const PAGE = 65536;
+const SLICE = 4 * PAGE - DATA;
 
 const uleb = (n: number): number[] => {
   const out: number[] = [];
@@ -144,11 +151,22 @@ class RC4Wasm implements Keystream {
   }
 
   update(data: Uint8Array): Buffer {
-    const needed = DATA + data.length;
-    if (this.#memory.buffer.byteLength < needed) this.#memory.grow(Math.ceil((needed - this.#memory.buffer.byteLength) / PAGE));
-    new Uint8Array(this.#memory.buffer, DATA, data.length).set(data);
-    this.#run(DATA, data.length);
-    return Buffer.from(new Uint8Array(this.#memory.buffer, DATA, data.length));
+    const out = Buffer.from(data);
+    this.updateInPlace(out);
+    return out;
+  }
+
+  // Through the module's memory in slices, so that it stays small whatever the message's size.
+  updateInPlace(data: Uint8Array): void {
+    const size = Math.min(SLICE, data.length);
+    if (this.#memory.buffer.byteLength < DATA + size) this.#memory.grow(Math.ceil((DATA + size - this.#memory.buffer.byteLength) / PAGE));
+    const window = new Uint8Array(this.#memory.buffer, DATA, size);
+    for (let offset = 0; offset < data.length; offset += size) {
+      const part = data.subarray(offset, Math.min(offset + size, data.length));
+      window.set(part);
+      this.#run(DATA, part.length);
+      part.set(window.subarray(0, part.length));
+    }
   }
 }
 
@@ -165,5 +183,10 @@ export class RC4 implements Keystream {
   /** Encrypts or decrypts `data` (the same operation) with the next bytes of the keystream. */
   update(data: Uint8Array): Buffer {
     return this.#impl.update(data);
+  }
+
+  /** As update, but overwrites `data` with the result (no allocation). */
+  updateInPlace(data: Uint8Array): void {
+    this.#impl.updateInPlace(data);
   }
 }

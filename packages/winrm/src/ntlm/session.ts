@@ -54,12 +54,16 @@ export class NtlmSession {
   }
 
   // MS-NLMP 3.4.4.2: HMAC_MD5(SigningKey, SeqNum || Message)[0..8], RC4'd with the sealing handle
-  // under key exchange, then Version(1) || Checksum || SeqNum.
-  #signature(dir: Direction, plain: Buffer, seq: number): Buffer {
+  // under key exchange (after the message itself, whose bytes come first in the keystream), then
+  // Version(1) || Checksum || SeqNum.
+  #checksum(dir: Direction, plain: Uint8Array, seq: number): { checksum: Buffer; seqBytes: Buffer } {
     const seqBytes = Buffer.alloc(4);
     seqBytes.writeUInt32LE(seq >>> 0);
-    let checksum: Buffer = createHmac("md5", dir.signKey).update(seqBytes).update(plain).digest().subarray(0, 8);
-    if (this.flags & NTLM_FLAGS.NEGOTIATE_KEY_EXCH) checksum = dir.rc4.update(checksum);
+    return { checksum: createHmac("md5", dir.signKey).update(seqBytes).update(plain).digest().subarray(0, 8), seqBytes };
+  }
+
+  #signature(dir: Direction, { checksum, seqBytes }: { checksum: Buffer; seqBytes: Buffer }): Buffer {
+    if (this.flags & NTLM_FLAGS.NEGOTIATE_KEY_EXCH) dir.rc4.updateInPlace(checksum);
     const sig = Buffer.alloc(16);
     sig.writeUInt32LE(1, 0);
     checksum.copy(sig, 4);
@@ -69,21 +73,34 @@ export class NtlmSession {
 
   /** Encrypts `message` and returns it with its 16-byte signature, advancing the outgoing sequence number. */
   seal(message: Buffer): { sealed: Buffer; signature: Buffer } {
-    const sealed = this.#out.rc4.update(message);
-    const signature = this.#signature(this.#out, message, this.#out.seq);
+    const sealed = Buffer.from(message);
+    return { sealed, signature: this.sealInPlace(sealed) };
+  }
+
+  /** Encrypts `message` where it is (no copy) and returns its 16-byte signature, advancing the outgoing sequence number. */
+  sealInPlace(message: Uint8Array): Buffer {
+    const sum = this.#checksum(this.#out, message, this.#out.seq);
+    this.#out.rc4.updateInPlace(message);
+    const signature = this.#signature(this.#out, sum);
     this.#out.seq++;
-    return { sealed, signature };
+    return signature;
   }
 
   /** Decrypts a sealed message from the peer and verifies its signature, throwing when it does not match. */
   unseal(sealed: Buffer, signature: Buffer): Buffer {
+    const plain = Buffer.from(sealed);
+    this.unsealInPlace(plain, signature);
+    return plain;
+  }
+
+  /** As unseal, decrypting `sealed` where it is; on a bad signature the bytes are garbage and an Error is thrown. */
+  unsealInPlace(sealed: Uint8Array, signature: Uint8Array): void {
     if (signature.length !== 16) throw new Error(`NTLM signature must be 16 bytes, got ${signature.length}`);
-    const plain = this.#in.rc4.update(sealed);
-    const expected = this.#signature(this.#in, plain, this.#in.seq);
+    this.#in.rc4.updateInPlace(sealed);
+    const expected = this.#signature(this.#in, this.#checksum(this.#in, sealed, this.#in.seq));
     this.#in.seq++;
     if (!timingSafeEqual(expected, signature)) {
       throw new Error("NTLM message signature does not match: the message was altered or the session keys differ");
     }
-    return plain;
   }
 }

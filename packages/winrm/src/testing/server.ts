@@ -1,7 +1,6 @@
 // The in-process WinRM test server: a WS-Management endpoint at /wsman speaking Basic and NTLM
 // (with MS-WSMV 2.2.9.1.1.2.2 message encryption) over HTTP or HTTPS, implementing the Windows
 // Remote Shell operations of MS-WSMV 3.1.4 against a pluggable command handler.
-import { isAscii } from "node:buffer";
 import { X509Certificate, randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -42,7 +41,7 @@ import {
   signalResponse,
 } from "./soap.ts";
 import type { FaultSpec, StreamChunk } from "./soap.ts";
-import { child, childrenNamed, parseXml } from "./xml.ts";
+import { base64Content, child, childrenNamed, parseXmlBytes } from "./xml.ts";
 import type { XmlElement } from "./xml.ts";
 
 /** An authentication scheme the test server can offer. */
@@ -437,7 +436,7 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
       const state = findCommand(shell, stream.attrs.CommandId);
       if (stream.attrs.Name && stream.attrs.Name !== "stdin") continue;
       if (!state.stdin.writableEnded) {
-        const data = Buffer.from(stream.text.trim(), "base64");
+        const data = base64Content(stream);
         const full = data.length > 0 && !state.stdin.write(data);
         if (stream.attrs.End === "true" || stream.attrs.End === "1") state.stdin.end();
         if (full) await drained(state, gone);
@@ -569,10 +568,10 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
     return deleteResponse(relatesTo);
   };
 
-  const dispatch = async (soap: string, user: string | undefined, clientIp: string, gone: AbortSignal): Promise<Reply> => {
+  const dispatch = async (soap: Buffer, user: string | undefined, clientIp: string, gone: AbortSignal): Promise<Reply> => {
     let envelope: XmlElement;
     try {
-      envelope = parseXml(soap);
+      envelope = parseXmlBytes(soap);
     } catch (error) {
       return faultReply(FAULTS.badRequest((error as Error).message), undefined);
     }
@@ -668,7 +667,7 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
 
     // wsmid Identify may be sent without credentials when the client asks for it explicitly.
     if (!authorization && String(req.headers.wsmanidentify ?? "").toLowerCase() === "unauthenticated") {
-      const reply = await dispatch(raw.toString("utf8"), undefined, clientIp, new AbortController().signal);
+      const reply = await dispatch(raw, undefined, clientIp, new AbortController().signal);
       return write(res, reply.status, { "Content-Type": SOAP_CONTENT_TYPE }, Buffer.from(reply.body, "utf8"));
     }
 
@@ -784,9 +783,7 @@ export async function startWinRMTestServer(options: WinRMTestServerOptions = {})
     res.once("close", onClose);
     inFlight++;
     try {
-      // ASCII (every Send: base64 in ASCII markup) decodes as latin1 to the same text, by a plain copy.
-      const text = soap[0] === 0xff && soap[1] === 0xfe ? soap.subarray(2).toString("utf16le") : isAscii(soap) ? soap.toString("latin1") : soap.toString("utf8");
-      respond(await dispatch(text, user, clientIp, gone.signal));
+      respond(await dispatch(soap, user, clientIp, gone.signal));
     } finally {
       inFlight--;
       res.off("close", onClose);

@@ -2,6 +2,8 @@
 // client's XML code so that the two sides of a test cannot share a parsing bug. It handles what
 // SOAP 1.2 envelopes from WinRM clients contain: elements, attributes, namespaces, text, CDATA,
 // comments, processing instructions and the predefined/numeric entities. DTDs are refused.
+import { isAscii } from "node:buffer";
+import { randomBytes } from "node:crypto";
 
 /** A parsed XML element with namespace-resolved names. */
 export interface XmlElement {
@@ -25,6 +27,85 @@ export class XmlSyntaxError extends Error {
 }
 
 const XML_NS = "http://www.w3.org/XML/1998/namespace";
+
+// Character data of this many bytes or more (a Send's base64) stays in the request's bytes: as one
+// string it would land in V8's large-object space, whose fresh pages cost several times the
+// decoding itself. The parser sees a short token in its place and the element reads it back.
+const LARGE_TEXT = 32 * 1024;
+// Decoded in pieces whose strings stay small; a multiple of 4, so base64 groups are never split.
+const BASE64_PIECE = 64 * 1024;
+const TOKEN_PREFIX = `{{large-text ${randomBytes(8).toString("hex")} `;
+const TOKEN = new RegExp(`${TOKEN_PREFIX.replace(/[{}]/g, "\\$&")}\\d+\\}\\}`, "g");
+
+interface LargeText {
+  /** The element's text before the run (whitespace in practice). */
+  before: string;
+  run: Buffer;
+}
+
+// Elements whose text is `before` + a large run, for as long as nothing else was appended.
+const largeTexts = new WeakMap<XmlElement, LargeText>();
+
+function attachLargeText(element: XmlElement, run: Buffer): void {
+  const large: LargeText = { before: element.text, run };
+  largeTexts.set(element, large);
+  Object.defineProperty(element, "text", {
+    configurable: true,
+    enumerable: true,
+    get: () => large.before + large.run.toString("latin1"),
+    set: (value: string) => {
+      largeTexts.delete(element);
+      Object.defineProperty(element, "text", { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
+}
+
+/** The bytes an element's base64 character data stands for (whitespace around it ignored). */
+export function base64Content(element: XmlElement | undefined): Buffer {
+  if (!element) return Buffer.alloc(0);
+  const large = largeTexts.get(element);
+  const run = large?.run;
+  // Node's decoder skips whitespace, which could straddle pieces; WinRM clients send none inside.
+  if (!large || !run || large.before.trim() !== "" || [0x20, 0x09, 0x0a, 0x0d].some((c) => run.indexOf(c) >= 0)) {
+    return Buffer.from(element.text.trim(), "base64");
+  }
+  const out = Buffer.allocUnsafe(Math.ceil(run.length / 4) * 3);
+  let length = 0;
+  for (let start = 0; start < run.length; start += BASE64_PIECE) {
+    length += out.write(run.toString("latin1", start, Math.min(start + BASE64_PIECE, run.length)), length, "base64");
+  }
+  return out.subarray(0, length);
+}
+
+/**
+ * Parses a request body (UTF-8, or UTF-16LE with its byte order mark). Runs of plain ASCII
+ * character data of 32 KiB or more are not copied into the document's string; their elements read
+ * them from `body` when asked (`text`, or `base64Content` without any string of their size).
+ */
+export function parseXmlBytes(body: Buffer): XmlElement {
+  if (body[0] === 0xff && body[1] === 0xfe) return parseXml(body.subarray(2).toString("utf16le"));
+  const encoding = isAscii(body) ? "latin1" : "utf8";
+  if (body.length < LARGE_TEXT) return parseXml(body.toString(encoding));
+  const large = new Map<string, Buffer>();
+  let text = "";
+  let from = 0;
+  for (let pos = 0; ; ) {
+    const gt = body.indexOf(0x3e, pos);
+    const lt = gt < 0 ? -1 : body.indexOf(0x3c, gt + 1);
+    if (lt < 0) break;
+    const run = body.subarray(gt + 1, lt);
+    // Without & " ' > (nor CR, which the parser would normalise) the bytes after a > are character data (or inside a comment, CDATA or
+    // processing instruction, where the same bytes read back mean the same).
+    if (run.length >= LARGE_TEXT && [0x26, 0x22, 0x27, 0x3e, 0x0d].every((c) => run.indexOf(c) < 0) && (encoding === "latin1" || isAscii(run))) {
+      const token = `${TOKEN_PREFIX}${large.size}}}`;
+      large.set(token, run);
+      text += body.toString(encoding, from, gt + 1) + token;
+      from = lt;
+    }
+    pos = lt;
+  }
+  return parseXml(text + body.toString(encoding, from), large);
+}
 
 function decodeEntities(raw: string, position: number): string {
   if (!raw.includes("&")) return raw;
@@ -59,7 +140,7 @@ interface OpenElement {
 const NAME = /^[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?/;
 
 /** Parses a complete document and returns its root element. */
-export function parseXml(input: string): XmlElement {
+export function parseXml(input: string, large?: ReadonlyMap<string, Buffer>): XmlElement {
   let text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   // A Send's base64 has no CR; scanning for one is far cheaper than running the regex over it.
   if (text.includes("\r")) text = text.replace(/\r\n?/g, "\n");
@@ -67,6 +148,10 @@ export function parseXml(input: string): XmlElement {
   let root: XmlElement | undefined;
   const stack: OpenElement[] = [];
   const rootScope = new Map<string, string>([["xml", XML_NS]]);
+
+  // Large runs inside CDATA sections and attribute values read back as they were.
+  const restore = (raw: string): string =>
+    large && raw.includes(TOKEN_PREFIX) ? raw.replace(TOKEN, (token) => large.get(token)?.toString("latin1") ?? token) : raw;
 
   const resolve = (qname: string, scope: Map<string, string>, isAttribute: boolean, at: number): { ns: string; local: string } => {
     const colon = qname.indexOf(":");
@@ -83,8 +168,10 @@ export function parseXml(input: string): XmlElement {
     if (chunkEnd > pos) {
       const chars = text.slice(pos, chunkEnd);
       const top = stack.at(-1);
-      if (top) top.element.text += decodeEntities(chars, pos);
-      else if (chars.trim() !== "") throw new XmlSyntaxError("text outside the root element", pos);
+      const run = large?.get(chars);
+      if (top && run && !largeTexts.has(top.element)) attachLargeText(top.element, run);
+      else if (top) top.element.text += run ? run.toString("latin1") : decodeEntities(restore(chars), pos);
+      else if ((run ? run.toString("latin1") : restore(chars)).trim() !== "") throw new XmlSyntaxError("text outside the root element", pos);
     }
     if (lt < 0) break;
     pos = lt;
@@ -97,7 +184,7 @@ export function parseXml(input: string): XmlElement {
       if (end < 0) throw new XmlSyntaxError("unterminated CDATA section", pos);
       const top = stack.at(-1);
       if (!top) throw new XmlSyntaxError("CDATA outside the root element", pos);
-      top.element.text += text.slice(pos + 9, end);
+      top.element.text += restore(text.slice(pos + 9, end));
       pos = end + 3;
     } else if (text.startsWith("<?", pos)) {
       const end = text.indexOf("?>", pos + 2);
@@ -149,7 +236,7 @@ export function parseXml(input: string): XmlElement {
         if (quote !== '"' && quote !== "'") throw new XmlSyntaxError("attribute value must be quoted", p);
         const close = text.indexOf(quote, p + 1);
         if (close < 0) throw new XmlSyntaxError("unterminated attribute value", p);
-        const rawValue = text.slice(p + 1, close);
+        const rawValue = restore(text.slice(p + 1, close));
         if (rawValue.includes("<")) throw new XmlSyntaxError("< in an attribute value", p);
         rawAttrs.push([attrMatch[0], decodeEntities(rawValue, p).replace(/[\t\n]/g, " ")]);
         p = close + 1;
