@@ -206,7 +206,7 @@ test("the navigation shows only the sections a role may use", () => {
   expect(navFor("admin", items).map((i) => i.label)).toEqual(["Dashboard", "Credentials", "Users"]);
   expect(navFor("operator", items).map((i) => i.label)).toEqual(["Dashboard", "Credentials"]);
   expect(navFor("viewer", items).map((i) => i.label)).toEqual(["Dashboard"]);
-  expect(navFor("viewer").map((i) => i.to)).toEqual(["/", "/targets", "/files", "/profile"]);
-  expect(navFor("operator").map((i) => i.to)).toEqual(["/", "/targets", "/credentials", "/files", "/profile"]);
-  expect(navFor("admin").map((i) => i.to)).toEqual(["/", "/targets", "/credentials", "/files", "/users", "/audit", "/profile"]);
+  expect(navFor("viewer").map((i) => i.to)).toEqual(["/", "/jobs", "/runs", "/targets", "/files", "/profile"]);
+  expect(navFor("operator").map((i) => i.to)).toEqual(["/", "/jobs", "/runs", "/targets", "/credentials", "/files", "/profile"]);
+  expect(navFor("admin").map((i) => i.to)).toEqual(["/", "/jobs", "/runs", "/targets", "/credentials", "/files", "/users", "/audit", "/profile"]);
 });

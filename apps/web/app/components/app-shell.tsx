@@ -1,5 +1,5 @@
-import { NavLink } from "@remix-run/react";
-import type { ReactNode } from "react";
+import { NavLink, useLocation } from "@remix-run/react";
+import { useEffect, useRef, type ReactNode } from "react";
 import type { Role } from "../lib/permissions.ts";
 import { navFor } from "./nav.ts";
 import { CsrfContext } from "./ui/csrf.tsx";
@@ -13,6 +13,12 @@ export interface ShellUser {
 
 /** The frame of every signed-in page: brand, section navigation, who is signed in, sign-out, and the toasts. */
 export function AppShell({ user, csrfToken, flash, children }: { user: ShellUser; csrfToken: string | null; flash?: ToastMessage | null; children: ReactNode }) {
+  const sections = useRef<HTMLUListElement>(null);
+  const { pathname } = useLocation();
+  // On a phone the row of sections scrolls: keep the current one in view.
+  useEffect(() => {
+    sections.current?.querySelector('[aria-current="page"]')?.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }, [pathname]);
   return (
     <CsrfContext.Provider value={csrfToken}>
       <ToastRegion initial={flash}>
@@ -24,14 +30,15 @@ export function AppShell({ user, csrfToken, flash, children }: { user: ShellUser
             <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-8 gap-y-2 px-4 py-3 sm:px-6">
               <span className="text-lg font-semibold tracking-tight">OpsConductor</span>
               <nav aria-label="Sections" className="order-last w-full sm:order-none sm:w-auto sm:flex-1">
-                <ul className="flex flex-wrap gap-1">
+                {/* On a phone the sections scroll sideways in one row instead of stacking rows above the page. */}
+                <ul ref={sections} className="-mx-1 flex gap-1 overflow-x-auto px-1 pb-1 sm:mx-0 sm:flex-wrap sm:overflow-visible sm:px-0 sm:pb-0">
                   {navFor(user.role).map((item) => (
                     <li key={item.to}>
                       <NavLink
                         to={item.to}
                         end={item.end}
                         className={({ isActive }) =>
-                          `block rounded-md px-3 py-1.5 text-sm font-medium focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 ${isActive ? "bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900" : "text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"}`
+                          `block rounded-md px-3 py-1.5 text-sm font-medium whitespace-nowrap focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 ${isActive ? "bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900" : "text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"}`
                         }
                       >
                         {item.label}

@@ -13,6 +13,8 @@ export interface NavItem {
 /** Every section of the app; later sections add an entry here with the permission that guards them. */
 export const NAV_ITEMS: readonly NavItem[] = Object.freeze([
   { to: "/", label: "Dashboard", end: true },
+  { to: "/jobs", label: "Jobs", permission: "jobs:read" },
+  { to: "/runs", label: "Runs", permission: "runs:read" },
   { to: "/targets", label: "Targets", permission: "targets:read" },
   { to: "/credentials", label: "Credentials", permission: "credentials:reference" },
   { to: "/files", label: "Files", permission: "files:read" },
