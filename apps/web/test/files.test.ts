@@ -165,6 +165,28 @@ describe("listing", () => {
     expect((await app.request("GET", "/api/files?cursor=garbage", { token: viewer })).status).toBe(400);
     expect((await app.request("GET", "/api/files/00000000-0000-4000-8000-000000000000", { token: viewer })).status).toBe(404);
   });
+
+  test("?sort=name and ?sort=-name walk the names in order across pages, duplicates of a name included; a bad order or another order's cursor is a 400", async () => {
+    for (const name of ["sort-b.txt", "SORT-a.txt", "sort-c.txt", "sort-b.txt"]) expect((await upload(admin, name, new Blob([name]))).status).toBe(201);
+    const walk = async (sort: string) => {
+      const names: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: { items: { name: string }[]; nextCursor: string | null } } = await app.request("GET", `/api/files?q=sort-&limit=1&sort=${sort}${cursor ? `&cursor=${cursor}` : ""}`, { token: viewer });
+        expect(page.status).toBe(200);
+        names.push(...page.body.items.map((i) => i.name));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return names;
+    };
+    // Names compare without regard to case (they are citext), as the list's filter does.
+    expect(await walk("name")).toEqual(["SORT-a.txt", "sort-b.txt", "sort-b.txt", "sort-c.txt"]);
+    expect(await walk("-name")).toEqual(["sort-c.txt", "sort-b.txt", "sort-b.txt", "SORT-a.txt"]);
+    const bad = await app.request("GET", "/api/files?sort=size", { token: viewer });
+    expect([bad.status, bad.body.error.details[0].path]).toEqual([400, "query.sort"]);
+    const byName = await app.request("GET", "/api/files?q=sort-&limit=1&sort=name", { token: viewer });
+    expect((await app.request("GET", `/api/files?q=sort-&limit=1&cursor=${byName.body.nextCursor}`, { token: viewer })).status).toBe(400);
+  });
 });
 
 describe("job steps and the library", () => {

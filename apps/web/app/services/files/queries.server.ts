@@ -2,7 +2,7 @@
 import type { Db, Prisma } from "@opsconductor/db";
 import type { FileListQuery } from "../../schemas/files.ts";
 import { notFound } from "../errors.server.ts";
-import { newestFirst } from "../pagination.server.ts";
+import { sortedPage } from "../pagination.server.ts";
 
 type FileRow = Prisma.LibraryFileGetPayload<object>;
 
@@ -18,9 +18,9 @@ export function toFileView(file: FileRow) {
   };
 }
 
-/** Files, newest first, optionally filtered by a substring of the name. */
+/** Files in `query.sort` order (newest first by default), optionally filtered by a substring of the name. */
 export async function listFiles(db: Db, query: FileListQuery) {
-  const keyset = newestFirst(query, "createdAt");
+  const keyset = sortedPage(query, { column: query.sort.key, direction: query.sort.direction, kind: query.sort.key === "name" ? "text" : "date" });
   const where: Prisma.LibraryFileWhereInput = query.q ? { name: { contains: query.q, mode: "insensitive" } } : {};
   const rows = await db.libraryFile.findMany(keyset.args(where));
   const page = keyset.page(rows);
@@ -32,4 +32,15 @@ export async function getFile(db: Db, id: string) {
   const file = await db.libraryFile.findUnique({ where: { id } });
   if (!file) throw notFound("file");
   return toFileView(file);
+}
+
+/** The job versions that copy a file (at most `limit`, by job name then version): why a delete is refused. */
+export async function fileUsers(db: Db, id: string, limit = 50): Promise<{ jobId: string; jobName: string; version: number }[]> {
+  const refs = await db.jobVersionFile.findMany({
+    where: { fileId: id },
+    select: { jobVersion: { select: { number: true, job: { select: { id: true, name: true } } } } },
+    orderBy: [{ jobVersion: { job: { name: "asc" } } }, { jobVersion: { number: "asc" } }],
+    take: limit,
+  });
+  return refs.map((r) => ({ jobId: r.jobVersion.job.id, jobName: r.jobVersion.job.name, version: r.jobVersion.number }));
 }
