@@ -3,21 +3,21 @@
 import type { Db, PrismaClient, TargetOs } from "@opsconductor/db";
 import { DEFAULT_PORTS, type CreateTarget, type UpdateTarget } from "../../schemas/targets.ts";
 import type { Audit } from "../audit/audit.server.ts";
-import { invalidField, notFound, rethrowConflict } from "../errors.server.ts";
+import { ApiError, invalidField, notFound, rethrowConflict } from "../errors.server.ts";
 import { bindingApproval, PolicyRefusal, refused, type BindingAccess } from "./credential-policy.server.ts";
-import { targetInclude, toTargetView, type TargetView } from "./queries.server.ts";
+import { CREDENTIAL_TYPE_FOR, targetInclude, toTargetView, type TargetView } from "./queries.server.ts";
 
-const EXPECTED_CREDENTIAL: Record<TargetOs, string> = { windows: "winrm", linux: "ssh" };
-
-async function checkCredential(db: Db, credentialId: string, os: TargetOs): Promise<void> {
+/** Refuses a credential that does not exist or does not fit the OS (winrm for windows, ssh for linux). */
+export async function checkCredential(db: Db, credentialId: string, os: TargetOs): Promise<void> {
   const credential = await db.credential.findUnique({ where: { id: credentialId }, select: { type: true, name: true } });
   if (!credential) throw invalidField("body.credentialId", "names no credential");
-  if (credential.type !== EXPECTED_CREDENTIAL[os]) {
-    throw invalidField("body.credentialId", `is the ${credential.type} credential ${credential.name}; a ${os} target needs a ${EXPECTED_CREDENTIAL[os]} credential`);
+  if (credential.type !== CREDENTIAL_TYPE_FOR[os]) {
+    throw invalidField("body.credentialId", `is the ${credential.type} credential ${credential.name}; a ${os} target needs a ${CREDENTIAL_TYPE_FOR[os]} credential`);
   }
 }
 
-function checkWinrm(settings: { transport: string; auth: string; allowUnencrypted: boolean }): void {
+/** Refuses Basic auth over plain HTTP unless unencrypted traffic was allowed on purpose. */
+export function checkWinrm(settings: { transport: string; auth: string; allowUnencrypted: boolean }): void {
   if (settings.transport === "http" && settings.auth === "basic" && !settings.allowUnencrypted) {
     throw invalidField("body.winrm.allowUnencrypted", "must be true for Basic auth over plain HTTP, which sends the password readably; prefer ntlm or https");
   }
@@ -71,6 +71,19 @@ const uniqueTags = (tags: string[]) => [...new Set(tags)];
  * where its usage policy allows, unless `access` lets the caller bind it anywhere.
  */
 export async function createTarget(prisma: PrismaClient, input: CreateTarget, audit: Audit, access: BindingAccess): Promise<TargetView> {
+  try {
+    return await prisma.$transaction((tx) => insertTarget(tx, input, audit, access));
+  } catch (error) {
+    if (error instanceof PolicyRefusal) await refused(error, "target.create", audit, prisma);
+    rethrowConflict(error, "target");
+  }
+}
+
+/**
+ * createTarget's work inside the caller's transaction (an import registers many in one). A
+ * credential outside its policy throws PolicyRefusal, which the caller audits after the rollback.
+ */
+export async function insertTarget(tx: Db, input: CreateTarget, audit: Audit, access: BindingAccess): Promise<TargetView> {
   const os = input.os ?? "windows";
   const transport = input.winrm?.transport ?? "http";
   const winrm = {
@@ -81,41 +94,34 @@ export async function createTarget(prisma: PrismaClient, input: CreateTarget, au
     winrmRejectUnauthorized: input.winrm?.rejectUnauthorized ?? true,
   } as const;
   checkWinrm({ transport, auth: winrm.winrmAuth, allowUnencrypted: winrm.winrmAllowUnencrypted });
-  try {
-    return await prisma.$transaction(async (tx) => {
-      if (input.credentialId) await checkCredential(tx, input.credentialId, os);
-      const connection = { name: input.name, hostname: input.hostname, port: input.port ?? DEFAULT_PORTS[transport], ...winrm, credentialId: input.credentialId ?? null };
-      const credentialApproval = await bindingApproval(tx, connection, null, access);
-      const created = await tx.target.create({
-        data: {
-          ...connection,
-          os,
-          credentialApproval,
-          tags: uniqueTags(input.tags ?? []),
-          description: input.description ?? null,
-        },
-      });
-      if (input.dependsOn?.length) {
-        await lockDependencies(tx);
-        await setDependencies(tx, created.id, input.dependsOn);
-      }
-      const row = await tx.target.findUniqueOrThrow({ where: { id: created.id }, include: targetInclude });
-      await audit(
-        {
-          action: "target.create",
-          entityType: "target",
-          entityId: row.id,
-          summary: `registered target ${row.name} (${row.hostname}:${row.port})`,
-          details: { name: row.name, hostname: row.hostname, port: row.port, os: row.os, credentialId: row.credentialId, tags: row.tags, dependsOn: row.dependsOn.map((d) => d.dependsOn.id) },
-        },
-        tx,
-      );
-      return toTargetView(row);
-    });
-  } catch (error) {
-    if (error instanceof PolicyRefusal) await refused(error, "target.create", audit, prisma);
-    rethrowConflict(error, "target");
+  if (input.credentialId) await checkCredential(tx, input.credentialId, os);
+  const connection = { name: input.name, hostname: input.hostname, port: input.port ?? DEFAULT_PORTS[transport], ...winrm, credentialId: input.credentialId ?? null };
+  const credentialApproval = await bindingApproval(tx, connection, null, access);
+  const created = await tx.target.create({
+    data: {
+      ...connection,
+      os,
+      credentialApproval,
+      tags: uniqueTags(input.tags ?? []),
+      description: input.description ?? null,
+    },
+  });
+  if (input.dependsOn?.length) {
+    await lockDependencies(tx);
+    await setDependencies(tx, created.id, input.dependsOn);
   }
+  const row = await tx.target.findUniqueOrThrow({ where: { id: created.id }, include: targetInclude });
+  await audit(
+    {
+      action: "target.create",
+      entityType: "target",
+      entityId: row.id,
+      summary: `registered target ${row.name} (${row.hostname}:${row.port})`,
+      details: { name: row.name, hostname: row.hostname, port: row.port, os: row.os, credentialId: row.credentialId, tags: row.tags, dependsOn: row.dependsOn.map((d) => d.dependsOn.id) },
+    },
+    tx,
+  );
+  return toTargetView(row);
 }
 
 /** Updates a target; fields left out keep their value. Re-pointing a target that has a credential follows the same policy as binding one. */
@@ -167,11 +173,31 @@ export async function updateTarget(prisma: PrismaClient, id: string, input: Upda
   }
 }
 
-/** Deletes a target; dependencies on it go with it, run history keeps the target's name. */
+/** The jobs whose current version has a step naming the target (by name, any case, or by id). */
+export async function jobsNamingTarget(db: Db, target: { id: string; name: string }): Promise<string[]> {
+  const jobs = await db.job.findMany({ where: { currentVersionId: { not: null } }, select: { name: true, currentVersion: { select: { definition: true } } }, orderBy: { name: "asc" } });
+  const name = target.name.toLowerCase();
+  return jobs
+    .filter((job) => {
+      const steps = (job.currentVersion?.definition as { steps?: { target?: unknown }[] } | null)?.steps;
+      return Array.isArray(steps) && steps.some((step) => typeof step?.target === "string" && (step.target === target.id || step.target.toLowerCase() === name));
+    })
+    .map((job) => job.name);
+}
+
+/**
+ * Deletes a target; dependencies on it go with it, run history keeps the target's name. A target
+ * that a job's current version names in a step is refused (409): its runs would fail.
+ */
 export async function deleteTarget(prisma: PrismaClient, id: string, audit: Audit): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const current = await tx.target.findUnique({ where: { id }, select: { name: true, hostname: true } });
     if (!current) throw notFound("target");
+    const jobs = await jobsNamingTarget(tx, { id, name: current.name });
+    if (jobs.length > 0) {
+      const listed = jobs.slice(0, 5).join(", ") + (jobs.length > 5 ? ` and ${jobs.length - 5} more` : "");
+      throw new ApiError(409, "target_in_use", `target ${current.name} is named by the steps of ${jobs.length === 1 ? "job" : "jobs"} ${listed}: change ${jobs.length === 1 ? "that job" : "those jobs"} first`);
+    }
     await tx.target.delete({ where: { id } });
     await audit({ action: "target.delete", entityType: "target", entityId: id, summary: `deleted target ${current.name}`, details: { name: current.name, hostname: current.hostname } }, tx);
   });
