@@ -4,7 +4,7 @@ import { createJob } from "../services/jobs/commands.server.ts";
 import { listJobs } from "../services/jobs/queries.server.ts";
 
 export const loader = apiRoute(
-  { method: "GET", path: "/api/jobs", summary: "List jobs, newest first", permission: "jobs:read", query: jobListQuery, tags: ["jobs"] },
+  { method: "GET", path: "/api/jobs", summary: "List jobs, newest first unless ?sort= (name, updatedAt, createdAt; - for descending) says otherwise", permission: "jobs:read", query: jobListQuery, tags: ["jobs"] },
   ({ db, query }) => listJobs(db, query),
 );
 

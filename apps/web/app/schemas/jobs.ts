@@ -2,6 +2,7 @@
 // @opsconductor/core after parsing, so that every problem is reported with its path.
 import { jobDefinitionJsonSchema } from "@opsconductor/core/schema";
 import { z } from "zod";
+import { sortQuery } from "../lib/sort.ts";
 import { booleanQuery, idParams, INT4_MAX, pageQuery, wholeNumber } from "./common.ts";
 
 const { $schema: _schema, ...definitionJsonSchema } = jobDefinitionJsonSchema();
@@ -9,8 +10,15 @@ const { $schema: _schema, ...definitionJsonSchema } = jobDefinitionJsonSchema();
 /** A job definition as posted (POST /api/jobs, PUT /api/jobs/{id}), documented with core's JSON Schema. */
 export const jobDefinitionBody = z.record(z.string(), z.unknown()).meta({ ...definitionJsonSchema, description: "A job definition (see @opsconductor/core)." });
 
-/** Query of GET /api/jobs. */
-export const jobListQuery = pageQuery.extend({ q: z.string().trim().min(1).max(200).optional(), active: booleanQuery.optional() });
+/** The orders a job list can be in: `?sort=name`, `?sort=-updatedAt`, `?sort=-createdAt` (the default: newest first). */
+export const JOB_SORT_KEYS = ["name", "updatedAt", "createdAt"] as const;
+
+/** Query of GET /api/jobs (and of the Jobs page). */
+export const jobListQuery = pageQuery.extend({
+  q: z.string().trim().min(1).max(200).optional(),
+  active: booleanQuery.optional(),
+  sort: sortQuery(JOB_SORT_KEYS, { key: "createdAt", direction: "desc" }),
+});
 
 /** Body of PATCH /api/jobs/{id}. */
 export const jobActiveBody = z.strictObject({ active: z.boolean() });

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { INT4_MAX } from "../../schemas/common.ts";
 import type { JobListQuery } from "../../schemas/jobs.ts";
 import { notFound } from "../errors.server.ts";
-import { decodeCursor, newestFirst, toPage, type PageRequest } from "../pagination.server.ts";
+import { decodeCursor, sortedPage, toPage, type PageRequest } from "../pagination.server.ts";
 import { containsAny } from "../text-search.server.ts";
 
 const jobInclude = { currentVersion: { select: { number: true, definition: true } } } as const;
@@ -34,16 +34,67 @@ export async function findJob(db: Db, id: string): Promise<JobRow> {
   return job;
 }
 
-/** Jobs, newest first, optionally filtered by a name/description search and the active flag. */
-export async function listJobs(db: Db, query: JobListQuery) {
-  const keyset = newestFirst(query, "createdAt");
-  const where: Prisma.JobWhereInput = {
+const SORT_KINDS = { name: "text", updatedAt: "date", createdAt: "date" } as const;
+
+function jobListWhere(query: JobListQuery): Prisma.JobWhereInput {
+  return {
     ...(query.active === undefined ? {} : { active: query.active }),
     ...containsAny(query.q, ["name", "description"]),
   };
-  const rows = await db.job.findMany({ include: jobListInclude, ...keyset.args(where) });
+}
+
+/** Jobs in `query.sort` order (newest first unless asked otherwise), optionally filtered by a name/description search and the active flag. */
+export async function listJobs(db: Db, query: JobListQuery) {
+  const keyset = sortedPage(query, { column: query.sort.key, direction: query.sort.direction, kind: SORT_KINDS[query.sort.key] });
+  const rows = await db.job.findMany({ include: jobListInclude, ...keyset.args(jobListWhere(query)) });
   const page = keyset.page(rows);
   return { items: page.items.map((job) => toJobView(job)), nextCursor: page.nextCursor };
+}
+
+/** A row of the Jobs page: the job, its newest run, its next scheduled run and who saved its current version. */
+export interface JobSummary {
+  id: string;
+  name: string;
+  description: string | null;
+  active: boolean;
+  version: number | null;
+  lastRun: { id: string; status: string; queuedAt: Date; finishedAt: Date | null } | null;
+  nextRunAt: Date | null;
+  changedBy: string | null;
+  changedAt: Date | null;
+}
+
+/** The Jobs page's rows: listJobs' order and filters, each job with its last run, next scheduled run and last change. */
+export async function listJobSummaries(db: Db, query: JobListQuery): Promise<{ items: JobSummary[]; nextCursor: string | null }> {
+  const keyset = sortedPage(query, { column: query.sort.key, direction: query.sort.direction, kind: SORT_KINDS[query.sort.key] });
+  const rows = await db.job.findMany({
+    include: { currentVersion: { select: { number: true, createdAt: true, createdBy: { select: { username: true } } } } },
+    ...keyset.args(jobListWhere(query)),
+  });
+  const page = keyset.page(rows);
+  const ids = page.items.map((job) => job.id);
+  if (ids.length === 0) return { items: [], nextCursor: page.nextCursor };
+  // The newest run of each job: one index scan of (job_id, queued_at desc) per job.
+  const runs = await db.$queryRaw<{ id: string; job_id: string; status: string; queued_at: Date; finished_at: Date | null }[]>`
+    SELECT DISTINCT ON (job_id) id, job_id, status::text AS status, queued_at, finished_at
+    FROM job_runs WHERE job_id = ANY(${ids}::uuid[]) ORDER BY job_id, queued_at DESC, id DESC`;
+  const lastRuns = new Map(runs.map((run) => [run.job_id, { id: run.id, status: run.status, queuedAt: run.queued_at, finishedAt: run.finished_at }]));
+  const schedules = await db.schedule.groupBy({ by: ["jobId"], where: { jobId: { in: ids }, enabled: true, nextRunAt: { not: null } }, _min: { nextRunAt: true } });
+  const nextRuns = new Map(schedules.map((row) => [row.jobId, row._min.nextRunAt]));
+  return {
+    items: page.items.map((job) => ({
+      id: job.id,
+      name: job.name,
+      description: job.description,
+      active: job.active,
+      version: job.currentVersion?.number ?? null,
+      lastRun: lastRuns.get(job.id) ?? null,
+      nextRunAt: nextRuns.get(job.id) ?? null,
+      changedBy: job.currentVersion?.createdBy?.username ?? null,
+      changedAt: job.currentVersion?.createdAt ?? null,
+    })),
+    nextCursor: page.nextCursor,
+  };
 }
 
 /** One job with its current version's number and definition. */
