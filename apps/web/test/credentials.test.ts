@@ -145,6 +145,29 @@ describe("/api/credentials", () => {
     expect(paths(await app.request("GET", "/api/credentials?type=telnet", { token: admin }))).toEqual(["query.type"]);
   });
 
+  test("?sort= orders by name or by last change, either way, across pages; an operator may sort the references too; a bad order is a 400", async () => {
+    for (const name of ["order-b", "ORDER-a", "order-c"]) await create({ name, type: "api_key", secret: { apiKey: "k" } });
+    // Changing order-b makes it the most recently updated.
+    const b = (await app.request("GET", "/api/credentials?q=order-b", { token: admin })).body.items[0];
+    expect((await app.request("PUT", `/api/credentials/${b.id}`, { token: admin, body: { description: "touched" } })).status).toBe(200);
+    const walk = async (sort: string, token = admin) => {
+      const names: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: { items: { name: string }[]; nextCursor: string | null } } = await app.request("GET", `/api/credentials?q=order-&limit=1&sort=${sort}${cursor ? `&cursor=${cursor}` : ""}`, { token });
+        expect(page.status).toBe(200);
+        names.push(...page.body.items.map((i) => i.name));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return names;
+    };
+    expect(await walk("name")).toEqual(["ORDER-a", "order-b", "order-c"]);
+    expect(await walk("-name", operator)).toEqual(["order-c", "order-b", "ORDER-a"]);
+    expect((await walk("-updatedAt"))[0]).toBe("order-b");
+    expect((await walk("updatedAt")).at(-1)).toBe("order-b");
+    expect(paths(await app.request("GET", "/api/credentials?sort=usedByTargets", { token: admin }))).toEqual(["query.sort"]);
+  });
+
   test("PUT updates metadata, and with a secret rotates it (rotatedAt); each is audited without the secret", async () => {
     const made = await create({ name: "rotating", type: "winrm", username: "old-user", secret: { password: "first-pass" } });
     const before = await sealedRow(made.id);

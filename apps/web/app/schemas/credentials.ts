@@ -3,10 +3,13 @@
 import { credentialPolicySchema } from "@opsconductor/db/host-patterns";
 import { CredentialType as CredentialTypes } from "@opsconductor/db/enums";
 import { z } from "zod";
+import { sortQuery } from "../lib/sort.ts";
 import { pageQuery } from "./common.ts";
 
 export const CREDENTIAL_TYPES = Object.values(CredentialTypes);
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
+/** How each credential type is named on pages. */
+export const CREDENTIAL_TYPE_LABELS: Readonly<Record<CredentialType, string>> = Object.freeze({ winrm: "WinRM", ssh: "SSH", api_key: "API key" });
 const credentialType = z.enum(CREDENTIAL_TYPES, { error: `must be one of ${CREDENTIAL_TYPES.join(", ")}` });
 
 /** The secret fields of a credential, by type. */
@@ -57,8 +60,41 @@ export const updateCredentialBody = z.object({
   secret: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** Query of GET /api/credentials. */
-export const credentialListQuery = pageQuery.extend({ type: credentialType.optional(), q: z.string().trim().max(200).optional() });
+/** The orders a credential list can be read in. */
+export const CREDENTIAL_SORT_KEYS = ["name", "updatedAt", "createdAt"] as const;
+
+/** Query of GET /api/credentials (and of the Credentials page). */
+export const credentialListQuery = pageQuery.extend({
+  type: credentialType.optional(),
+  q: z.string().trim().max(200).optional(),
+  sort: sortQuery(CREDENTIAL_SORT_KEYS, { key: "createdAt", direction: "desc" }).meta({ description: "Order: name, updatedAt or createdAt; a leading - for descending (default -createdAt, newest first)" }),
+});
+
+// The browser's forms. Each takes less than the API allows (an SSH credential made in the browser
+// holds a private key, not a password), never more, so what a form accepts the API accepts too.
+
+/** The SSH secret the credential form takes: a private key (pasted or read from a file) and its passphrase. */
+const sshKeySecret = z.strictObject({ privateKey: secretText(16_384), passphrase: secretText(1024).optional() });
+
+/** The create form of the Credentials page: the fields of its type. */
+export const credentialCreateForm = z.discriminatedUnion("type", [
+  z.object({ name, type: z.literal("winrm"), username: metadata.username, domain: metadata.domain, description: metadata.description, usagePolicy, secret: passwordSecret }),
+  z.object({ name, type: z.literal("ssh"), username: metadata.username, description: metadata.description, usagePolicy, secret: sshKeySecret }),
+  z.object({ name, type: z.literal("api_key"), description: metadata.description, usagePolicy, secret: apiKeySecret }),
+]);
+
+/** The edit form of a credential's page: name, metadata and the whole usage policy (absent entries: an empty policy). */
+export const credentialEditForm = z.object({ intent: z.literal("edit"), name, ...metadata, usagePolicy });
+
+/** The rotate form of a credential's page: only the new secret, in the shape of the credential's type (posted as a hidden field). */
+export const credentialRotateForm = z.discriminatedUnion("type", [
+  z.object({ intent: z.literal("rotate"), type: z.literal("winrm"), secret: passwordSecret }),
+  z.object({ intent: z.literal("rotate"), type: z.literal("ssh"), secret: sshKeySecret }),
+  z.object({ intent: z.literal("rotate"), type: z.literal("api_key"), secret: apiKeySecret }),
+]);
+
+/** The names of every secret field of the credential forms: never echoed back, whatever happens. */
+export const CREDENTIAL_SECRET_FIELDS = ["secret.password", "secret.privateKey", "secret.passphrase", "secret.apiKey"] as const;
 
 export type CreateCredential = z.infer<typeof createCredentialBody>;
 export type UpdateCredential = z.infer<typeof updateCredentialBody>;

@@ -2,7 +2,7 @@
 import type { Db, Prisma } from "@opsconductor/db";
 import type { CredentialListQuery, CredentialType } from "../../schemas/credentials.ts";
 import { notFound } from "../errors.server.ts";
-import { newestFirst } from "../pagination.server.ts";
+import { sortedPage } from "../pagination.server.ts";
 import { containsAny } from "../text-search.server.ts";
 
 export const detailSelect = {
@@ -57,11 +57,12 @@ export function toCredentialReference(row: { id: string; name: string; type: str
 }
 
 /**
- * Lists credentials newest first; `detail` false gives references only (id, name, type), and then
- * `q` searches names only: matching the hidden fields would reveal them a substring at a time.
+ * Lists credentials in `query.sort` order (newest first by default); `detail` false gives references
+ * only (id, name, type), and then `q` searches names only: matching the hidden fields would reveal
+ * them a substring at a time.
  */
 export async function listCredentials(db: Db, query: CredentialListQuery, detail: boolean) {
-  const keyset = newestFirst(query, "createdAt");
+  const keyset = sortedPage(query, { column: query.sort.key, direction: query.sort.direction, kind: query.sort.key === "name" ? "text" : "date" });
   const where: Prisma.CredentialWhereInput = {
     ...(query.type ? { type: query.type } : {}),
     ...containsAny(query.q, detail ? ["name", "username", "description"] : ["name"]),
@@ -79,4 +80,9 @@ export async function getCredential(db: Db, id: string): Promise<CredentialView>
   const row = await db.credential.findUnique({ where: { id }, select: detailSelect });
   if (!row) throw notFound("credential");
   return toCredentialView(row);
+}
+
+/** The targets that use a credential (at most `limit`, by name): what a refused delete points at. */
+export function credentialUsers(db: Db, id: string, limit = 50): Promise<{ id: string; name: string; hostname: string }[]> {
+  return db.target.findMany({ where: { credentialId: id }, select: { id: true, name: true, hostname: true }, orderBy: { name: "asc" }, take: limit });
 }
