@@ -6,6 +6,7 @@ import type { LookupFunction } from "node:net";
 import { Readable } from "node:stream";
 import { FRAME_HEADER_BYTES, TRAILER_BYTES, copyFrames } from "./copy.ts";
 import type { CopyChunk } from "./copy.ts";
+import { BufferPool } from "./buffers.ts";
 import { WinRMCopyError, WinRMError, WinRMFaultError, WinRMTimeoutError } from "./errors.ts";
 import { OutputDecoder } from "./output.ts";
 import { CMD_FILE_BOOTSTRAP, PROGRESS_PREAMBLE, STDIN_BOOTSTRAP, copyScript, powershellCommandLine, stdinScriptLine } from "./powershell.ts";
@@ -26,7 +27,7 @@ import {
 } from "./soap.ts";
 import type { IdentifyResult, RequestContext, SoapRequest, SoapResponse } from "./soap.ts";
 import { Transport } from "./transport.ts";
-import type { TransportStats } from "./transport.ts";
+import type { HeldConnection, HeldRequest, TransportStats } from "./transport.ts";
 
 /** Connection settings of a WinRMClient. */
 export interface WinRMClientOptions {
@@ -136,6 +137,11 @@ interface ExecOptions extends Omit<RunOptions, "stdin" | "timeoutSec"> {
    * (TerminateProcess on Windows, no finally blocks) would not let it do.
    */
   endInputOnFailure?: boolean;
+  /**
+   * Keep one connection for the whole input, so that each Send is sealed while the one before it
+   * is on its way (a copy); other requests of this client wait for a connection meanwhile.
+   */
+  holdConnection?: boolean;
 }
 
 const ENVELOPE_OVERHEAD = 8192;
@@ -197,10 +203,20 @@ export class Operations {
   }
 
   async call(request: SoapRequest, signal: AbortSignal | undefined, operationTimeoutSec = this.operationTimeoutSec): Promise<SoapResponse> {
+    const xml = await this.transport.post(request.xml, this.#postOptions(signal, operationTimeoutSec));
+    return parseResponse(xml, request, this.transport.hostLabel);
+  }
+
+  /** As call, for a request prepared on a held connection. */
+  async callHeld(held: HeldConnection, prepared: HeldRequest, request: SoapRequest, signal: AbortSignal | undefined): Promise<SoapResponse> {
+    const xml = await held.post(prepared, this.#postOptions(signal, this.operationTimeoutSec));
+    return parseResponse(xml, request, this.transport.hostLabel);
+  }
+
+  #postOptions(signal: AbortSignal | undefined, operationTimeoutSec: number): { signal?: AbortSignal; timeoutMs: number } {
     // The HTTP read timeout must outlast the server-side OperationTimeout, or every idle Receive would fail.
     const margin = Math.min(10, Math.max(2, operationTimeoutSec / 2));
-    const xml = await this.transport.post(request.xml, { ...(signal ? { signal } : {}), timeoutMs: (operationTimeoutSec + margin) * 1000 });
-    return parseResponse(xml, request, this.transport.hostLabel);
+    return { ...(signal ? { signal } : {}), timeoutMs: (operationTimeoutSec + margin) * 1000 };
   }
 
   /** Creates a shell. Deliberately not abortable: a Create cut off mid-flight could leave a shell nobody knows to delete. */
@@ -257,17 +273,24 @@ export class Operations {
       let inputFault: WinRMFaultError | undefined;
       if (opts.input) {
         let inputEnded = false;
+        const held = opts.holdConnection ? await this.transport.hold(signal) : undefined;
+        const envelopes = new BufferPool();
         const prepare: PrepareSend = (data, end) => {
-          const request = sendRequest(this.ctx(), shellId, commandId, data, end);
+          const request = sendRequest(this.ctx(), shellId, commandId, data, end, held ? (size) => envelopes.take(size) : undefined);
+          const prepared = held?.prepare(request.xml, () => envelopes.give(request.xml as Buffer));
           return async () => {
             signal?.throwIfAborted();
             this.#remainingSec(opts);
-            await this.call(request, signal);
+            await (prepared && held ? this.callHeld(held, prepared, request, signal) : this.call(request, signal));
             if (end) inputEnded = true;
           };
         };
         try {
-          await opts.input((data, end) => prepare(data, end)(), prepare);
+          try {
+            await opts.input((data, end) => prepare(data, end)(), prepare);
+          } finally {
+            held?.release();
+          }
         } catch (error) {
           // A process that exits early makes Send fail; its exit code and stderr explain more than the fault.
           if (!(error instanceof WinRMFaultError)) {
@@ -673,7 +696,7 @@ export class WinRMClient {
       }
     };
 
-    const exec = { input: feed, deadline, timeoutSec: opts.timeoutSec, endInputOnFailure: true };
+    const exec = { input: feed, deadline, timeoutSec: opts.timeoutSec, endInputOnFailure: true, holdConnection: true };
     const result = await this.#runOnce(command, [], { ...(opts.signal ? { signal: opts.signal } : {}) }, exec);
     const host = this.#transport.hostLabel;
     const retry = "Copy it again; if it persists, check for a proxy or antivirus rewriting the file.";

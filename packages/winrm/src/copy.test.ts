@@ -147,6 +147,29 @@ describe("copyFile", () => {
     expect(maxAhead).toBeLessThan(2 * 1024 * 1024);
   }, 60_000);
 
+  it("keeps its connection while it sends; a command started meanwhile on the same client runs after the last Send, over the same NTLM context", async () => {
+    let sendsBeforeCommand: number | undefined;
+    const server: WinRMTestServer = await start({
+      handler: (ctx) => {
+        if (ctx.commandLine === "echo meanwhile") sendsBeforeCommand = server.stats.operations.send;
+        return defaultCommandHandler(ctx);
+      },
+    });
+    const client = connect(server);
+    await client.runCmd("echo warm");
+    const data = randomBytes(3 * 1024 * 1024);
+    let meanwhile: Promise<{ stdout: string }> | undefined;
+    // Started once the copy's first Send is through, i.e. while the copy holds the connection.
+    const copying = client.copyFile(data, "C:\\held.bin", { onProgress: () => void (meanwhile ??= client.runCmd("echo meanwhile")) });
+    expect((await copying).sha256).toBe(sha256(data));
+    expect(server.files.get("C:\\held.bin")?.equals(data)).toBe(true);
+    expect((await meanwhile)?.stdout.trim()).toBe("meanwhile");
+    // 3 MiB in ~377 KB Sends: the command's requests waited for all of them.
+    expect(server.stats.operations.send).toBeGreaterThanOrEqual(8);
+    expect(sendsBeforeCommand).toBe(server.stats.operations.send);
+    expect(client.stats).toMatchObject({ connections: 1, authentications: 1 });
+  });
+
   it("refuses to replace an existing file unless overwrite is set", async () => {
     const server = await start({ files: [["C:\\app\\config.json", Buffer.from("old")]] });
     const client = connect(server);

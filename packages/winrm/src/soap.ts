@@ -132,14 +132,14 @@ export function writeBase64(data: Uint8Array, target: Buffer, offset: number): n
   return at;
 }
 
-/** Builds a Send request carrying stdin bytes for a command. */
-export function sendRequest(ctx: RequestContext, shellId: string, commandId: string, data: Buffer, end: boolean): SoapRequest {
+/** Builds a Send request carrying stdin bytes for a command, its envelope in a buffer from `alloc`. */
+export function sendRequest(ctx: RequestContext, shellId: string, commandId: string, data: Buffer, end: boolean, alloc: (size: number) => Buffer = Buffer.allocUnsafe): SoapRequest {
   const { messageId, head, tail } = envelopeParts({ ...ctx, action: ACTIONS.send, shellId });
   const open = `${head}<rsp:Send><rsp:Stream Name="stdin" CommandId="${escapeXml(commandId)}"${end ? ' End="true"' : ""}>`;
   const close = `</rsp:Stream></rsp:Send>${tail}`;
   const openBytes = Buffer.byteLength(open, "utf8");
   const base64Length = 4 * Math.ceil(data.length / 3);
-  const xml = Buffer.allocUnsafe(openBytes + base64Length + Buffer.byteLength(close, "utf8"));
+  const xml = alloc(openBytes + base64Length + Buffer.byteLength(close, "utf8"));
   xml.write(open, 0, "utf8");
   writeBase64(data, xml, openBytes);
   xml.write(close, openBytes + base64Length, "utf8");

@@ -14,6 +14,7 @@ import {
   parseChallengeMessage,
 } from "./ntlm/index.ts";
 import type { NtlmSession } from "./ntlm/index.ts";
+import { BufferPool } from "./buffers.ts";
 import { WinRMAuthError, WinRMError, WinRMHttpError, WinRMTimeoutError, connectionError } from "./errors.ts";
 
 /** Connection and authentication settings of a transport. */
@@ -51,6 +52,35 @@ interface Connection {
   socket: Socket | undefined;
   authenticated: boolean;
   session: NtlmSession | undefined;
+}
+
+interface SealedBody {
+  session: NtlmSession;
+  body: Buffer;
+  contentType: string;
+}
+
+/** A request prepared on a held connection: its envelope, and its body once sealed (ahead, or when it was posted). */
+export interface HeldRequest {
+  soap: Buffer;
+  sealed?: SealedBody & { pooled?: Buffer };
+  /** Settle when Node is done with each HTTP request that sent it. */
+  requests: Promise<void>[];
+  /** Called once nothing reads `soap` any more (after post, when its HTTP requests are closed). */
+  onDone?: () => void;
+}
+
+/** One connection reserved for a series of requests (Transport.hold). */
+export interface HeldConnection {
+  /**
+   * Builds (and, with NTLM encryption, seals) a request; requests must be posted in the order they
+   * were prepared. `onDone` runs once the envelope's bytes are no longer read (after its post).
+   */
+  prepare(xml: string | Buffer, onDone?: () => void): HeldRequest;
+  /** Sends a prepared request on the held connection and returns the response XML. */
+  post(request: HeldRequest, opts: { signal?: AbortSignal; timeoutMs: number }): Promise<string>;
+  /** Gives the connection back; one with sealed requests never sent re-authenticates before its next use. */
+  release(): void;
 }
 
 interface RawResponse {
@@ -111,6 +141,59 @@ export class Transport {
     }
   }
 
+  /**
+   * Takes one connection for a series of requests sent one after another (a copy's Sends), so that
+   * each can be sealed while the one before it is still on its way: NTLM seals a connection's
+   * messages in sequence, so nothing else may use the connection until `release()`.
+   */
+  async hold(signal: AbortSignal | undefined): Promise<HeldConnection> {
+    const conn = await this.#acquire(signal);
+    let released = false;
+    let previous: HeldRequest | undefined;
+    // Sealed ahead but never posted: the keystream and sequence number moved past what the server saw.
+    const unsent = new Set<HeldRequest>();
+    const bodies = new BufferPool();
+    return {
+      prepare: (xml, onDone) => {
+        if (released) throw new WinRMError("the held WinRM connection was released");
+        const request: HeldRequest = { soap: typeof xml === "string" ? Buffer.from(xml, "utf8") : xml, requests: [], ...(onDone ? { onDone } : {}) };
+        const session = conn.authenticated && !conn.socket?.destroyed ? conn.session : undefined;
+        // Only right behind a request already sealed for the same session: sequence numbers must follow the sending order.
+        if (this.#encrypt && session && (previous === undefined || previous.sealed?.session === session)) {
+          const body = encryptWinRMBody(session, request.soap, (size) => bodies.take(size));
+          request.sealed = { session, ...body, pooled: body.body };
+          unsent.add(request);
+        }
+        previous = request;
+        return request;
+      },
+      post: async (request, opts) => {
+        if (released) throw new WinRMError("the held WinRM connection was released");
+        unsent.delete(request);
+        try {
+          return await this.#postOn(conn, request.soap, opts, request);
+        } finally {
+          // Once Node is done with every HTTP request that carried them, the buffers can carry the next ones.
+          void Promise.all(request.requests).then(() => {
+            if (request.sealed?.pooled) bodies.give(request.sealed.pooled);
+            request.onDone?.();
+          });
+        }
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        if ([...unsent].some((request) => request.sealed?.session === conn.session)) {
+          // The server would see a gap in the sequence: this connection authenticates afresh before its next request.
+          conn.authenticated = false;
+          conn.agent.destroy();
+          conn.agent = this.#agent();
+        }
+        this.#release(conn);
+      },
+    };
+  }
+
   /** Closes every connection. */
   close(): void {
     this.#closed = true;
@@ -119,17 +202,19 @@ export class Transport {
     this.#idle.length = 0;
   }
 
-  #newConnection(): Connection {
+  #agent(): http.Agent {
     const common = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1, keepAliveMsecs: 30_000 };
-    const agent =
-      this.#o.transport === "https"
-        ? new https.Agent({
-            ...common,
-            ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}),
-            rejectUnauthorized: this.#o.rejectUnauthorized ?? true,
-          })
-        : new http.Agent(common);
-    const conn: Connection = { agent, socket: undefined, authenticated: false, session: undefined };
+    return this.#o.transport === "https"
+      ? new https.Agent({
+          ...common,
+          ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}),
+          rejectUnauthorized: this.#o.rejectUnauthorized ?? true,
+        })
+      : new http.Agent(common);
+  }
+
+  #newConnection(): Connection {
+    const conn: Connection = { agent: this.#agent(), socket: undefined, authenticated: false, session: undefined };
     this.#all.push(conn);
     return conn;
   }
@@ -165,10 +250,10 @@ export class Transport {
     else this.#idle.push(conn);
   }
 
-  async #postOn(conn: Connection, soap: Buffer, opts: { signal?: AbortSignal; timeoutMs: number }): Promise<string> {
+  async #postOn(conn: Connection, soap: Buffer, opts: { signal?: AbortSignal; timeoutMs: number }, held?: HeldRequest): Promise<string> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#attempt(conn, soap, opts, attempt);
+        return await this.#attempt(conn, soap, opts, attempt, held);
       } catch (error) {
         // A kept-alive socket the server had already closed: nothing reached the server, so resend once.
         if (error instanceof RetryableSocketError && attempt === 0) {
@@ -181,20 +266,29 @@ export class Transport {
     }
   }
 
-  async #attempt(conn: Connection, soap: Buffer, opts: { signal?: AbortSignal; timeoutMs: number }, attempt: number): Promise<string> {
+  async #attempt(conn: Connection, soap: Buffer, opts: { signal?: AbortSignal; timeoutMs: number }, attempt: number, held?: HeldRequest): Promise<string> {
     if (this.#o.auth === "basic") {
       const token = Buffer.from(`${this.#o.username}:${this.#o.password}`, "utf8").toString("base64");
-      const res = await this.#http(conn, soap, { Authorization: `Basic ${token}`, "Content-Type": SOAP_CONTENT_TYPE }, opts);
+      const res = await this.#http(conn, soap, { Authorization: `Basic ${token}`, "Content-Type": SOAP_CONTENT_TYPE }, opts, held?.requests);
       if (res.status === 401) throw new WinRMAuthError({ host: this.hostLabel, username: this.#o.username, auth: "basic" });
       return this.#readBody(conn, res);
     }
     if (conn.socket?.destroyed) conn.authenticated = false;
     if (!conn.authenticated) {
-      const res = await this.#handshake(conn, this.#encrypt ? undefined : soap, opts);
+      const res = await this.#handshake(conn, this.#encrypt ? undefined : soap, opts, held);
       if (!this.#encrypt) return this.#readBody(conn, res);
     }
-    const body = this.#encrypt ? encryptWinRMBody(conn.session as NtlmSession, soap) : { body: soap, contentType: SOAP_CONTENT_TYPE };
-    const res = await this.#http(conn, body.body, { "Content-Type": body.contentType }, opts);
+    let body: { body: Buffer; contentType: string } = { body: soap, contentType: SOAP_CONTENT_TYPE };
+    if (this.#encrypt) {
+      const session = conn.session as NtlmSession;
+      // Sealed ahead on a held connection for the session still in use, or sealed now.
+      if (held?.sealed?.session === session) body = held.sealed;
+      else {
+        body = encryptWinRMBody(session, soap);
+        if (held) held.sealed = { session, ...body };
+      }
+    }
+    const res = await this.#http(conn, body.body, { "Content-Type": body.contentType }, opts, held?.requests);
     if (res.status === 401) {
       conn.authenticated = false;
       // The server forgot our context (e.g. it closed the connection): authenticate again once.
@@ -205,7 +299,7 @@ export class Transport {
   }
 
   /** NTLM over the Negotiate scheme; returns the response to the AUTHENTICATE leg. */
-  async #handshake(conn: Connection, body: Buffer | undefined, opts: { signal?: AbortSignal; timeoutMs: number }): Promise<RawResponse> {
+  async #handshake(conn: Connection, body: Buffer | undefined, opts: { signal?: AbortSignal; timeoutMs: number }, held?: HeldRequest): Promise<RawResponse> {
     this.stats.authentications++;
     const negotiate = createNegotiateMessage();
     const first = await this.#http(conn, Buffer.alloc(0), { Authorization: `Negotiate ${negotiate.toString("base64")}`, "Content-Type": SOAP_CONTENT_TYPE }, opts);
@@ -234,7 +328,7 @@ export class Transport {
       ...(channelBindings ? { channelBindings } : {}),
     });
     const payload = body ?? Buffer.alloc(0);
-    const second = await this.#http(conn, payload, { Authorization: `Negotiate ${message.toString("base64")}`, "Content-Type": SOAP_CONTENT_TYPE }, opts);
+    const second = await this.#http(conn, payload, { Authorization: `Negotiate ${message.toString("base64")}`, "Content-Type": SOAP_CONTENT_TYPE }, opts, held?.requests);
     if (second.socket !== first.socket) {
       throw new WinRMAuthError({ host: this.hostLabel, username: this.#o.username, auth: "ntlm", detail: "the server closed the connection during the NTLM handshake" });
     }
@@ -268,10 +362,13 @@ export class Transport {
     throw new WinRMHttpError(res.status, this.hostLabel, text.slice(0, 200).trim());
   }
 
-  #http(conn: Connection, body: Buffer, headers: Record<string, string>, opts: { signal?: AbortSignal; timeoutMs: number }): Promise<RawResponse> {
+  /** One HTTP exchange; `closed` collects a promise that settles once Node no longer reads `body`. */
+  #http(conn: Connection, body: Buffer, headers: Record<string, string>, opts: { signal?: AbortSignal; timeoutMs: number }, closed?: Promise<void>[]): Promise<RawResponse> {
     const { signal } = opts;
     return new Promise<RawResponse>((resolve, reject) => {
       if (signal?.aborted) {
+        // A body sealed for this request is never sent: the connection's NTLM sequence is out of step.
+        conn.authenticated = false;
         reject(signal.reason);
         return;
       }
@@ -286,6 +383,7 @@ export class Transport {
         method: "POST",
         headers: { ...headers, "Content-Length": String(body.length), "User-Agent": "opsconductor-winrm" },
       });
+      closed?.push(new Promise((done) => req.once("close", () => done())));
       let settled = false;
       let connectTimer: NodeJS.Timeout | undefined;
       const finish = (error: unknown, value?: RawResponse) => {

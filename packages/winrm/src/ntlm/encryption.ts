@@ -6,15 +6,15 @@ const PROTOCOL = "application/HTTP-SPNEGO-session-encrypted";
 /** The Content-Type of an encrypted WinRM body (MS-WSMV 2.2.9.1.1.2.2). */
 export const ENCRYPTED_CONTENT_TYPE = `multipart/encrypted;protocol="${PROTOCOL}";boundary="${BOUNDARY}"`;
 
-/** Seals a SOAP body into WinRM's multipart/encrypted framing (MS-WSMV 2.2.9.1.1.2.2). */
-export function encryptWinRMBody(session: NtlmSession, soap: Uint8Array): { body: Buffer; contentType: string } {
+/** Seals a SOAP body into WinRM's multipart/encrypted framing (MS-WSMV 2.2.9.1.1.2.2), in a buffer from `alloc`. */
+export function encryptWinRMBody(session: NtlmSession, soap: Uint8Array, alloc: (size: number) => Buffer = Buffer.allocUnsafe): { body: Buffer; contentType: string } {
   const head =
     `--${BOUNDARY}\r\n\tContent-Type: ${PROTOCOL}\r\n` +
     `\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=${soap.length}\r\n` +
     `--${BOUNDARY}\r\n\tContent-Type: application/octet-stream\r\n`;
   const tail = `--${BOUNDARY}--\r\n`;
   // One buffer for the whole body: the envelope is sealed where it lies in it.
-  const body = Buffer.allocUnsafe(head.length + 4 + 16 + soap.length + tail.length);
+  const body = alloc(head.length + 4 + 16 + soap.length + tail.length);
   let at = body.write(head, 0, "latin1");
   at = body.writeUInt32LE(16, at);
   const sealed = body.subarray(at + 16, at + 16 + soap.length);
