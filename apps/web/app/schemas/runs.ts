@@ -39,4 +39,34 @@ export const runStepsQuery = z.object({
 /** Query of GET /api/runs/{id}/events. */
 export const runEventsQuery = z.object({ lastEventId: wholeNumber(INT4_MIN).optional().describe("Resume after this output sequence (the Last-Event-ID header wins)") });
 
+/** The most lines one GET /api/runs/{id}/log answer carries. */
+export const MAX_LOG_LINES = 1000;
+
+/** Query of GET /api/runs/{id}/log: a range of the log's lines. */
+export const runLogQuery = z.object({
+  from: wholeNumber(1).default(1).describe("Number of the first line (lines are numbered from 1 across the run)"),
+  count: wholeNumber(1, MAX_LOG_LINES).default(200).describe(`How many lines, at most ${MAX_LOG_LINES}`),
+});
+
+/** The most matching line numbers one GET /api/runs/{id}/log/search answer lists. */
+export const MAX_SEARCH_MATCHES = 10_000;
+
+/** Query of GET /api/runs/{id}/log/search. */
+export const runLogSearchQuery = z
+  .object({
+    q: z
+      .string({ error: "must be the text to search for" })
+      .min(1, "must be the text to search for")
+      .max(200, "must be at most 200 characters")
+      .refine((q) => !/[\r\n]/.test(q), "must be one line of text")
+      .describe("Text to find: a line matches when its visible text (colour codes left out) contains it, ASCII letters compared without regard to case"),
+    after: wholeNumber(0).optional().describe("List only matching lines after this line number"),
+    before: wholeNumber(1).optional().describe("List only matching lines before this line number (the last ones before it)"),
+    limit: wholeNumber(1, MAX_SEARCH_MATCHES).default(1000).describe(`How many matching line numbers to list, at most ${MAX_SEARCH_MATCHES}`),
+  })
+  .superRefine((query, ctx) => {
+    if (query.after !== undefined && query.before !== undefined) ctx.addIssue({ code: "custom", path: ["before"], message: "cannot be combined with query.after" });
+  });
+
 export type RunListQuery = z.infer<typeof runListQuery>;
+export type RunLogSearchQuery = z.infer<typeof runLogSearchQuery>;
