@@ -3,20 +3,25 @@
 // latency and host name; a wrong password with the hint), edits and deletes; an operator cannot
 // bind a credential outside its usage policy; bad input stays next to its field; a viewer sees no
 // controls and the server refuses them anyway.
+import { join } from "node:path";
 import { createTestJob, createTestRun, createTestStep } from "@opsconductor/testing";
-import { describedText, hydrated, openPage, signIn, useBrowser } from "@opsconductor/testing/browser";
+import { describedText, hydrated, openPage, SHOTS_DIR, signIn, useBrowser } from "@opsconductor/testing/browser";
 import { PASSWORDS, startApp } from "@opsconductor/testing/web";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import type { Page } from "playwright-core";
 import { afterAll, describe, expect, test } from "vitest";
 
+// While a test holds `gate`, hostname waits for it: the page's pending state can be looked at
+// without racing the answer.
+let gate: Promise<void> | null = null;
 const winrm = await startWinRMTestServer({
   users: { svc: "right-winrm-password" },
   auth: "ntlm",
   machineName: "WIN-TEST-01",
-  handler: (ctx) => {
-    if (ctx.shell === "cmd" && ctx.commandLine.trim() === "hostname") ctx.stdout.write(`${ctx.machineName}\r\n`);
-    else return 1;
+  handler: async (ctx) => {
+    if (ctx.shell !== "cmd" || ctx.commandLine.trim() !== "hostname") return 1;
+    await gate;
+    ctx.stdout.write(`${ctx.machineName}\r\n`);
   },
 });
 afterAll(() => winrm.close());
@@ -93,11 +98,22 @@ describe("registering and testing a target", () => {
 
     await hydrated(page);
     const identifies = winrm.stats.operations.identify;
+    let release = () => {};
+    gate = new Promise((resolve) => (release = resolve));
     await page.getByRole("button", { name: "Test connection" }).click();
+    // While the host has not answered: the button is busy and the page says whom it is reaching.
+    const busy = page.getByRole("button", { name: "Testing…" });
+    await busy.waitFor();
+    expect(await busy.isDisabled()).toBe(true);
+    await page.getByRole("status").getByText(`Connecting to 127.0.0.1:${winrm.port} over HTTP…`).waitFor();
+    if (SHOTS_DIR) await page.screenshot({ path: join(SHOTS_DIR, "target-test-running-1280-light.png"), fullPage: true });
+    release();
+    gate = null;
     await page.getByTestId("test-latency").waitFor();
     expect(await page.getByTestId("test-latency").textContent()).toMatch(/^\d+ ms$/);
     expect(await page.getByTestId("test-hostname").textContent()).toBe("WIN-TEST-01");
     expect(winrm.stats.operations.identify).toBeGreaterThan(identifies);
+    if (SHOTS_DIR) await page.screenshot({ path: join(SHOTS_DIR, "target-test-ok-1280-light.png"), fullPage: true });
     // The page's last test follows (the action revalidates the loader), as the list does.
     await page.getByText("connected; hostname WIN-TEST-01").waitFor();
     const tested = await app.prisma.target.findUniqueOrThrow({ where: { id: row.id } });
@@ -117,6 +133,7 @@ describe("registering and testing a target", () => {
     await page.getByTestId("test-hint").waitFor();
     expect(await page.getByTestId("test-hint").textContent()).toContain("The host refused the credential: check the credential's user name, password and domain");
     expect(await page.getByTestId("test-error").textContent()).not.toContain("not-the-password");
+    if (SHOTS_DIR) await page.screenshot({ path: join(SHOTS_DIR, "target-test-failed-1280-light.png"), fullPage: true });
     await page.getByRole("region", { name: "Connection test" }).getByText("failed", { exact: true }).waitFor();
     expect((await app.prisma.target.findUniqueOrThrow({ where: { id: t.id } })).lastTestOk).toBe(false);
     expect(await page.content()).not.toContain("not-the-password");
@@ -250,7 +267,8 @@ describe("the list", () => {
     for (let i = 1; i <= 27; i++) await target({ name: `fleet-${String(i).padStart(2, "0")}`, hostname: `fleet${i}.corp.example`, tags: i % 2 ? ["odd"] : ["even"], os: i === 7 ? "linux" : "windows" });
     const { context, page, problems } = await signedIn("viewer", "/targets?q=fleet");
     const names = () => page.getByRole("region", { name: "Targets" }).getByRole("row").locator("td:first-child").allTextContents();
-    expect((await names()).slice(0, 3)).toEqual(["fleet-01", "fleet-02", "fleet-03"]);
+    // Signing in ends with a client-side navigation: wait for the list it leads to.
+    await expect.poll(async () => (await names()).slice(0, 3)).toEqual(["fleet-01", "fleet-02", "fleet-03"]);
     expect(await names()).toHaveLength(25);
     await page.getByRole("link", { name: "Next page" }).click();
     await expect.poll(names).toEqual(["fleet-26", "fleet-27"]);

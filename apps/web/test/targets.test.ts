@@ -1,4 +1,5 @@
 import { freePort } from "@opsconductor/db/embedded";
+import { createTestJob } from "@opsconductor/testing";
 import { startApp } from "@opsconductor/testing/web";
 import { startWinRMTestServer } from "@opsconductor/winrm/testing";
 import { afterAll, describe, expect, test } from "vitest";
@@ -149,6 +150,21 @@ describe("/api/targets", () => {
     expect((await app.request("DELETE", `/api/targets/${base.id}`, { token: operator })).status).toBe(204);
     expect((await app.request("GET", `/api/targets/${t.id}`, { token: viewer })).body.dependsOn).toEqual([]);
     expect(await app.prisma.auditLog.findFirst({ where: { action: "target.delete", entityId: base.id } })).toMatchObject({ summary: "deleted target upd-base" });
+  });
+
+  test("deleting a target that a job's current version names in a step (by name in any case, or by id) is a 409 naming the job; nothing is deleted", async () => {
+    const byName = await target({ name: "named-by-job", hostname: "h" });
+    const byId = await target({ name: "id-by-job", hostname: "h" });
+    const free = await target({ name: "named-by-no-job", hostname: "h" });
+    await createTestJob(app.prisma, { name: "job-naming", definition: { name: "job-naming", steps: [{ type: "winrm.exec", target: "NAMED-BY-JOB", command: "hostname" }] } });
+    await createTestJob(app.prisma, { name: "job-by-id", definition: { name: "job-by-id", steps: [{ type: "winrm.exec", target: byId.id, command: "hostname" }] } });
+    const refused = await app.request("DELETE", `/api/targets/${byName.id}`, { token: operator });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: "target_in_use", message: "target named-by-job is named by the steps of job job-naming: change that job first" });
+    expect((await app.request("DELETE", `/api/targets/${byId.id}`, { token: operator })).body.error.message).toContain("job job-by-id");
+    expect(await app.prisma.target.count({ where: { id: { in: [byName.id, byId.id] } } })).toBe(2);
+    expect(await app.prisma.auditLog.count({ where: { action: "target.delete", entityId: { in: [byName.id, byId.id] } } })).toBe(0);
+    expect((await app.request("DELETE", `/api/targets/${free.id}`, { token: operator })).status).toBe(204);
   });
 
   test("viewers read but cannot change targets; anonymous callers get 401", async () => {

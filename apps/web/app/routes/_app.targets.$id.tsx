@@ -64,9 +64,9 @@ export const action = pageAction({ permission: "targets:write", schema: actions 
 type Detail = ReturnType<typeof useLoaderData<typeof loader>>;
 type RunRow = Detail["recentRuns"][number];
 
-function Setting({ label, children }: { label: string; children: ReactNode }) {
+function Setting({ label, children, wide = false }: { label: string; children: ReactNode; wide?: boolean }) {
   return (
-    <div className="min-w-0">
+    <div className={`min-w-0 ${wide ? "col-span-2 sm:col-span-1" : ""}`}>
       <dt className={`text-sm ${MUTED}`}>{label}</dt>
       <dd className="font-medium break-words">{children}</dd>
     </div>
@@ -187,7 +187,7 @@ function TestConnection({ target }: { target: Detail["target"] }) {
 function LastTest({ lastTest }: { lastTest: Detail["target"]["lastTest"] }) {
   if (!lastTest) return <p className={MUTED}>Never tested.</p>;
   return (
-    <dl className="grid gap-4 sm:grid-cols-3">
+    <dl className="grid grid-cols-2 gap-4 sm:grid-cols-3">
       <Setting label="Result">
         <StatusBadge ok={lastTest.ok}>{lastTest.ok ? "ok" : "failed"}</StatusBadge>
       </Setting>
@@ -196,7 +196,7 @@ function LastTest({ lastTest }: { lastTest: Detail["target"]["lastTest"] }) {
         <When at={lastTest.at} />
       </Setting>
       {lastTest.message && (
-        <div className="min-w-0 sm:col-span-3">
+        <div className="col-span-2 min-w-0 sm:col-span-3">
           <dt className={`text-sm ${MUTED}`}>Message</dt>
           <dd className="text-sm break-words">{lastTest.message}</dd>
         </div>
@@ -246,8 +246,10 @@ export default function TargetPage() {
         <h2 id="connection-title" className="text-lg font-semibold">
           Connection
         </h2>
-        <dl className="mt-4 grid gap-4 sm:grid-cols-3">
-          <Setting label="Host name">{target.hostname}</Setting>
+        <dl className="mt-4 grid grid-cols-2 gap-4 sm:grid-cols-3">
+          <Setting label="Host name" wide>
+            {target.hostname}
+          </Setting>
           <Setting label="Port">{target.port}</Setting>
           <Setting label="Operating system">{target.os === "windows" ? "Windows" : "Linux"}</Setting>
           <Setting label="Transport">{target.winrm.transport.toUpperCase()}</Setting>
@@ -277,7 +279,7 @@ export default function TargetPage() {
             <When at={target.createdAt} />
           </Setting>
           {target.description && (
-            <div className="min-w-0 sm:col-span-3">
+            <div className="col-span-2 min-w-0 sm:col-span-3">
               <dt className={`text-sm ${MUTED}`}>Description</dt>
               <dd className="whitespace-pre-line break-words">{target.description}</dd>
             </div>

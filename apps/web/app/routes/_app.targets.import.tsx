@@ -45,8 +45,18 @@ const cell = (column: (typeof IMPORT_COLUMNS)[number]) => (row: ImportRow) => (r
 
 const PREVIEW_COLUMNS: Column<ImportRow>[] = [
   { key: "line", header: "Line", cell: (row) => row.line, className: "tabular-nums" },
-  { key: "name", header: "Name", cell: cell("name") },
-  { key: "hostname", header: "Host", cell: cell("hostname") },
+  {
+    key: "name",
+    header: "Name",
+    cell: (row) => (
+      <>
+        {cell("name")(row)}
+        {/* The host column is hidden on a phone: the host goes under the name. */}
+        <span className={`block text-xs break-all sm:hidden ${MUTED}`}>{row.cells.hostname}</span>
+      </>
+    ),
+  },
+  { key: "hostname", header: "Host", cell: cell("hostname"), secondary: true },
   { key: "port", header: "Port", cell: cell("port"), secondary: true },
   { key: "os", header: "OS", cell: cell("os"), secondary: true },
   { key: "transport", header: "Transport", cell: cell("transport"), secondary: true },
@@ -60,7 +70,7 @@ const PREVIEW_COLUMNS: Column<ImportRow>[] = [
       row.errors.length === 0 ? (
         <StatusBadge ok>ready</StatusBadge>
       ) : (
-        <ul className="min-w-48 space-y-1 text-rose-800 dark:text-rose-300">
+        <ul className="space-y-1 text-rose-800 dark:text-rose-300">
           {row.errors.map((error) => (
             <li key={error}>{error}</li>
           ))}
@@ -95,7 +105,7 @@ export default function ImportTargets() {
         <CsrfInput />
         <div className={`space-y-2 text-sm ${MUTED}`}>
           <p>
-            The first line names the columns: <code className="font-mono">{IMPORT_COLUMNS.join(",")}</code> (name and hostname are required; the others may be left empty or out). Tags are separated by
+            The first line names the columns: <code className="font-mono break-all">{IMPORT_COLUMNS.join(",")}</code> (name and hostname are required; the others may be left empty or out). Tags are separated by
             semicolons or spaces; credential is a credential&apos;s name{data.canBindAnywhere ? "" : " whose usage policy includes the row's host"}. Port defaults to 5985 for HTTP and 5986 for HTTPS. At most{" "}
             {IMPORT_MAX_ROWS} rows.
           </p>
@@ -104,7 +114,7 @@ export default function ImportTargets() {
             <pre className="mt-2 overflow-x-auto rounded-md bg-slate-100 p-3 font-mono text-xs text-slate-800 dark:bg-slate-800 dark:text-slate-100">{TEMPLATE}</pre>
           </details>
         </div>
-        <TextAreaField meta={fields.csv} label="CSV text" mono rows={8} help="Paste the file's text here, or read a file below." />
+        <TextAreaField meta={fields.csv} label="CSV text" mono rows={8} wrap="off" help="Paste the file's text here, or read a file below." />
         <TextFileInput label="Or read a CSV file" accept=".csv,text/csv,text/plain" maxBytes={60_000} onText={(text) => form.update({ name: fields.csv.name, value: text })} />
         <ErrorList id={form.errorId} errors={form.errors} className="empty:hidden" />
         <div className="flex flex-wrap items-center gap-3">

@@ -107,7 +107,7 @@ export const IMPORT_MAX_ROWS = 500;
 /** The import form: the CSV text (pasted or read from a file in the browser), previewed or imported. */
 export const targetImportForm = z.object({
   intent: z.enum(["preview", "import"]),
-  csv: z.string().min(1, "Paste CSV text or choose a file.").max(60_000, "Must be at most 60000 characters: split the file."),
+  csv: z.string().min(1).max(60_000),
 });
 
 export type CreateTarget = z.infer<typeof createTargetBody>;

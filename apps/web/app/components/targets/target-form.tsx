@@ -66,11 +66,11 @@ function CheckboxField({ meta, label, help, onChange }: { meta: AnyField; label:
 }
 
 /** A labelled textarea with its help line and errors, wired like the kit's Field. */
-export function TextAreaField({ meta, label, help, mono = false, rows = 4, className = "" }: { meta: AnyField; label: ReactNode; help?: ReactNode; mono?: boolean; rows?: number; className?: string }) {
+export function TextAreaField({ meta, label, help, mono = false, rows = 4, wrap, className = "" }: { meta: AnyField; label: ReactNode; help?: ReactNode; mono?: boolean; rows?: number; wrap?: "off" | "soft"; className?: string }) {
   const { key, ...props } = getTextareaProps(meta, { ariaAttributes: false });
   return (
     <FieldFrame meta={meta} label={label} help={help} className={className}>
-      <textarea key={key} {...props} rows={rows} spellCheck={false} aria-invalid={meta.errors?.length ? true : undefined} aria-describedby={describedBy(meta, help)} className={`mt-1 ${CONTROL} ${mono ? "font-mono text-xs" : ""}`} />
+      <textarea key={key} {...props} rows={rows} wrap={wrap} spellCheck={false} aria-invalid={meta.errors?.length ? true : undefined} aria-describedby={describedBy(meta, help)} className={`mt-1 ${CONTROL} ${mono ? "font-mono text-xs" : ""}`} />
     </FieldFrame>
   );
 }
