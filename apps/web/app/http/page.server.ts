@@ -88,10 +88,36 @@ export type PageLoader<T> = (args: LoaderFunctionArgs) => Promise<PageData<T>>;
 export function pageLoader<T>(options: { permission?: Permission }, load: (ctx: PageContext) => T | Promise<T>): PageLoader<T> {
   return async (args) => {
     const ctx = await pageContext(args, options.permission);
-    const value = await load(ctx);
+    let value: T;
+    try {
+      value = await load(ctx);
+    } catch (error) {
+      throw asPageError(error);
+    }
     ctx.headers.set("Cache-Control", "no-store");
     return data(value, { headers: ctx.headers });
   };
+}
+
+/**
+ * A service's refusal while loading a page, as the page's error: an unknown id (ApiError or
+ * DbError 404) is the 404 page, another 4xx the page for it; anything else stays a failure (500).
+ */
+function asPageError(error: unknown): unknown {
+  if ((error instanceof ApiError || error instanceof DbError) && error.status >= 400 && error.status < 500) {
+    return data(null, { status: error.status, headers: { "Cache-Control": "no-store" } });
+  }
+  return error;
+}
+
+/**
+ * The page address's parameters parsed with `schema` (e.g. `idParams`): an address whose id is
+ * not even well-formed names nothing, so it is the 404 page like an unknown id.
+ */
+export function pageParams<S extends z.ZodType>(params: PageContext["params"], schema: S): z.output<S> {
+  const parsed = schema.safeParse(params);
+  if (!parsed.success) throw data(null, { status: 404, headers: { "Cache-Control": "no-store" } });
+  return parsed.data;
 }
 
 /** A one-line message after an action, shown as a toast. */

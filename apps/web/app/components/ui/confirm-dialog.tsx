@@ -1,7 +1,7 @@
 import { Form } from "@remix-run/react";
-import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { INTENT_FIELD } from "../../lib/forms.ts";
-import { Button, SubmitButton, type ButtonVariant } from "./button.tsx";
+import { Button, SubmitButton, useIsSubmitting, type ButtonVariant } from "./button.tsx";
 import { CsrfInput } from "./csrf.tsx";
 import { MUTED } from "./styles.ts";
 
@@ -20,19 +20,27 @@ interface ConfirmDialogProps {
   pendingLabel: string;
   /** Where the form posts; the current page when left out. */
   action?: string;
+  /** Hidden fields the confirming form posts besides the intent (e.g. which row: `{ id }`). */
+  fields?: Readonly<Record<string, string>>;
+  /** The opening button's accessible name when its text alone is ambiguous (several rows' "Delete"). */
+  triggerLabel?: string;
 }
 
 /**
  * Asks before a destructive action: a modal native <dialog> that says what will be lost, keeps
  * keyboard focus inside while open and gives it back to the button that opened it.
  */
-export function ConfirmDialog({ trigger, triggerVariant = "danger", title, children, intent, confirmLabel, pendingLabel, action }: ConfirmDialogProps) {
+export function ConfirmDialog({ trigger, triggerVariant = "danger", title, children, intent, confirmLabel, pendingLabel, action, fields, triggerLabel }: ConfirmDialogProps) {
   const dialog = useRef<HTMLDialogElement>(null);
   const opener = useRef<HTMLButtonElement>(null);
   const cancel = useRef<HTMLButtonElement>(null);
   const [open, setOpen] = useState(false);
-  const titleId = `${intent}-dialog-title`;
-  const bodyId = `${intent}-dialog-body`;
+  // Unique per dialog, so several on one page (one per row) never share ids.
+  const id = useId();
+  const titleId = `${id}-title`;
+  const bodyId = `${id}-body`;
+  const pending = useIsSubmitting(intent);
+  const wasPending = useRef(false);
 
   useEffect(() => {
     const element = dialog.current;
@@ -49,6 +57,13 @@ export function ConfirmDialog({ trigger, triggerVariant = "danger", title, child
     setOpen(false);
     opener.current?.focus();
   };
+
+  // Once the confirmed action has been answered and the page is still here (it was refused, or it
+  // changed something in place), the dialog closes and the page shows the outcome (a toast).
+  useEffect(() => {
+    if (wasPending.current && !pending && open) close();
+    wasPending.current = pending;
+  }, [pending]);
 
   // A modal dialog already makes the page behind it inert; this keeps Tab from leaving for the browser's own controls.
   const trapTab = (event: KeyboardEvent<HTMLDialogElement>) => {
@@ -68,7 +83,7 @@ export function ConfirmDialog({ trigger, triggerVariant = "danger", title, child
 
   return (
     <>
-      <Button ref={opener} variant={triggerVariant} aria-haspopup="dialog" onClick={() => setOpen(true)}>
+      <Button ref={opener} variant={triggerVariant} aria-haspopup="dialog" aria-label={triggerLabel} onClick={() => setOpen(true)}>
         {trigger}
       </Button>
       <dialog
@@ -91,6 +106,9 @@ export function ConfirmDialog({ trigger, triggerVariant = "danger", title, child
         <Form method="post" action={action} className="mt-6 flex flex-wrap justify-end gap-2">
           <CsrfInput />
           <input type="hidden" name={INTENT_FIELD} value={intent} />
+          {Object.entries(fields ?? {}).map(([name, value]) => (
+            <input key={name} type="hidden" name={name} value={value} />
+          ))}
           <Button ref={cancel} variant="secondary" onClick={close}>
             Cancel
           </Button>
