@@ -544,6 +544,17 @@ describe("transports", () => {
     expect(client.stats.connections).toBe(1);
   });
 
+  it("sends a request again on a new connection when the kept-alive one turns out to be gone", async () => {
+    const server = await start();
+    const proxy = await proxyTo(server);
+    const client = connect(server, { port: proxy.port });
+    await client.runCmd("echo", ["one"]);
+    proxy.resetNextRequest();
+    expect((await client.runCmd("echo", ["two"])).stdout).toBe("two\n");
+    expect(client.stats).toMatchObject({ connections: 2, authentications: 2 });
+    expect(server.stats.openShells).toBe(0);
+  });
+
   it("identifies the server with an authenticated wsmid:Identify", async () => {
     const server = await start({ https: true });
     expect(await connect(server).identify()).toEqual({

@@ -3,7 +3,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { LookupFunction } from "node:net";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { FRAME_HEADER_BYTES, TRAILER_BYTES, copyFrames } from "./copy.ts";
 import type { CopyChunk } from "./copy.ts";
 import { BufferPool } from "./buffers.ts";
@@ -177,10 +177,15 @@ async function* blocks(source: AsyncIterable<Uint8Array | string> | Iterable<Uin
   if (length > 0) yield Buffer.concat(parts, length);
 }
 
-function asIterable(source: StdinSource): AsyncIterable<Uint8Array | string> {
-  if (typeof source === "string") return Readable.from([Buffer.from(source, "utf8")]);
-  if (source instanceof Uint8Array) return Readable.from([source]);
-  return source;
+const inMemory = (source: StdinSource): source is string | Uint8Array => typeof source === "string" || source instanceof Uint8Array;
+const asBuffer = (data: string | Uint8Array): Buffer => (typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+
+/** The parts one after another, as one byte stream. */
+async function* concatenated(parts: readonly StdinSource[]): AsyncGenerator<Uint8Array | string> {
+  for (const part of parts) {
+    if (inMemory(part)) yield part;
+    else yield* part;
+  }
 }
 
 /** @internal Low-level operations shared by WinRMClient and WinRMShell; one per client. */
@@ -289,7 +294,7 @@ export class Operations {
           try {
             await opts.input((data, end) => prepare(data, end)(), prepare);
           } finally {
-            held?.release();
+            await held?.release();
           }
         } catch (error) {
           // A process that exits early makes Send fail; its exit code and stderr explain more than the fault.
@@ -372,10 +377,17 @@ export class Operations {
   }
 }
 
-function stdinInput(source: StdinSource, chunkBytes: number): (send: Send) => Promise<void> {
+/** Writes the parts, in order, as the command's stdin. */
+function stdinInput(parts: readonly StdinSource[], chunkBytes: number): (send: Send) => Promise<void> {
   return async (send) => {
+    // A script (and stdin given as text or bytes) that fits one Send goes without any stream machinery.
+    if (parts.every(inMemory)) {
+      const buffers = parts.map(asBuffer);
+      const length = buffers.reduce((sum, b) => sum + b.length, 0);
+      if (length <= chunkBytes) return send(buffers.length === 1 ? (buffers[0] as Buffer) : Buffer.concat(buffers, length), true);
+    }
     let pending: Buffer | undefined;
-    for await (const block of blocks(asIterable(source), chunkBytes)) {
+    for await (const block of blocks(concatenated(parts), chunkBytes)) {
       if (pending) await send(pending, false);
       pending = block;
     }
@@ -388,14 +400,14 @@ function deadlineOf(timeoutSec: number | undefined): number | undefined {
   return Date.now() + positive("timeoutSec", timeoutSec, 0) * 1000;
 }
 
-function execOptions(opts: RunOptions, ops: Operations, reopen?: (stale: string) => Promise<string>): ExecOptions {
+function execOptions(opts: RunOptions, ops: Operations, stdin: readonly StdinSource[] | undefined, reopen?: (stale: string) => Promise<string>): ExecOptions {
   return {
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onStdout ? { onStdout: opts.onStdout } : {}),
     ...(opts.onStderr ? { onStderr: opts.onStderr } : {}),
     deadline: deadlineOf(opts.timeoutSec),
     timeoutSec: opts.timeoutSec,
-    ...(opts.stdin !== undefined ? { input: stdinInput(opts.stdin, ops.sendChunkBytes) } : {}),
+    ...(stdin !== undefined ? { input: stdinInput(stdin, ops.sendChunkBytes) } : {}),
     ...(reopen ? { reopen } : {}),
   };
 }
@@ -409,38 +421,35 @@ export function powershellCommand(script: string): string {
 const MAX_DIRECT_CMD = 8000;
 const MAX_COMMAND_LINE = 8191;
 
-async function* prefixed(first: Buffer, rest: StdinSource | undefined): AsyncGenerator<Uint8Array> {
-  yield first;
-  if (rest === undefined) return;
-  for await (const chunk of asIterable(rest)) yield typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
-}
-
 interface Prepared {
   command: string;
   args: readonly string[];
   opts: RunOptions;
+  /** What goes to stdin, in order (the bootstraps' script line, then the caller's stdin). */
+  stdin?: StdinSource[];
 }
+
+// Constant: encoded once rather than per command.
+const STDIN_BOOTSTRAP_COMMAND = powershellCommandLine(STDIN_BOOTSTRAP);
+const CMD_FILE_BOOTSTRAP_COMMAND = powershellCommandLine(CMD_FILE_BOOTSTRAP);
 
 /** runPowerShell's Command: the short stdin bootstrap, with the script as the first stdin line and the caller's stdin after it. */
 function preparePowerShell(script: string, opts: RunOptions): Prepared {
   if (typeof script !== "string") throw new WinRMError("runPowerShell needs the script as a string");
-  return {
-    command: powershellCommandLine(STDIN_BOOTSTRAP),
-    args: [],
-    opts: { ...opts, stdin: prefixed(stdinScriptLine(`${PROGRESS_PREAMBLE}\n${script}`), opts.stdin) },
-  };
+  const line = stdinScriptLine(`${PROGRESS_PREAMBLE}\n${script}`);
+  return { command: STDIN_BOOTSTRAP_COMMAND, args: [], opts, stdin: opts.stdin === undefined ? [line] : [line, opts.stdin] };
 }
 
 /** runCmd's Command: short command lines as given, longer ones written to a temporary .cmd file through stdin. */
 function prepareCmd(command: string, args: readonly string[], opts: RunOptions): Prepared {
   const line = [command, ...args].join(" ");
-  if (line.length <= MAX_DIRECT_CMD) return { command, args, opts };
+  if (line.length <= MAX_DIRECT_CMD) return { command, args, opts, ...(opts.stdin !== undefined ? { stdin: [opts.stdin] } : {}) };
   if (opts.stdin !== undefined) {
     throw new WinRMError(
       `a cmd script longer than ${MAX_DIRECT_CMD} characters runs from a temporary .cmd file and cannot also take stdin; shorten it below ${MAX_DIRECT_CMD} characters or use runPowerShell`,
     );
   }
-  return { command: powershellCommandLine(CMD_FILE_BOOTSTRAP), args: [], opts: { ...opts, stdin: prefixed(stdinScriptLine(line), undefined) } };
+  return { command: CMD_FILE_BOOTSTRAP_COMMAND, args: [], opts, stdin: [stdinScriptLine(line)] };
 }
 
 /** A shell kept open to run several commands without a Create and Delete each; reopened if the server drops it. */
@@ -466,13 +475,13 @@ export class WinRMShell {
   /** Runs a cmd.exe command line (`command` followed by `args`, joined with spaces as cmd.exe sees them). */
   async runCmd(command: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<CommandResult> {
     const prepared = prepareCmd(command, args, opts);
-    return this.#run(prepared.command, prepared.args, prepared.opts);
+    return this.#run(prepared);
   }
 
   /** Runs a PowerShell script in a new powershell.exe inside this shell. */
   async runPowerShell(script: string, opts: RunOptions = {}): Promise<CommandResult> {
     const prepared = preparePowerShell(script, opts);
-    return this.#run(prepared.command, prepared.args, prepared.opts);
+    return this.#run(prepared);
   }
 
   /** Deletes the shell on the server; safe to call twice. */
@@ -485,9 +494,9 @@ export class WinRMShell {
     if (id) await this.#ops.deleteShell(id);
   }
 
-  async #run(command: string, args: readonly string[], opts: RunOptions): Promise<CommandResult> {
+  async #run({ command, args, opts, stdin }: Prepared): Promise<CommandResult> {
     if (this.#closed) throw new WinRMError("this WinRM shell was closed; open another with client.openShell()");
-    const exec = execOptions(opts, this.#ops, (stale) => this.#reopen(stale));
+    const exec = execOptions(opts, this.#ops, stdin, (stale) => this.#reopen(stale));
     const id = this.#id ?? (await this.#open());
     const { stdout, stderr, exitCode } = await this.#ops.execute(id, command, args, exec);
     return { stdout, stderr, exitCode };
@@ -588,13 +597,13 @@ export class WinRMClient {
   /** Runs a PowerShell script in a new shell and returns its output and exit code. */
   async runPowerShell(script: string, opts: RunOptions = {}): Promise<CommandResult> {
     const prepared = preparePowerShell(script, opts);
-    return this.#runOnce(prepared.command, prepared.args, prepared.opts);
+    return this.#runOnce(prepared);
   }
 
   /** Runs a cmd.exe command line (`command` followed by `args`, joined with spaces as cmd.exe sees them) in a new shell. */
   async runCmd(command: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<CommandResult> {
     const prepared = prepareCmd(command, args, opts);
-    return this.#runOnce(prepared.command, prepared.args, prepared.opts);
+    return this.#runOnce(prepared);
   }
 
   /** Opens a shell for several commands; close it (or the client) when done. */
@@ -697,7 +706,7 @@ export class WinRMClient {
     };
 
     const exec = { input: feed, deadline, timeoutSec: opts.timeoutSec, endInputOnFailure: true, holdConnection: true };
-    const result = await this.#runOnce(command, [], { ...(opts.signal ? { signal: opts.signal } : {}) }, exec);
+    const result = await this.#runOnce({ command, args: [], opts: { ...(opts.signal ? { signal: opts.signal } : {}) } }, exec);
     const host = this.#transport.hostLabel;
     const retry = "Copy it again; if it persists, check for a proxy or antivirus rewriting the file.";
     if (result.exitCode !== 0) {
@@ -731,8 +740,8 @@ export class WinRMClient {
     this.#transport.close();
   }
 
-  async #runOnce(command: string, args: readonly string[], opts: RunOptions, extra?: Partial<ExecOptions>): Promise<CommandResult> {
-    const exec = { ...execOptions(opts, this.#ops), ...extra };
+  async #runOnce({ command, args, opts, stdin }: Prepared, extra?: Partial<ExecOptions>): Promise<CommandResult> {
+    const exec = { ...execOptions(opts, this.#ops, stdin), ...extra };
     opts.signal?.throwIfAborted();
     const shellId = await this.#ops.createShell();
     try {

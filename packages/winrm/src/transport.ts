@@ -1,7 +1,5 @@
 // HTTP(S) transport for WS-Management: a small pool of keep-alive connections, each carrying its own
 // authentication state, because an NTLM context (and its sealing keys) is bound to one TCP connection.
-import http from "node:http";
-import https from "node:https";
 import type { LookupFunction, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import {
@@ -16,6 +14,8 @@ import {
 import type { NtlmSession } from "./ntlm/index.ts";
 import { BufferPool } from "./buffers.ts";
 import { WinRMAuthError, WinRMError, WinRMHttpError, WinRMTimeoutError, connectionError } from "./errors.ts";
+import { HttpConnection, HttpRequestError } from "./http1.ts";
+import type { HttpResponse } from "./http1.ts";
 
 /** Connection and authentication settings of a transport. */
 export interface TransportOptions {
@@ -48,7 +48,8 @@ export interface TransportStats {
 }
 
 interface Connection {
-  agent: http.Agent;
+  http: HttpConnection;
+  /** The socket the NTLM context was established on. */
   socket: Socket | undefined;
   authenticated: boolean;
   session: NtlmSession | undefined;
@@ -64,9 +65,7 @@ interface SealedBody {
 export interface HeldRequest {
   soap: Buffer;
   sealed?: SealedBody & { pooled?: Buffer };
-  /** Settle when Node is done with each HTTP request that sent it. */
-  requests: Promise<void>[];
-  /** Called once nothing reads `soap` any more (after post, when its HTTP requests are closed). */
+  /** Called once nothing reads `soap` any more (after its post). */
   onDone?: () => void;
 }
 
@@ -79,16 +78,11 @@ export interface HeldConnection {
   prepare(xml: string | Buffer, onDone?: () => void): HeldRequest;
   /** Sends a prepared request on the held connection and returns the response XML. */
   post(request: HeldRequest, opts: { signal?: AbortSignal; timeoutMs: number }): Promise<string>;
-  /** Gives the connection back; one with sealed requests never sent re-authenticates before its next use. */
-  release(): void;
+  /** Gives the connection back once no request is on its way; one with sealed requests never sent re-authenticates before its next use. */
+  release(): Promise<void>;
 }
 
-interface RawResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-  socket: Socket;
-}
+type RawResponse = HttpResponse;
 
 const SOAP_CONTENT_TYPE = "application/soap+xml;charset=UTF-8";
 
@@ -153,10 +147,11 @@ export class Transport {
     // Sealed ahead but never posted: the keystream and sequence number moved past what the server saw.
     const unsent = new Set<HeldRequest>();
     const bodies = new BufferPool();
+    let inFlight: Promise<void> = Promise.resolve();
     return {
       prepare: (xml, onDone) => {
         if (released) throw new WinRMError("the held WinRM connection was released");
-        const request: HeldRequest = { soap: typeof xml === "string" ? Buffer.from(xml, "utf8") : xml, requests: [], ...(onDone ? { onDone } : {}) };
+        const request: HeldRequest = { soap: typeof xml === "string" ? Buffer.from(xml, "utf8") : xml, ...(onDone ? { onDone } : {}) };
         const session = conn.authenticated && !conn.socket?.destroyed ? conn.session : undefined;
         // Only right behind a request already sealed for the same session: sequence numbers must follow the sending order.
         if (this.#encrypt && session && (previous === undefined || previous.sealed?.session === session)) {
@@ -170,24 +165,28 @@ export class Transport {
       post: async (request, opts) => {
         if (released) throw new WinRMError("the held WinRM connection was released");
         unsent.delete(request);
+        const posting = this.#postOn(conn, request.soap, opts, request);
+        inFlight = posting.then(
+          () => undefined,
+          () => undefined,
+        );
         try {
-          return await this.#postOn(conn, request.soap, opts, request);
+          return await posting;
         } finally {
-          // Once Node is done with every HTTP request that carried them, the buffers can carry the next ones.
-          void Promise.all(request.requests).then(() => {
-            if (request.sealed?.pooled) bodies.give(request.sealed.pooled);
-            request.onDone?.();
-          });
+          // A settled request has written its body or dropped its socket: the buffers can carry the next one.
+          if (request.sealed?.pooled) bodies.give(request.sealed.pooled);
+          request.onDone?.();
         }
       },
-      release: () => {
+      release: async () => {
         if (released) return;
         released = true;
+        // A caller that gave up on a Send (its source failed) may still have one on the wire.
+        await inFlight;
         if ([...unsent].some((request) => request.sealed?.session === conn.session)) {
           // The server would see a gap in the sequence: this connection authenticates afresh before its next request.
           conn.authenticated = false;
-          conn.agent.destroy();
-          conn.agent = this.#agent();
+          conn.http.destroy();
         }
         this.#release(conn);
       },
@@ -197,24 +196,21 @@ export class Transport {
   /** Closes every connection. */
   close(): void {
     this.#closed = true;
-    for (const conn of this.#all) conn.agent.destroy();
+    for (const conn of this.#all) conn.http.destroy();
     this.#all.length = 0;
     this.#idle.length = 0;
   }
 
-  #agent(): http.Agent {
-    const common = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1, keepAliveMsecs: 30_000 };
-    return this.#o.transport === "https"
-      ? new https.Agent({
-          ...common,
-          ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}),
-          rejectUnauthorized: this.#o.rejectUnauthorized ?? true,
-        })
-      : new http.Agent(common);
-  }
-
   #newConnection(): Connection {
-    const conn: Connection = { agent: this.#agent(), socket: undefined, authenticated: false, session: undefined };
+    const http = new HttpConnection({
+      host: this.#o.host,
+      port: this.#o.port,
+      ...(this.#o.transport === "https" ? { tls: { ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}), rejectUnauthorized: this.#o.rejectUnauthorized ?? true } } : {}),
+      ...(this.#o.lookup ? { lookup: this.#o.lookup } : {}),
+      connectTimeoutMs: this.#o.connectTimeoutSec * 1000,
+    });
+    http.onConnect = () => this.stats.connections++;
+    const conn: Connection = { http, socket: undefined, authenticated: false, session: undefined };
     this.#all.push(conn);
     return conn;
   }
@@ -242,7 +238,7 @@ export class Transport {
 
   #release(conn: Connection): void {
     if (this.#closed) {
-      conn.agent.destroy();
+      conn.http.destroy();
       return;
     }
     const next = this.#waiters.shift();
@@ -269,13 +265,14 @@ export class Transport {
   async #attempt(conn: Connection, soap: Buffer, opts: { signal?: AbortSignal; timeoutMs: number }, attempt: number, held?: HeldRequest): Promise<string> {
     if (this.#o.auth === "basic") {
       const token = Buffer.from(`${this.#o.username}:${this.#o.password}`, "utf8").toString("base64");
-      const res = await this.#http(conn, soap, { Authorization: `Basic ${token}`, "Content-Type": SOAP_CONTENT_TYPE }, opts, held?.requests);
+      const res = await this.#http(conn, soap, { Authorization: `Basic ${token}`, "Content-Type": SOAP_CONTENT_TYPE }, opts);
       if (res.status === 401) throw new WinRMAuthError({ host: this.hostLabel, username: this.#o.username, auth: "basic" });
       return this.#readBody(conn, res);
     }
-    if (conn.socket?.destroyed) conn.authenticated = false;
+    // The NTLM context belongs to the socket it was established on.
+    if (conn.socket?.destroyed || (conn.http.socket !== undefined && conn.http.socket !== conn.socket)) conn.authenticated = false;
     if (!conn.authenticated) {
-      const res = await this.#handshake(conn, this.#encrypt ? undefined : soap, opts, held);
+      const res = await this.#handshake(conn, this.#encrypt ? undefined : soap, opts);
       if (!this.#encrypt) return this.#readBody(conn, res);
     }
     let body: { body: Buffer; contentType: string } = { body: soap, contentType: SOAP_CONTENT_TYPE };
@@ -288,7 +285,7 @@ export class Transport {
         if (held) held.sealed = { session, ...body };
       }
     }
-    const res = await this.#http(conn, body.body, { "Content-Type": body.contentType }, opts, held?.requests);
+    const res = await this.#http(conn, body.body, { "Content-Type": body.contentType }, opts);
     if (res.status === 401) {
       conn.authenticated = false;
       // The server forgot our context (e.g. it closed the connection): authenticate again once.
@@ -299,7 +296,7 @@ export class Transport {
   }
 
   /** NTLM over the Negotiate scheme; returns the response to the AUTHENTICATE leg. */
-  async #handshake(conn: Connection, body: Buffer | undefined, opts: { signal?: AbortSignal; timeoutMs: number }, held?: HeldRequest): Promise<RawResponse> {
+  async #handshake(conn: Connection, body: Buffer | undefined, opts: { signal?: AbortSignal; timeoutMs: number }): Promise<RawResponse> {
     this.stats.authentications++;
     const negotiate = createNegotiateMessage();
     const first = await this.#http(conn, Buffer.alloc(0), { Authorization: `Negotiate ${negotiate.toString("base64")}`, "Content-Type": SOAP_CONTENT_TYPE }, opts);
@@ -328,7 +325,7 @@ export class Transport {
       ...(channelBindings ? { channelBindings } : {}),
     });
     const payload = body ?? Buffer.alloc(0);
-    const second = await this.#http(conn, payload, { Authorization: `Negotiate ${message.toString("base64")}`, "Content-Type": SOAP_CONTENT_TYPE }, opts, held?.requests);
+    const second = await this.#http(conn, payload, { Authorization: `Negotiate ${message.toString("base64")}`, "Content-Type": SOAP_CONTENT_TYPE }, opts);
     if (second.socket !== first.socket) {
       throw new WinRMAuthError({ host: this.hostLabel, username: this.#o.username, auth: "ntlm", detail: "the server closed the connection during the NTLM handshake" });
     }
@@ -350,7 +347,7 @@ export class Transport {
         body = decryptWinRMBody(conn.session, body, contentType);
       } catch (error) {
         conn.authenticated = false;
-        conn.agent.destroy();
+        conn.http.destroy();
         throw new WinRMError(`could not decrypt the response from ${this.hostLabel}: ${(error as Error).message}`, { cause: error });
       }
     } else if (this.#encrypt && body.length > 0) {
@@ -362,89 +359,37 @@ export class Transport {
     throw new WinRMHttpError(res.status, this.hostLabel, text.slice(0, 200).trim());
   }
 
-  /** One HTTP exchange; `closed` collects a promise that settles once Node no longer reads `body`. */
-  #http(conn: Connection, body: Buffer, headers: Record<string, string>, opts: { signal?: AbortSignal; timeoutMs: number }, closed?: Promise<void>[]): Promise<RawResponse> {
+  /** One HTTP exchange on the connection's socket, opening one if it has none. */
+  async #http(conn: Connection, body: Buffer, headers: Record<string, string>, opts: { signal?: AbortSignal; timeoutMs: number }): Promise<RawResponse> {
     const { signal } = opts;
-    return new Promise<RawResponse>((resolve, reject) => {
-      if (signal?.aborted) {
-        // A body sealed for this request is never sent: the connection's NTLM sequence is out of step.
-        conn.authenticated = false;
-        reject(signal.reason);
-        return;
+    if (signal?.aborted) {
+      // A body sealed for this request is never sent: the connection's NTLM sequence is out of step.
+      conn.authenticated = false;
+      throw signal.reason;
+    }
+    this.stats.requests++;
+    try {
+      return await conn.http.request(this.#o.path ?? "/wsman", { ...headers, "User-Agent": "opsconductor-winrm" }, body, {
+        timeoutMs: opts.timeoutMs,
+        ...(signal ? { signal } : {}),
+        maxResponseBytes: this.#o.maxResponseBytes,
+      });
+    } catch (error) {
+      conn.authenticated = false;
+      if (signal?.aborted && error === signal.reason) throw error;
+      if (!(error instanceof HttpRequestError)) throw error;
+      if (error.kind === "timeout") {
+        throw new WinRMTimeoutError(`no answer from the WinRM server at ${this.hostLabel} within ${Math.round(opts.timeoutMs / 1000)} s; the host may be overloaded or the network dropping packets`);
       }
-      this.stats.requests++;
-      const request = this.#o.transport === "https" ? https.request : http.request;
-      const req = request({
-        agent: conn.agent,
-        host: this.#o.host,
-        port: this.#o.port,
-        path: this.#o.path ?? "/wsman",
-        ...(this.#o.lookup ? { lookup: this.#o.lookup } : {}),
-        method: "POST",
-        headers: { ...headers, "Content-Length": String(body.length), "User-Agent": "opsconductor-winrm" },
-      });
-      closed?.push(new Promise((done) => req.once("close", () => done())));
-      let settled = false;
-      let connectTimer: NodeJS.Timeout | undefined;
-      const finish = (error: unknown, value?: RawResponse) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(connectTimer);
-        signal?.removeEventListener("abort", onAbort);
-        if (error === undefined) resolve(value as RawResponse);
-        else reject(error);
-      };
-      const onAbort = () => {
-        req.destroy();
-        conn.authenticated = false;
-        finish(signal?.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      req.on("socket", (socket: Socket) => {
-        if (socket.connecting) {
-          this.stats.connections++;
-          connectTimer = setTimeout(() => {
-            req.destroy(Object.assign(new Error("connect timeout"), { code: "ECONNECT_TIMEOUT" }));
-          }, this.#o.connectTimeoutSec * 1000);
-          socket.once(this.#o.transport === "https" ? "secureConnect" : "connect", () => clearTimeout(connectTimer));
-        }
-      });
-      req.setTimeout(opts.timeoutMs, () => {
-        req.destroy();
-        conn.authenticated = false;
-        finish(new WinRMTimeoutError(`no answer from the WinRM server at ${this.hostLabel} within ${Math.round(opts.timeoutMs / 1000)} s; the host may be overloaded or the network dropping packets`));
-      });
-      req.on("error", (error) => {
-        conn.authenticated = false;
-        const code = (error as NodeJS.ErrnoException).code;
-        if (req.reusedSocket && (code === "ECONNRESET" || code === "EPIPE")) finish(new RetryableSocketError("stale keep-alive socket", { cause: error }));
-        else finish(connectionError(error, this.hostLabel, this.#o.transport));
-      });
-      req.on("response", (res) => {
-        // Captured now: once the body ends, a keep-alive socket is detached from the response.
-        const socket = res.socket;
-        const chunks: Buffer[] = [];
-        let received = 0;
-        const tooLarge = () => {
-          conn.authenticated = false;
-          finish(
-            new WinRMError(
-              `the WinRM server at ${this.hostLabel} sent a response larger than ${this.#o.maxResponseBytes} bytes (maxResponseBytes); a WinRM listener keeps to the envelope size the client asks for, so this is not a WinRM server behaving normally`,
-            ),
-          );
-          req.destroy();
-        };
-        if (Number(res.headers["content-length"] ?? 0) > this.#o.maxResponseBytes) return tooLarge();
-        res.on("data", (c: Buffer) => {
-          received += c.length;
-          if (received > this.#o.maxResponseBytes) tooLarge();
-          else chunks.push(c);
-        });
-        res.on("error", (error) => finish(connectionError(error, this.hostLabel, this.#o.transport)));
-        res.on("end", () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), socket }));
-      });
-      req.end(body);
-    });
+      if (error.kind === "too-large") {
+        throw new WinRMError(
+          `the WinRM server at ${this.hostLabel} sent a response larger than ${this.#o.maxResponseBytes} bytes (maxResponseBytes); a WinRM listener keeps to the envelope size the client asks for, so this is not a WinRM server behaving normally`,
+        );
+      }
+      if (error.kind === "protocol") throw new WinRMError(`the server at ${this.hostLabel} did not answer in HTTP/1.1: ${error.message}; is this a WinRM listener?`, { cause: error });
+      if (error.retryable) throw new RetryableSocketError("stale keep-alive socket", { cause: error.cause });
+      throw connectionError(error.cause ?? error, this.hostLabel, this.#o.transport);
+    }
   }
 }
 

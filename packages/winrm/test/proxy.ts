@@ -12,6 +12,8 @@ export interface RecordingProxy {
   received(): Buffer;
   /** Closes the upstream half of every connection; the next bytes from a client open a fresh one. */
   dropUpstream(): void;
+  /** Resets (TCP RST) the client connection that sends the next bytes, before they reach the server: a kept-alive socket gone stale. */
+  resetNextRequest(): void;
   close(): Promise<void>;
 }
 
@@ -21,6 +23,7 @@ export async function startRecordingProxy(target: { host: string; port: number }
   const received: Buffer[] = [];
   const upstreams = new Set<net.Socket>();
   const clients = new Set<net.Socket>();
+  let resetNext = false;
   const server = net.createServer((client) => {
     clients.add(client);
     let upstream: net.Socket | undefined;
@@ -39,6 +42,11 @@ export async function startRecordingProxy(target: { host: string; port: number }
       return socket;
     };
     client.on("data", (data: Buffer) => {
+      if (resetNext) {
+        resetNext = false;
+        client.resetAndDestroy();
+        return;
+      }
       sent.push(Buffer.from(data));
       upstream ??= open();
       upstream.write(data);
@@ -56,6 +64,9 @@ export async function startRecordingProxy(target: { host: string; port: number }
     received: () => Buffer.concat(received),
     dropUpstream: () => {
       for (const socket of upstreams) socket.destroy();
+    },
+    resetNextRequest: () => {
+      resetNext = true;
     },
     close: async () => {
       for (const socket of [...upstreams, ...clients]) socket.destroy();

@@ -109,25 +109,35 @@ export function clixmlError(message: string): string {
   return `#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><S S="Error">${escaped}_x000D__x000A_</S></Objs>`;
 }
 
+// \s as JavaScript's regular expressions define it; the common ASCII cases without a regex.
+const isSpace = (code: number): boolean => code === 32 || (code >= 9 && code <= 13) || (code > 127 && /\s/.test(String.fromCharCode(code)));
+
 /** Splits a command line the way CommandLineToArgvW mostly does: whitespace separates, double quotes group. */
 export function splitCommandLine(line: string): string[] {
   const out: string[] = [];
   let current = "";
   let inQuotes = false;
   let started = false;
-  for (const c of line) {
-    if (c === '"') {
+  // Runs of ordinary characters are taken with one slice each (a bootstrap's base64 is one long run).
+  let from = 0;
+  for (let i = 0; i < line.length; i++) {
+    const code = line.charCodeAt(i);
+    if (code === 34) {
+      current += line.slice(from, i);
+      from = i + 1;
       inQuotes = !inQuotes;
       started = true;
-    } else if (!inQuotes && /\s/.test(c)) {
+    } else if (!inQuotes && isSpace(code)) {
+      current += line.slice(from, i);
+      from = i + 1;
       if (started) out.push(current);
       current = "";
       started = false;
     } else {
-      current += c;
       started = true;
     }
   }
+  current += line.slice(from);
   if (started) out.push(current);
   return out;
 }
