@@ -35,6 +35,7 @@ const credential = (name: string, password: string, usagePolicy: string[]) =>
 const right = await credential("lab-winrm", "right-winrm-password", ["127.0.0.1", "*.corp.example"]);
 const wrong = await credential("lab-wrong-password", "not-the-password", ["127.0.0.1"]);
 await credential("dc-only", "pw-for-tests-only", ["dc01.corp.example"]);
+const metadata = await credential("metadata-cred", "pw-for-tests-only", ["169.254.169.254"]);
 
 const target = (body: Record<string, unknown>) => app.create<{ id: string; name: string }>("/api/targets", tokens.admin, body);
 
@@ -79,8 +80,8 @@ describe("registering and testing a target", () => {
     expect(await describedText(page, "Credential")).toContain("Type the host name first");
     await page.getByLabel("Host name").fill("127.0.0.1");
     // Offered by policy for 127.0.0.1; an admin may still pick dc-only, marked as outside its policy.
-    await expect.poll(() => options(page, "Credential")).toEqual(["No credential", "lab-winrm", "lab-wrong-password", "dc-only (outside its usage policy)"]);
-    expect(await describedText(page, "Credential")).toContain("Outside their policy: dc-only");
+    await expect.poll(() => options(page, "Credential")).toEqual(["No credential", "lab-winrm", "lab-wrong-password", "dc-only (outside its usage policy)", "metadata-cred (outside its usage policy)"]);
+    expect(await describedText(page, "Credential")).toContain("Outside their policy: dc-only, metadata-cred.");
     await page.getByLabel("Credential").selectOption({ label: "lab-winrm" });
     await page.getByLabel("Tags", { exact: true }).fill("lab");
     await page.getByLabel("Tags", { exact: true }).press("Enter");
@@ -140,6 +141,17 @@ describe("registering and testing a target", () => {
     expect(problems).toEqual([]);
     await context.close();
   });
+
+  test("a test the service refuses (an address connection tests may not reach) says why next to the button, and nothing is sent", { timeout: 90_000 }, async () => {
+    const t = await target({ name: "win-metadata", hostname: "169.254.169.254", credentialId: metadata.id });
+    const { context, page, problems } = await signedIn("admin", `/targets/${t.id}`);
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await page.getByRole("status").getByText("Connection tests may not reach 169.254.169.254").waitFor();
+    expect(await page.getByRole("button", { name: "Test connection" }).isEnabled()).toBe(true);
+    expect((await app.prisma.target.findUniqueOrThrow({ where: { id: t.id } })).lastTestAt).toBeNull();
+    expect(problems).toEqual([]);
+    await context.close();
+  });
 });
 
 describe("the credential picker and the usage policy", () => {
@@ -148,7 +160,7 @@ describe("the credential picker and the usage policy", () => {
     await page.getByLabel("Name", { exact: true }).fill("web-01");
     await page.getByLabel("Host name").fill("web01.corp.example");
     await expect.poll(() => options(page, "Credential")).toEqual(["No credential", "lab-winrm"]);
-    expect(await describedText(page, "Credential")).toContain("Not offered: dc-only, lab-wrong-password, whose usage policy does not include web01.corp.example");
+    expect(await describedText(page, "Credential")).toContain("Not offered: dc-only, lab-wrong-password, metadata-cred, whose usage policy does not include web01.corp.example");
     await page.getByLabel("Credential").selectOption({ label: "lab-winrm" });
 
     // Re-pointed at a host outside lab-winrm's policy: the choice stays, marked, and saving is refused.

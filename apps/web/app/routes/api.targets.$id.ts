@@ -16,7 +16,7 @@ export const action = methods({
     ({ db, params, body, audit, principal }) => updateTarget(db, params.id, body, audit, { bindAnywhere: can(principal.role, "credentials:bind_any") }),
   ),
   DELETE: apiRoute(
-    { method: "DELETE", path: "/api/targets/{id}", summary: "Delete a target", permission: "targets:write", params: idParams, status: 204, tags: ["targets"] },
+    { method: "DELETE", path: "/api/targets/{id}", summary: "Delete a target; refused (409) while the current version of a job names it in a step", permission: "targets:write", params: idParams, status: 204, tags: ["targets"] },
     ({ db, params, audit }) => deleteTarget(db, params.id, audit),
   ),
 });
