@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http, { globalAgent } from "node:http";
-import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
@@ -28,6 +28,9 @@ const COPY_MB = Number(process.env.BENCH_COPY_MB ?? 100);
 const MEMORY_MB = Number(process.env.BENCH_MEMORY_MB ?? 1024);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
 const RUNS = 3;
+// The side-by-side tables with pywinrm: rounds of one batch per client.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const BATCH_MS = Number(process.env.BENCH_BATCH_MS ?? 1500);
 // Every phase ends by itself; this is the backstop should a client or the server hang.
 const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_MS ?? 30 * 60_000);
 const BLOCK = Buffer.alloc(1024 * 1024, 0x5a);
@@ -147,32 +150,77 @@ async function winrmClientLoad(server: BenchServer, concurrency: number): Promis
 // The PowerShell both clients run: the test server's default handler prints "ok".
 const PS_SCRIPT = "'ok'";
 
+/** One client kept warm (connected, authenticated, its shell open when reused) that runs timed batches on request. */
+interface Side {
+  /** Runs the command back to back for BATCH_MS; the server's counters are read around exactly those commands. */
+  batch(): Promise<Batch>;
+  close(): Promise<void>;
+}
+
+interface Batch {
+  latencies: number[];
+  elapsed: number;
+  requests: number;
+  commands: number;
+  /** TCP connections the server saw opened during this batch (the other side is idle meanwhile). */
+  connections: number;
+}
+
+async function serverBatch(server: BenchServer, run: () => Promise<{ latencies: number[]; elapsed: number }>): Promise<Batch> {
+  const before = await server.stats();
+  const { latencies, elapsed } = await run();
+  const after = await server.stats();
+  return {
+    latencies,
+    elapsed,
+    requests: after.requests - before.requests,
+    commands: after.commandsStarted - before.commandsStarted,
+    connections: after.connections - before.connections,
+  };
+}
+
 /** Our client over NTLM with encryption, one command at a time (runCmd or runPowerShell): a new shell per command, or one shell reused. */
-async function oursNtlmLoad(server: BenchServer, kind: "cmd" | "ps", shell: "fresh" | "reused"): Promise<Load> {
+async function oursNtlmSide(server: BenchServer, kind: "cmd" | "ps", shell: "fresh" | "reused"): Promise<Side & { warmConnections: number }> {
   const client = new WinRMClient({ host: HOST, port: server.port, transport: "http", auth: "ntlm", username: "bench", password: "bench", maxConnections: 1 });
-  // Opened by the warm-up command, so the connection it opens is counted.
   let opened: WinRMShell | undefined;
-  try {
-    return await load(server, 1, async () => {
-      const target = shell === "reused" ? (opened ??= await client.openShell()) : client;
-      const result = kind === "cmd" ? await target.runCmd("ok") : await target.runPowerShell(PS_SCRIPT);
-      if (result.stdout !== "ok\r\n" || result.exitCode !== 0) throw new Error(`unexpected result ${JSON.stringify(result)}`);
-    });
-  } finally {
-    await opened?.close();
-    await client.close();
-  }
+  const once = async (): Promise<void> => {
+    const target = shell === "reused" ? (opened ??= await client.openShell()) : client;
+    const result = kind === "cmd" ? await target.runCmd("ok") : await target.runPowerShell(PS_SCRIPT);
+    if (result.stdout !== "ok\r\n" || result.exitCode !== 0) throw new Error(`unexpected result ${JSON.stringify(result)}`);
+  };
+  const initial = await server.stats();
+  await once();
+  const warmConnections = (await server.stats()).connections - initial.connections;
+  return {
+    warmConnections,
+    batch: () =>
+      serverBatch(server, async () => {
+        const latencies: number[] = [];
+        const started = performance.now();
+        const end = started + BATCH_MS;
+        while (performance.now() < end) {
+          const t = performance.now();
+          await once();
+          latencies.push(performance.now() - t);
+        }
+        return { latencies, elapsed: performance.now() - started };
+      }),
+    close: async () => {
+      await opened?.close();
+      await client.close();
+    },
+  };
 }
 
 /**
  * pywinrm 0.3.0 in a python3 process, the same way: run_cmd or run_ps (a new shell each), or
  * run_command in one open shell (for PowerShell with the command line run_ps builds).
  */
-async function pywinrmLoad(server: BenchServer, python: string, env: NodeJS.ProcessEnv, kind: "cmd" | "ps", shell: "fresh" | "reused"): Promise<Load> {
-  const initial = await server.stats();
+async function pywinrmSide(server: BenchServer, python: string, env: NodeJS.ProcessEnv, kind: "cmd" | "ps", shell: "fresh" | "reused"): Promise<Side & { warmConnections: number }> {
   const session = { target: `http://${HOST}:${server.port}/wsman`, auth: ["bench", "bench"], transport: "ntlm", message_encryption: "always" };
   const what = kind === "cmd" ? { command: "ok" } : { script: PS_SCRIPT };
-  const child = spawnPywinrm(python, env, { session, loop: { mode: shell, ...what, std_out: "ok\r\n", seconds: DURATION_MS / 1000 } });
+  const initial = await server.stats();
+  const child = spawnPywinrm(python, env, { session, loop: { mode: shell, ...what, std_out: "ok\r\n", seconds: BATCH_MS / 1000, batches: ROUNDS } });
   child.stderr.pipe(process.stderr);
   const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -182,13 +230,61 @@ async function pywinrmLoad(server: BenchServer, python: string, env: NodeJS.Proc
     return JSON.parse(line.value as string) as Record<string, unknown>;
   };
   await next(); // warm: connected, authenticated, one command run
-  const before = await server.stats();
-  child.stdin.write("\n");
-  const { latencies_ms: latencies, elapsed_ms: elapsed } = (await next()) as { latencies_ms: number[]; elapsed_ms: number };
-  const after = await server.stats();
-  child.stdin.end("\n");
-  if ((await exited) !== 0) throw new Error("pywinrm_client.py failed");
-  return summarize(latencies, elapsed, initial, before, after);
+  const warmConnections = (await server.stats()).connections - initial.connections;
+  return {
+    warmConnections,
+    batch: () =>
+      serverBatch(server, async () => {
+        child.stdin.write("\n");
+        const { latencies_ms: latencies, elapsed_ms: elapsed } = (await next()) as { latencies_ms: number[]; elapsed_ms: number };
+        return { latencies, elapsed };
+      }),
+    close: async () => {
+      child.stdin.end("\n");
+      if ((await exited) !== 0) throw new Error("pywinrm_client.py failed");
+    },
+  };
+}
+
+interface PairedRow {
+  perSec: number;
+  p50: number;
+  p99: number;
+  n: number;
+  requestsPerCommand: number;
+  connections: number;
+}
+
+/**
+ * Both clients warm at once, then ROUNDS rounds of one batch each, alternating which goes first
+ * (A B, B A, ...), so that load from elsewhere hits both alike; the ratio is the median of the
+ * rounds' ratios, each taken between two batches seconds apart.
+ */
+async function paired(first: () => Promise<Side & { warmConnections: number }>, second: () => Promise<Side & { warmConnections: number }>): Promise<{ rows: [PairedRow, PairedRow]; ratio: number; ratios: number[] }> {
+  const sides = [await first(), await second()] as const;
+  const batches: [Batch[], Batch[]] = [[], []];
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const index of round % 2 === 0 ? [0, 1] : [1, 0]) batches[index]?.push(await (sides[index] as Side).batch());
+    }
+  } finally {
+    for (const side of sides) await side.close();
+  }
+  const rate = (b: Batch): number => (b.latencies.length / b.elapsed) * 1000;
+  const mid = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? NaN;
+  const row = (list: Batch[], warmConnections: number): PairedRow => {
+    const all = list.flatMap((b) => b.latencies).sort((x, y) => x - y);
+    return {
+      perSec: mid(list.map(rate)),
+      p50: percentile(all, 50),
+      p99: percentile(all, 99),
+      n: all.length,
+      requestsPerCommand: list.reduce((t, b) => t + b.requests, 0) / list.reduce((t, b) => t + b.commands, 0),
+      connections: warmConnections + list.reduce((t, b) => t + b.connections, 0),
+    };
+  };
+  const ratios = batches[0].map((b, i) => rate(b) / rate(batches[1][i] as Batch));
+  return { rows: [row(batches[0], sides[0].warmConnections), row(batches[1], sides[1].warmConnections)], ratio: mid(ratios), ratios };
 }
 
 const median = (runs: Load[]): Load => runs.sort((a, b) => a.perSec - b.perSec)[Math.floor(runs.length / 2)] as Load;
@@ -436,20 +532,26 @@ try {
     const python = await findPython();
     const pyDir = await mkdtemp(join(tmpdir(), "winrm-bench-pywinrm-"));
     const pyEnv = await pywinrmEnv(pyDir);
-    const table = async (kind: "cmd" | "ps"): Promise<{ rows: string[]; lead: (i: number) => string }> => {
-      const configs: { label: string; shell: "fresh" | "reused"; run: () => Promise<Load> }[] = [
-        { label: "@opsconductor/winrm", shell: "fresh", run: () => oursNtlmLoad(server, kind, "fresh") },
-        { label: "pywinrm 0.3.0", shell: "fresh", run: () => pywinrmLoad(server, python, pyEnv, kind, "fresh") },
-        { label: "@opsconductor/winrm", shell: "reused", run: () => oursNtlmLoad(server, kind, "reused") },
-        { label: "pywinrm 0.3.0", shell: "reused", run: () => pywinrmLoad(server, python, pyEnv, kind, "reused") },
-      ];
-      const results = await medians(configs.map((c) => c.run));
-      const rows = results.map((r, i) => {
-        const c = configs[i] as (typeof configs)[number];
-        return row([c.label, c.shell === "fresh" ? "new per command" : "one, reused", r.connections, fixed(r.perSec, 0), fixed(r.p50, 2), fixed(r.p99, 2), fixed(r.requestsPerCommand, 1), r.n]);
-      });
+    const table = async (kind: "cmd" | "ps"): Promise<{ rows: string[]; lead: (shell: "fresh" | "reused") => string; loads: string }> => {
+      const rows: string[] = [];
+      const leads: Record<string, { ratio: number; ratios: number[] }> = {};
+      const loads: number[] = [loadavg()[0] ?? NaN];
+      for (const shell of ["fresh", "reused"] as const) {
+        const result = await paired(() => oursNtlmSide(server, kind, shell), () => pywinrmSide(server, python, pyEnv, kind, shell));
+        loads.push(loadavg()[0] ?? NaN);
+        leads[shell] = result;
+        for (const [i, label] of ["@opsconductor/winrm", "pywinrm 0.3.0"].entries()) {
+          const r = result.rows[i] as PairedRow;
+          rows.push(row([label, shell === "fresh" ? "new per command" : "one, reused", r.connections, fixed(r.perSec, 0), fixed(r.p50, 2), fixed(r.p99, 2), fixed(r.requestsPerCommand, 1), r.n]));
+        }
+        console.error(`${kind} ${shell}: ours / pywinrm per round ${result.ratios.map((x) => fixed(x, 2)).join(", ")}`);
+      }
       for (const line of rows) console.error(line);
-      return { rows, lead: (i) => fixed((results[i]?.perSec ?? NaN) / (results[i + 1]?.perSec ?? NaN), 2) };
+      const lead = (shell: "fresh" | "reused"): string => {
+        const { ratio, ratios } = leads[shell] as { ratio: number; ratios: number[] };
+        return `**${fixed(ratio, 2)}×** (rounds ${fixed(Math.min(...ratios), 2)}–${fixed(Math.max(...ratios), 2)}×)`;
+      };
+      return { rows, lead, loads: `${fixed(Math.min(...loads), 1)}–${fixed(Math.max(...loads), 1)}` };
     };
     try {
       const cmd = await table("cmd");
@@ -458,12 +560,16 @@ try {
       parts.push(
         "### Side by side with pywinrm: NTLM with message encryption over HTTP, one command at a time",
         "",
+        `Both clients are kept warm side by side and run ${ROUNDS} rounds of one ${BATCH_MS / 1000} s batch each, alternating which goes first; ` +
+          "commands/s is the median of a client's batches, p50 and p99 are over all its commands, and the lead is the median of the rounds' ratios " +
+          "(each between two batches a few seconds apart, so load from elsewhere hits both alike), with the lowest and highest round.",
+        "",
         "cmd: our `runCmd(\"ok\")`; pywinrm's `run_cmd`, and `run_command` in an open shell.",
         "",
         ...header,
         ...cmd.rows,
         "",
-        `Ours / pywinrm in commands/s: **${cmd.lead(0)}×** with a new shell per command, **${cmd.lead(2)}×** in a reused shell.`,
+        `Ours / pywinrm in commands/s: ${cmd.lead("fresh")} with a new shell per command, ${cmd.lead("reused")} in a reused shell. Load average (1 min) while it ran: ${cmd.loads}.`,
         "",
         `PowerShell: our \`runPowerShell(${JSON.stringify(PS_SCRIPT)})\` (the stdin bootstrap: the script travels in a Send); pywinrm's ` +
           "`run_ps`, which opens a shell per call, and in an open shell `run_command` with the command line `run_ps` builds " +
@@ -472,8 +578,8 @@ try {
         ...header,
         ...ps.rows,
         "",
-        `Ours / pywinrm in commands/s: **${ps.lead(0)}×** with a new shell per command, **${ps.lead(2)}×** in a reused shell. ` +
-          "Requests per command are counted by the server.",
+        `Ours / pywinrm in commands/s: ${ps.lead("fresh")} with a new shell per command, ${ps.lead("reused")} in a reused shell. ` +
+          `Load average (1 min) while it ran: ${ps.loads}. Requests per command are counted by the server.`,
         "",
       );
     } finally {

@@ -8,12 +8,13 @@ Reads one JSON line on stdin:
 and prints one JSON object on stdout: {"results": [...]}, one entry per step, each
 {"std_out", "std_err", "status_code"} (a "shell" step gives {"commands": [those]}) or {"error": "..."}.
 
-With "loop": {"mode": "fresh" | "reused", "command": "..." or "script": "...", "std_out": "...", "seconds": n}
-instead of "steps" it benchmarks: one warm-up command (connects and authenticates), then prints
-{"warm": true} and waits for a line on stdin; runs the command back to back for n seconds (a new
-shell each time, or one shell), prints {"latencies_ms": [...], "elapsed_ms": ...} and waits for
-another line before closing the shell, so the caller can read the server's counters around exactly
-the timed commands. A "script" runs as PowerShell: run_ps with a new shell each time; in one shell,
+With "loop": {"mode": "fresh" | "reused", "command": "..." or "script": "...", "std_out": "...", "seconds": n,
+"batches": k (default 1)} instead of "steps" it benchmarks: one warm-up command (connects and
+authenticates), then prints {"warm": true} and waits for a line on stdin; k times: runs the command
+back to back for n seconds (a new shell each time, or one shell), prints {"latencies_ms": [...],
+"elapsed_ms": ...} and waits for another line (before the next batch, or before closing the shell),
+so the caller can read the server's counters around exactly the timed commands and run other
+clients between the batches. A "script" runs as PowerShell: run_ps with a new shell each time; in one shell,
 run_command with the command line run_ps builds (run_ps itself always opens a shell of its own).
 """
 import json
@@ -94,14 +95,15 @@ def loop(session, spec, out):
 
     once()
     say({"warm": True})
-    latencies = []
-    started = time.perf_counter()
-    end = started + spec["seconds"]
-    while time.perf_counter() < end:
-        t = time.perf_counter()
-        once()
-        latencies.append((time.perf_counter() - t) * 1000)
-    say({"latencies_ms": latencies, "elapsed_ms": (time.perf_counter() - started) * 1000})
+    for _ in range(spec.get("batches", 1)):
+        latencies = []
+        started = time.perf_counter()
+        end = started + spec["seconds"]
+        while time.perf_counter() < end:
+            t = time.perf_counter()
+            once()
+            latencies.append((time.perf_counter() - t) * 1000)
+        say({"latencies_ms": latencies, "elapsed_ms": (time.perf_counter() - started) * 1000})
     if reused:
         protocol.close_shell(shell_id)
 
