@@ -1,6 +1,7 @@
 // Queries of runs, their steps and their live events. Browser-safe.
 import { RunStatus, RunTrigger } from "@opsconductor/db/enums";
 import { z } from "zod";
+import { sortQuery } from "../lib/sort.ts";
 import { INT4_MIN, pageQuery, wholeNumber } from "./common.ts";
 
 export const RUN_STATUSES = Object.values(RunStatus);
@@ -24,12 +25,38 @@ export const runListQuery = pageQuery
       .optional()
       .describe("One or several statuses, repeated or comma-separated"),
     trigger: z.enum(RUN_TRIGGERS, { error: `must be one of ${RUN_TRIGGERS.join(", ")}` }).optional(),
+    target: z.uuid({ error: "must be a target id (UUID)" }).optional().describe("Only runs with a step on this target"),
     from: isoDateTime.optional().describe("Only runs queued at or after this instant"),
     to: isoDateTime.optional().describe("Only runs queued before this instant"),
   })
   .superRefine((query, ctx) => {
     if (query.from && query.to && Date.parse(query.to) <= Date.parse(query.from)) ctx.addIssue({ code: "custom", path: ["to"], message: "must be later than query.from" });
   });
+
+// A form's datetime-local field sends "2026-11-26T10:00" (no offset): the Runs page reads it as UTC
+// and says so in the field's label (as the Audit log page does).
+const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/;
+const formDateTime = z
+  .string()
+  .trim()
+  .transform((value) => (LOCAL_DATE_TIME.test(value) ? `${value}${value.length === 16 ? ":00" : ""}Z` : value))
+  .pipe(isoDateTime);
+
+/** Query of the Runs page: the API's filters (one status), times from datetime-local fields read as UTC, and the order. */
+export const runHistoryQuery = pageQuery
+  .extend({
+    job: z.uuid({ error: "must be a job id (UUID)" }).optional(),
+    status: z.enum(RUN_STATUSES, { error: `must be one of ${RUN_STATUSES.join(", ")}` }).optional(),
+    trigger: z.enum(RUN_TRIGGERS, { error: `must be one of ${RUN_TRIGGERS.join(", ")}` }).optional(),
+    target: z.uuid({ error: "must be a target id (UUID)" }).optional(),
+    from: formDateTime.optional(),
+    to: formDateTime.optional(),
+    sort: sortQuery(["queuedAt"], { key: "queuedAt", direction: "desc" }),
+  })
+  .superRefine((query, ctx) => {
+    if (query.from && query.to && Date.parse(query.to) <= Date.parse(query.from)) ctx.addIssue({ code: "custom", path: ["to"], message: "must be later than from" });
+  });
+export type RunHistoryQuery = z.infer<typeof runHistoryQuery>;
 
 /** Query of GET /api/runs/{id}/steps. */
 export const runStepsQuery = z.object({

@@ -21,6 +21,8 @@ export interface LogLine {
   at: string;
   /** The raw text, ANSI codes included, without the newline (and without a trailing carriage return). */
   text: string;
+  /** Sequence of the last chunk that added to the line: a chunk at or below it is already in it. */
+  seq: number;
   /** True when the line was longer than the server sends and was cut (the download has all of it). */
   clipped?: boolean;
 }

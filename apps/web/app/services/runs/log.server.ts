@@ -145,12 +145,14 @@ async function assembleLines(db: Db, runId: string, from: number, to: number, ma
         if (line < from || line > to) return;
         const existing = lines.get(line);
         if (starts || !existing) {
-          lines.set(line, { line, stepId: row.step_id, stream: row.stream, at: row.at.toISOString(), text: text.slice(0, maxChars), ...(text.length > maxChars ? { clipped: true } : {}) });
-        } else if (!existing.clipped) {
-          const joined = existing.text + text;
-          existing.text = joined.slice(0, maxChars);
-          if (joined.length > maxChars) existing.clipped = true;
+          lines.set(line, { line, stepId: row.step_id, stream: row.stream, at: row.at.toISOString(), seq: row.sequence, text: text.slice(0, maxChars), ...(text.length > maxChars ? { clipped: true } : {}) });
+          return;
         }
+        existing.seq = row.sequence;
+        if (existing.clipped) return;
+        const joined = existing.text + text;
+        existing.text = joined.slice(0, maxChars);
+        if (joined.length > maxChars) existing.clipped = true;
       });
       after = row.sequence;
     }

@@ -2,9 +2,9 @@
 // the web app only reads it (and asks for a cancel or a fresh run, commands.server.ts).
 import { MASK } from "@opsconductor/core";
 import { OutputStream, type Db, type Prisma, type RunStatus } from "@opsconductor/db";
-import type { RunListQuery } from "../../schemas/runs.ts";
+import type { RunHistoryQuery, RunListQuery } from "../../schemas/runs.ts";
 import { notFound } from "../errors.server.ts";
-import { newestFirst } from "../pagination.server.ts";
+import { newestFirst, sortedPage } from "../pagination.server.ts";
 
 const OUTPUT_STREAMS = Object.values(OutputStream);
 /** Statuses a run never leaves. */
@@ -65,17 +65,45 @@ export function toRunView(run: DetailedRun): RunView {
   return { ...toRunSummaryView(run), parameters };
 }
 
-/** Runs newest first (by queuedAt), filtered, one keyset page at a time. */
-export async function listRuns(db: Db, query: RunListQuery) {
-  const keyset = newestFirst(query, "queuedAt");
+/** The filters of a run list, for the API and the Runs page alike. */
+function runWhere(query: { job?: string; status?: RunStatus[]; trigger?: RunListQuery["trigger"]; target?: string; from?: string; to?: string }): Prisma.JobRunWhereInput {
   const where: Prisma.JobRunWhereInput[] = [];
   if (query.job) where.push({ jobId: query.job });
   if (query.status) where.push({ status: { in: query.status } });
   if (query.trigger) where.push({ trigger: query.trigger });
+  if (query.target) where.push({ steps: { some: { targetId: query.target } } });
   if (query.from) where.push({ queuedAt: { gte: new Date(query.from) } });
   if (query.to) where.push({ queuedAt: { lt: new Date(query.to) } });
-  const rows = await db.jobRun.findMany({ include: runListInclude, ...keyset.args({ AND: where }) });
+  return { AND: where };
+}
+
+/** Runs newest first (by queuedAt), filtered, one keyset page at a time. */
+export async function listRuns(db: Db, query: RunListQuery) {
+  const keyset = newestFirst(query, "queuedAt");
+  const rows = await db.jobRun.findMany({ include: runListInclude, ...keyset.args(runWhere(query)) });
   return keyset.page(rows.map(toRunSummaryView));
+}
+
+const FAILED_STEP_STATUSES: StepStatusName[] = ["failed", "timed_out"];
+type StepStatusName = Prisma.JobRunStepGetPayload<object>["status"];
+
+/** The Runs page's list: filtered, in either order of queuedAt, with each run's first failing step. */
+export async function runHistory(db: Db, query: RunHistoryQuery) {
+  const keyset = sortedPage(query, { column: "queuedAt", direction: query.sort.direction, kind: "date" });
+  const rows = await db.jobRun.findMany({
+    include: { ...runListInclude, steps: { where: { status: { in: FAILED_STEP_STATUSES } }, orderBy: { index: "asc" }, take: 1, select: { index: true, name: true, status: true } } },
+    ...keyset.args(runWhere({ ...query, status: query.status ? [query.status] : undefined })),
+  });
+  return keyset.page(rows.map((row) => ({ ...toRunSummaryView(row), failedStep: row.steps[0] ?? null })));
+}
+
+/** Jobs and targets to filter the Runs page by, by name. */
+export async function runFilterChoices(db: Db) {
+  const [jobs, targets] = await Promise.all([
+    db.job.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" }, take: 500 }),
+    db.target.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" }, take: 500 }),
+  ]);
+  return { jobs, targets };
 }
 
 /** One run with its job name, version number and (masked) parameters; 404 when missing. */
