@@ -36,3 +36,23 @@ export const runRequestBody = z
 
 export type JobListQuery = z.infer<typeof jobListQuery>;
 export type RunRequest = NonNullable<z.infer<typeof runRequestBody>>;
+
+/** The job editor's form (/jobs/new, /jobs/{id}/edit): the definition as JSON text, checked by core on the server. */
+export const jobEditorForm = z.object({
+  intent: z.literal("save"),
+  definition: z.string({ error: "must hold the job definition" }).min(2, "must hold the job definition").max(60_000, "is too long for the editor's form: save definitions this large with PUT /api/jobs/{id}"),
+});
+
+/** Query of a job's page: the versions' page, and which two versions to compare. */
+export const jobPageQuery = pageQuery.extend({
+  from: wholeNumber(1, INT4_MAX, "a version number").optional(),
+  to: wholeNumber(1, INT4_MAX, "a version number").optional(),
+});
+
+/** The forms of a job's page, by intent: restore an old version, run, activate or deactivate, delete. */
+export const jobPageForms = z.discriminatedUnion("intent", [
+  z.object({ intent: z.literal("restore"), version: wholeNumber(1, INT4_MAX, "a version number") }),
+  z.object({ intent: z.literal("active"), active: z.enum(["true", "false"]).transform((v) => v === "true") }),
+  z.object({ intent: z.literal("delete") }),
+  z.object({ intent: z.literal("run"), parameters: z.record(z.string(), z.string().max(100_000)).default({}), secrets: z.record(z.string(), z.string().max(100_000)).default({}) }),
+]);

@@ -41,3 +41,12 @@ export function checkParameters(definition: Prisma.JsonValue, supplied: Record<s
     throw error;
   }
 }
+
+/** The job editor's posted JSON text as a value; text that is not JSON is a 400 naming `body.definition`. */
+export function parseDefinitionText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw validationFailed([{ path: "body.definition", message: "body.definition is not valid JSON" }]);
+  }
+}

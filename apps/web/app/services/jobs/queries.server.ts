@@ -128,3 +128,21 @@ export async function getVersion(db: Db, jobId: string, number: number) {
 export function toJobVersionView(version: Prisma.JobVersionGetPayload<{ include: { job: { select: { currentVersionId: true } } } }>) {
   return { jobId: version.jobId, number: version.number, current: version.job.currentVersionId === version.id, definition: version.definition, createdById: version.createdById, createdAt: version.createdAt };
 }
+
+/** The targets a step may name, for the editor's target picker: id and name, by name (at most 2000). */
+export function listTargetChoices(db: Db) {
+  return db.target.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" }, take: 2000 });
+}
+
+/** A job's versions, newest first, each with who saved it (for the job page). */
+export async function listVersionsWithAuthors(db: Db, jobId: string, query: PageRequest) {
+  const after = decodeCursor(query.cursor, versionCursor);
+  const rows = await db.jobVersion.findMany({
+    where: { jobId, ...(after ? { number: { lt: after.number } } : {}) },
+    select: { id: true, number: true, createdAt: true, createdBy: { select: { username: true } } },
+    orderBy: { number: "desc" },
+    take: query.limit + 1,
+  });
+  const page = toPage(rows, query.limit, (v) => ({ number: v.number }));
+  return { items: page.items.map((v) => ({ id: v.id, number: v.number, createdAt: v.createdAt, author: v.createdBy?.username ?? null })), nextCursor: page.nextCursor };
+}
