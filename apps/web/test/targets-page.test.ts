@@ -235,6 +235,8 @@ describe("editing, dependencies and deleting", () => {
     await page.getByRole("link", { name: "dep-base" }).waitFor();
     const runs = page.getByRole("region", { name: "Recent runs on this target" });
     expect(await runs.getByRole("row").filter({ hasText: "uses-dep-app" }).textContent()).toContain("succeeded");
+    expect(await runs.getByRole("link", { name: "uses-dep-app" }).getAttribute("href")).toBe(`/runs/${run.id}`);
+    expect(await page.getByRole("link", { name: "All runs on this target" }).getAttribute("href")).toBe(`/runs?target=${app1.id}`);
 
     await page.getByRole("link", { name: "Edit" }).click();
     await page.getByRole("heading", { level: 1, name: "Edit dep-app" }).waitFor();
@@ -325,6 +327,10 @@ describe("roles", () => {
     await page.getByRole("heading", { level: 1, name: "viewer-sees" }).waitFor();
     expect(await page.getByRole("button").allTextContents()).toEqual(["Sign out"]);
     expect(await page.getByRole("link", { name: "Edit" }).count()).toBe(0);
+    // An id that is no UUID, or names no target, is the 404 page.
+    for (const path of ["/targets/not-a-uuid", `/targets/${crypto.randomUUID()}`, `/targets/${crypto.randomUUID()}/edit`]) {
+      expect((await page.goto(`${app.url}${path}`))?.status(), path).toBe(path.endsWith("/edit") ? 403 : 404);
+    }
     for (const path of ["/targets/new", "/targets/import", `/targets/${t.id}/edit`]) {
       const res = await page.goto(`${app.url}${path}`);
       expect(res?.status(), path).toBe(403);

@@ -12,30 +12,19 @@ import { PageHeader } from "../components/ui/page-header.tsx";
 import { StatusBadge } from "../components/ui/status-badge.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";
-import { pageAction, pageLoader, redirectWithToast, type ActionResult } from "../http/page.server.ts";
+import { pageAction, pageLoader, pageParams, redirectWithToast, type ActionResult } from "../http/page.server.ts";
 import { INTENT_FIELD } from "../lib/forms.ts";
 import { can } from "../lib/permissions.ts";
 import { idParams } from "../schemas/common.ts";
-import { ApiError } from "../services/errors.server.ts";
 import { deleteTarget, jobsNamingTarget } from "../services/targets/commands.server.ts";
 import { testTargetConnection, type ConnectionTestResult } from "../services/targets/connection-test.server.ts";
 import { getTargetDetail } from "../services/targets/queries.server.ts";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `OpsConductor · ${data?.target.name ?? "Target"}` }];
 
-const targetParams = (params: Record<string, string | undefined>) => {
-  const parsed = idParams.safeParse(params);
-  // A malformed id names no target: the same 404 as an unknown one.
-  if (!parsed.success) throw new Response(null, { status: 404 });
-  return parsed.data.id;
-};
-
 export const loader = pageLoader({ permission: "targets:read" }, async ({ db, user, params }) => {
-  const id = targetParams(params);
-  const detail = await getTargetDetail(db, id).catch((error: unknown) => {
-    if (error instanceof ApiError && error.status === 404) throw new Response(null, { status: 404 });
-    throw error;
-  });
+  const { id } = pageParams(params, idParams);
+  const detail = await getTargetDetail(db, id);
   const canWrite = can(user.role, "targets:write");
   return {
     ...detail,
@@ -50,7 +39,7 @@ const actions = z.discriminatedUnion("intent", [z.object({ intent: z.literal("te
 export type TestAnswer = { kind: "test"; result: ConnectionTestResult; testedAt: string };
 
 export const action = pageAction({ permission: "targets:write", schema: actions }, async (value, { db, user, params, audit, headers }) => {
-  const id = targetParams(params);
+  const { id } = pageParams(params, idParams);
   if (value.intent === "test") {
     if (!can(user.role, "targets:test")) throw new Response(null, { status: 403 });
     const result = await testTargetConnection(db, id, audit);
@@ -89,7 +78,15 @@ function TargetLinks({ targets, none }: { targets: { id: string; name: string }[
 }
 
 const RUN_COLUMNS: Column<RunRow>[] = [
-  { key: "job", header: "Job", cell: (run) => <span className="font-medium break-words">{run.jobName}</span> },
+  {
+    key: "job",
+    header: "Job",
+    cell: (run) => (
+      <Link to={`/runs/${run.id}`} className="font-medium break-words text-sky-700 underline-offset-2 hover:underline dark:text-sky-300">
+        {run.jobName}
+      </Link>
+    ),
+  },
   {
     key: "status",
     header: "Status",
@@ -324,9 +321,16 @@ export default function TargetPage() {
       </section>
 
       <section aria-labelledby="runs-title">
-        <h2 id="runs-title" className="mb-3 text-lg font-semibold">
-          Recent runs on this target
-        </h2>
+        <div className="mb-3 flex flex-wrap items-baseline justify-between gap-2">
+          <h2 id="runs-title" className="text-lg font-semibold">
+            Recent runs on this target
+          </h2>
+          {data.recentRuns.length > 0 && (
+            <Link to={`/runs?target=${target.id}`} className="text-sm text-sky-700 underline-offset-2 hover:underline dark:text-sky-300">
+              All runs on this target
+            </Link>
+          )}
+        </div>
         <DataTable label="Recent runs on this target" columns={RUN_COLUMNS} rows={data.recentRuns} rowKey={(run) => run.id} empty={<EmptyState title="No runs on this target yet">Runs of jobs with a step on this target appear here.</EmptyState>} />
       </section>
       <Toast toast={answer && "toast" in answer ? answer.toast : null} />

@@ -5,28 +5,18 @@ import { TargetForm, type TargetFormValues } from "../components/targets/target-
 import { buttonClass } from "../components/ui/button.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
 import { Toast } from "../components/ui/toast.tsx";
-import { pageAction, pageLoader, readPageQuery, redirectWithToast } from "../http/page.server.ts";
+import { pageAction, pageLoader, pageParams, readPageQuery, redirectWithToast } from "../http/page.server.ts";
 import { can } from "../lib/permissions.ts";
 import { idParams } from "../schemas/common.ts";
 import { credentialChoicesQuery, targetForm } from "../schemas/targets.ts";
-import { ApiError } from "../services/errors.server.ts";
 import { updateTarget } from "../services/targets/commands.server.ts";
 import { credentialChoices, getTarget, knownTargetTags, targetIdsByName, targetNames } from "../services/targets/queries.server.ts";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `OpsConductor · Edit ${data?.target.name ?? "target"}` }];
 
-function targetId(params: Record<string, string | undefined>): string {
-  const parsed = idParams.safeParse(params);
-  if (!parsed.success) throw new Response(null, { status: 404 });
-  return parsed.data.id;
-}
-
 export const loader = pageLoader({ permission: "targets:write" }, async ({ db, user, request, params }) => {
   const query = readPageQuery(request, credentialChoicesQuery);
-  const target = await getTarget(db, targetId(params)).catch((error: unknown) => {
-    if (error instanceof ApiError && error.status === 404) throw new Response(null, { status: 404 });
-    throw error;
-  });
+  const target = await getTarget(db, pageParams(params, idParams).id);
   const [choices, names, tags] = await Promise.all([credentialChoices(db, query.host ?? target.hostname, query.os ?? target.os), targetNames(db), knownTargetTags(db)]);
   return {
     target,
@@ -38,7 +28,7 @@ export const loader = pageLoader({ permission: "targets:write" }, async ({ db, u
 });
 
 export const action = pageAction({ permission: "targets:write", schema: targetForm }, async (value, { db, principal, params, audit, headers }) => {
-  const id = targetId(params);
+  const { id } = pageParams(params, idParams);
   const dependsOn = await targetIdsByName(db, value.dependsOn);
   const updated = await updateTarget(db, id, { ...value, dependsOn }, audit, { bindAnywhere: can(principal.role, "credentials:bind_any") });
   return redirectWithToast(`/targets/${updated.id}`, `Target ${updated.name} saved.`, headers);
