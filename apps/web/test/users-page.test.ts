@@ -211,7 +211,7 @@ describe("managing a user", () => {
     await roleSection.getByRole("button", { name: "Change role" }).click();
     await expect.poll(() => toast(page)).toContain(`${carol.username} is now viewer`);
     expect((await userRow(carol.id))?.role).toBe("viewer");
-    expect(await page.getByTestId("user-role").textContent()).toBe("viewer");
+    await expect.poll(() => page.getByTestId("user-role").textContent()).toBe("viewer");
     expect((await app.request("POST", "/api/refresh", { body: { refreshToken: session.body.refreshToken } })).status).toBe(401);
 
     // Disable asks first; cancelling changes nothing.
@@ -227,7 +227,7 @@ describe("managing a user", () => {
     await expect.poll(() => toast(page)).toContain(`${carol.username} is disabled`);
     await disableDialog.waitFor({ state: "hidden" });
     expect((await userRow(carol.id))?.disabled).toBe(true);
-    expect(await page.getByTestId("user-state").textContent()).toBe("disabled");
+    await expect.poll(() => page.getByTestId("user-state").textContent()).toBe("disabled");
     expect(await signsIn(carol.username, carol.password)).toBe(false);
     await page.getByRole("button", { name: `Enable ${carol.username}` }).click();
     await expect.poll(() => toast(page)).toContain(`${carol.username} is enabled again.`);

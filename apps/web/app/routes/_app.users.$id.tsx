@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { getFormProps, useForm, type SubmissionResult } from "@conform-to/react";
-import { data, redirect, type MetaFunction } from "@remix-run/node";
+import { redirect, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, type ShouldRevalidateFunction } from "@remix-run/react";
 import { z } from "zod";
 import { OneTimePassword } from "../components/users/one-time-password.tsx";
+import { When } from "../components/when.tsx";
 import { Button, SubmitButton } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/confirm-dialog.tsx";
 import { CsrfInput } from "../components/ui/csrf.tsx";
@@ -12,7 +13,7 @@ import { PageHeader } from "../components/ui/page-header.tsx";
 import { StatusBadge } from "../components/ui/status-badge.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";
-import { pageAction, pageLoader, redirectWithToast, type ActionResult, type PageContext } from "../http/page.server.ts";
+import { pageAction, pageLoader, pageParams, redirectWithToast, type ActionResult, type PageContext } from "../http/page.server.ts";
 import { signedOutHeaders } from "../http/web-session.server.ts";
 import { INTENT_FIELD, parseForm } from "../lib/forms.ts";
 import { ROLES } from "../lib/permissions.ts";
@@ -38,16 +39,9 @@ const schema = z.discriminatedUnion("intent", [
   z.object({ intent: z.literal("delete") }),
 ]);
 
-// The user the address names; a malformed id is as unknown as a missing one.
-async function account(ctx: PageContext) {
-  const parsed = idParams.safeParse(ctx.params);
-  try {
-    if (!parsed.success) throw new ApiError(404, "not_found", "user not found");
-    return await getUser(ctx.db, parsed.data.id);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) throw data(null, { status: 404, headers: { "Cache-Control": "no-store" } });
-    throw error;
-  }
+// The user the address names (a malformed id or an unknown user: the 404 page).
+function account(ctx: PageContext) {
+  return getUser(ctx.db, pageParams(ctx.params, idParams).id);
 }
 
 export const loader = pageLoader({ permission: "users:read" }, async (ctx) => {
@@ -114,13 +108,6 @@ export const action = pageAction({ permission: "users:write", schema, secretFiel
 export const shouldRevalidate: ShouldRevalidateFunction = ({ actionStatus, defaultShouldRevalidate }) => actionStatus === 409 || defaultShouldRevalidate;
 
 const ROLE_OPTIONS = ROLES.map((role) => ({ value: role, label: role }));
-
-/** A UTC time written the same way on the server and in any browser. */
-function When({ at }: { at: Date | string | null }) {
-  if (at === null) return <>Never</>;
-  const date = new Date(at);
-  return <time dateTime={date.toISOString()}>{`${date.toISOString().slice(0, 16).replace("T", " ")} UTC`}</time>;
-}
 
 function signInMethod(user: { hasPassword: boolean; ssoLinked: boolean }): string {
   if (user.hasPassword && user.ssoLinked) return "Password and single sign-on";
@@ -197,7 +184,7 @@ export default function UserPage() {
               ["Role", user.role],
               ["State", <StatusBadge key="state" ok={!user.disabled}>{user.disabled ? "disabled" : "enabled"}</StatusBadge>],
               ["Sign-in method", signInMethod(user)],
-              ["Last sign-in", <When key="last" at={user.lastLoginAt} />],
+              ["Last sign-in", user.lastLoginAt ? <When key="last" at={user.lastLoginAt} /> : "Never"],
               ["Created", <When key="created" at={user.createdAt} />],
             ] as const
           ).map(([label, value]) => (

@@ -5,6 +5,7 @@ import { DataTable, FilterForm, FilterInput, FilterSelect, type Column } from ".
 import { EmptyState } from "../components/ui/empty-state.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
 import { StatusBadge } from "../components/ui/status-badge.tsx";
+import { When } from "../components/when.tsx";
 import { MUTED } from "../components/ui/styles.ts";
 import { pageLoader, readPageQuery, type BadQueryData } from "../http/page.server.ts";
 import { ROLES } from "../lib/permissions.ts";
@@ -37,13 +38,6 @@ const STATE_OPTIONS = [
   { value: "true", label: "Disabled" },
 ];
 
-/** A UTC time written the same way on the server and in any browser (no hydration mismatch across time zones). */
-function When({ at }: { at: Date | string | null }) {
-  if (at === null) return <span className={MUTED}>Never</span>;
-  const date = new Date(at);
-  return <time dateTime={date.toISOString()}>{`${date.toISOString().slice(0, 16).replace("T", " ")} UTC`}</time>;
-}
-
 type Row = Omit<UserView, "createdAt" | "updatedAt" | "lastLoginAt"> & { createdAt: Date | string; updatedAt: Date | string; lastLoginAt: Date | string | null };
 
 function columns(me: string): Column<Row>[] {
@@ -64,7 +58,7 @@ function columns(me: string): Column<Row>[] {
     { key: "name", header: "Display name", cell: (row) => row.displayName ?? <span className={MUTED}>—</span>, secondary: true, className: "break-words" },
     { key: "role", header: "Role", cell: (row) => row.role },
     { key: "state", header: "State", cell: (row) => <StatusBadge ok={!row.disabled}>{row.disabled ? "disabled" : "enabled"}</StatusBadge> },
-    { key: "lastLogin", header: "Last sign-in", cell: (row) => <When at={row.lastLoginAt} />, secondary: true, className: "whitespace-nowrap" },
+    { key: "lastLogin", header: "Last sign-in", cell: (row) => (row.lastLoginAt ? <When at={row.lastLoginAt} /> : <span className={MUTED}>Never</span>), secondary: true, className: "whitespace-nowrap" },
     { key: "created", header: "Created", sortKey: "createdAt", firstDirection: "desc", cell: (row) => <When at={row.createdAt} />, secondary: true, className: "whitespace-nowrap" },
   ];
 }
