@@ -72,7 +72,7 @@ describe("/api/users (admin)", () => {
       const names: string[] = [];
       let cursor: string | null = null;
       do {
-        const res = await app.request("GET", `/api/users?q=sort-&limit=2&sort=${sort}${cursor ? `&cursor=${cursor}` : ""}`, { token: admin });
+        const res: { status: number; text: string; body: { items: { username: string }[]; nextCursor: string | null } } = await app.request("GET", `/api/users?q=sort-&limit=2&sort=${sort}${cursor ? `&cursor=${cursor}` : ""}`, { token: admin });
         expect(res.status, res.text).toBe(200);
         names.push(...res.body.items.map((u: { username: string }) => u.username));
         cursor = res.body.nextCursor;

@@ -26,6 +26,9 @@ export function toAuditEntryView(row: Prisma.AuditLogGetPayload<object>) {
   };
 }
 
+/** An audit entry as the API and the Audit log page show it. */
+export type AuditEntryView = ReturnType<typeof toAuditEntryView>;
+
 function actionFilter(action: string): Prisma.AuditLogWhereInput {
   if (action.endsWith(".*")) return { action: { startsWith: action.slice(0, -1) } };
   if (action.endsWith(".")) return { action: { startsWith: action } };
