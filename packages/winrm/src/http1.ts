@@ -321,22 +321,29 @@ function hostHeader(endpoint: HttpEndpoint): string {
 const SINGLE = new Set(["content-type", "content-length", "user-agent", "referer", "host", "authorization", "proxy-authorization", "if-modified-since", "if-unmodified-since", "from", "location", "max-forwards", "retry-after", "etag", "last-modified", "server", "age", "expires"]);
 
 function parseHead(text: string): { status: number; headers: Record<string, string | string[]>; keepAlive: boolean } {
-  const lines = text.split("\r\n");
-  const status = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? "");
-  if (!status) throw new HttpRequestError("protocol", `not an HTTP/1.x response: ${JSON.stringify((lines[0] ?? "").slice(0, 80))}`);
+  let eol = text.indexOf("\r\n");
+  if (eol < 0) eol = text.length;
+  // "HTTP/1.1 200 OK": the version's minor digit at 7, the status at 9..12.
+  const minor = text[7];
+  const status = Number(text.slice(9, 12));
+  if (!text.startsWith("HTTP/1.") || (minor !== "0" && minor !== "1") || text[8] !== " " || !/^\d{3}$/.test(text.slice(9, 12)) || (eol > 12 && text[12] !== " ")) {
+    throw new HttpRequestError("protocol", `not an HTTP/1.x response: ${JSON.stringify(text.slice(0, Math.min(eol, 80)))}`);
+  }
   const headers: Record<string, string | string[]> = {};
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const colon = line.indexOf(":");
-    if (colon <= 0) throw new HttpRequestError("protocol", `malformed response header ${JSON.stringify(line.slice(0, 80))}`);
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
+  for (let at = eol + 2; at < text.length; ) {
+    let end = text.indexOf("\r\n", at);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(":", at);
+    if (colon <= at || colon > end) throw new HttpRequestError("protocol", `malformed response header ${JSON.stringify(text.slice(at, Math.min(end, at + 80)))}`);
+    const name = text.slice(at, colon).trim().toLowerCase();
+    const value = text.slice(colon + 1, end).trim();
+    at = end + 2;
     const previous = headers[name];
     if (name === "set-cookie") headers[name] = [...((previous as string[] | undefined) ?? []), value];
     else if (previous === undefined) headers[name] = value;
     else if (!SINGLE.has(name)) headers[name] = `${previous as string}, ${value}`;
   }
   const connection = String(headers.connection ?? "").toLowerCase();
-  const keepAlive = status[1] === "1" ? !/\bclose\b/.test(connection) : /\bkeep-alive\b/.test(connection);
-  return { status: Number(status[2]), headers, keepAlive };
+  const keepAlive = minor === "1" ? !/\bclose\b/.test(connection) : /\bkeep-alive\b/.test(connection);
+  return { status, headers, keepAlive };
 }

@@ -36,7 +36,35 @@ function localName(qname: string): string {
   return colon < 0 ? qname : qname.slice(colon + 1);
 }
 
-const ATTR = /([^\s=/>]+)\s*=\s*("([^"]*)"|'([^']*)')/g;
+const isSpace = (code: number): boolean => code === 32 || code === 9 || code === 10 || code === 13;
+
+/** Reads the attributes of a start tag's inside, from `at` to `end`; malformed pieces are skipped. */
+function readAttributes(xml: string, at: number, end: number): Record<string, string> {
+  const attrs: Record<string, string> = {};
+  let pos = at;
+  while (pos < end) {
+    const code = xml.charCodeAt(pos);
+    if (isSpace(code) || code === 47 /* / */) {
+      pos++;
+      continue;
+    }
+    const eq = xml.indexOf("=", pos);
+    if (eq < 0 || eq >= end) break;
+    const name = xml.slice(pos, eq).trim();
+    let q = eq + 1;
+    while (q < end && isSpace(xml.charCodeAt(q))) q++;
+    const quote = xml[q];
+    if (quote !== '"' && quote !== "'") {
+      pos = q + 1;
+      continue;
+    }
+    const close = xml.indexOf(quote, q + 1);
+    if (close < 0 || close >= end) break;
+    if (name && !/[\s/>]/.test(name)) attrs[name] = decode(xml.slice(q + 1, close));
+    pos = close + 1;
+  }
+  return attrs;
+}
 
 /** Parses an XML document, throwing an Error naming the offset when it is malformed. */
 export function parseXml(xml: string): XmlNode {
@@ -60,23 +88,26 @@ export function parseXml(xml: string): XmlNode {
       else if (xml.slice(pos, lt).trim() && xml.charCodeAt(pos) !== 0xfeff) fail("text outside the root element");
     }
     pos = lt;
-    if (xml.startsWith("<?", pos)) {
+    const next = xml.charCodeAt(pos + 1);
+    if (next === 63 /* ? */) {
       const end = xml.indexOf("?>", pos);
       if (end < 0) fail("unterminated processing instruction");
       pos = end + 2;
-    } else if (xml.startsWith("<!--", pos)) {
-      const end = xml.indexOf("-->", pos);
-      if (end < 0) fail("unterminated comment");
-      pos = end + 3;
-    } else if (xml.startsWith("<![CDATA[", pos)) {
-      const end = xml.indexOf("]]>", pos);
-      if (end < 0) fail("unterminated CDATA");
-      const top = stack[stack.length - 1];
-      if (top) top.text += xml.slice(pos + 9, end);
-      pos = end + 3;
-    } else if (xml.startsWith("<!", pos)) {
-      fail("DTDs are not accepted");
-    } else if (xml[pos + 1] === "/") {
+    } else if (next === 33 /* ! */) {
+      if (xml.startsWith("<!--", pos)) {
+        const end = xml.indexOf("-->", pos);
+        if (end < 0) fail("unterminated comment");
+        pos = end + 3;
+      } else if (xml.startsWith("<![CDATA[", pos)) {
+        const end = xml.indexOf("]]>", pos);
+        if (end < 0) fail("unterminated CDATA");
+        const top = stack[stack.length - 1];
+        if (top) top.text += xml.slice(pos + 9, end);
+        pos = end + 3;
+      } else {
+        fail("DTDs are not accepted");
+      }
+    } else if (next === 47 /* / */) {
       const end = xml.indexOf(">", pos);
       if (end < 0) fail("unterminated end tag");
       const name = xml.slice(pos + 2, end).trim();
@@ -84,27 +115,24 @@ export function parseXml(xml: string): XmlNode {
       if (!open || open.name !== name) fail(`end tag </${name}> does not match <${open?.name ?? ""}>`);
       pos = end + 1;
     } else {
-      // Find the tag end, skipping '>' inside quoted attribute values.
+      // The tag's end, skipping '>' inside quoted attribute values.
       let end = pos + 1;
-      let quote = "";
+      let quote = 0;
       for (; end < xml.length; end++) {
-        const c = xml[end];
+        const c = xml.charCodeAt(end);
         if (quote) {
-          if (c === quote) quote = "";
-        } else if (c === '"' || c === "'") quote = c;
-        else if (c === ">") break;
+          if (c === quote) quote = 0;
+        } else if (c === 34 || c === 39) quote = c;
+        else if (c === 62 /* > */) break;
       }
       if (end >= xml.length) fail("unterminated start tag");
-      const selfClosing = xml[end - 1] === "/";
-      const inner = xml.slice(pos + 1, selfClosing ? end - 1 : end);
-      const nameEnd = inner.search(/[\s/]|$/);
-      const name = inner.slice(0, nameEnd);
+      const selfClosing = xml.charCodeAt(end - 1) === 47;
+      const innerEnd = selfClosing ? end - 1 : end;
+      let nameEnd = pos + 1;
+      while (nameEnd < innerEnd && !isSpace(xml.charCodeAt(nameEnd)) && xml.charCodeAt(nameEnd) !== 47) nameEnd++;
+      const name = xml.slice(pos + 1, nameEnd);
       if (!name) fail("element without a name");
-      const attrs: Record<string, string> = {};
-      for (const m of inner.slice(nameEnd).matchAll(ATTR)) {
-        attrs[m[1] as string] = decode(m[3] ?? m[4] ?? "");
-      }
-      const node: XmlNode = { name, local: localName(name), attrs, children: [], text: "" };
+      const node: XmlNode = { name, local: localName(name), attrs: nameEnd < innerEnd ? readAttributes(xml, nameEnd, innerEnd) : {}, children: [], text: "" };
       const parent = stack[stack.length - 1];
       if (parent) parent.children.push(node);
       else if (root) fail("more than one root element");

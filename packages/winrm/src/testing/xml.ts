@@ -137,7 +137,18 @@ interface OpenElement {
   scope: Map<string, string>;
 }
 
-const NAME = /^[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?/;
+const NAME = /[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?/y;
+const MAX_NAME = 512;
+
+/** The XML name at `at`, if one starts there (at most MAX_NAME characters of it). */
+function nameAt(text: string, at: number): string | undefined {
+  NAME.lastIndex = at;
+  const match = NAME.exec(text)?.[0];
+  return match && match.length > MAX_NAME ? match.slice(0, MAX_NAME) : match;
+}
+
+// \s as JavaScript's regular expressions define it; the common ASCII cases without a regex.
+const isSpace = (code: number): boolean => code === 32 || (code >= 9 && code <= 13) || (code > 127 && /\s/.test(String.fromCharCode(code)));
 
 /** Parses a complete document and returns its root element. */
 export function parseXml(input: string, large?: ReadonlyMap<string, Buffer>): XmlElement {
@@ -194,11 +205,10 @@ export function parseXml(input: string, large?: ReadonlyMap<string, Buffer>): Xm
       // A DOCTYPE could declare entities (billion laughs); WinRM never sends one.
       throw new XmlSyntaxError("document type declarations are not accepted", pos);
     } else if (text.startsWith("</", pos)) {
-      const match = NAME.exec(text.slice(pos + 2, pos + 2 + 512));
-      if (!match) throw new XmlSyntaxError("malformed end tag", pos);
-      const qname = match[0];
+      const qname = nameAt(text, pos + 2);
+      if (!qname) throw new XmlSyntaxError("malformed end tag", pos);
       let p = pos + 2 + qname.length;
-      while (/\s/.test(text[p] ?? "")) p++;
+      while (isSpace(text.charCodeAt(p))) p++;
       if (text[p] !== ">") throw new XmlSyntaxError("malformed end tag", pos);
       const open = stack.pop();
       if (!open || open.qname !== qname) throw new XmlSyntaxError(`end tag </${qname}> does not match <${open?.qname ?? ""}>`, pos);
@@ -206,15 +216,14 @@ export function parseXml(input: string, large?: ReadonlyMap<string, Buffer>): Xm
       if (stack.length === 0) root = open.element;
     } else {
       if (root) throw new XmlSyntaxError("more than one root element", pos);
-      const match = NAME.exec(text.slice(pos + 1, pos + 1 + 512));
-      if (!match) throw new XmlSyntaxError("malformed start tag", pos);
-      const qname = match[0];
+      const qname = nameAt(text, pos + 1);
+      if (!qname) throw new XmlSyntaxError("malformed start tag", pos);
       let p = pos + 1 + qname.length;
       const rawAttrs: [string, string][] = [];
       let selfClosing = false;
       for (;;) {
         const ws = p;
-        while (/\s/.test(text[p] ?? "")) p++;
+        while (isSpace(text.charCodeAt(p))) p++;
         if (text.startsWith("/>", p)) {
           selfClosing = true;
           p += 2;
@@ -225,20 +234,21 @@ export function parseXml(input: string, large?: ReadonlyMap<string, Buffer>): Xm
           break;
         }
         if (p === ws) throw new XmlSyntaxError("expected whitespace before an attribute", p);
-        const attrMatch = NAME.exec(text.slice(p, p + 512));
-        if (!attrMatch) throw new XmlSyntaxError("malformed attribute", p);
-        p += attrMatch[0].length;
-        while (/\s/.test(text[p] ?? "")) p++;
+        const attrName = nameAt(text, p);
+        if (!attrName) throw new XmlSyntaxError("malformed attribute", p);
+        p += attrName.length;
+        while (isSpace(text.charCodeAt(p))) p++;
         if (text[p] !== "=") throw new XmlSyntaxError("expected = after an attribute name", p);
         p++;
-        while (/\s/.test(text[p] ?? "")) p++;
+        while (isSpace(text.charCodeAt(p))) p++;
         const quote = text[p];
         if (quote !== '"' && quote !== "'") throw new XmlSyntaxError("attribute value must be quoted", p);
         const close = text.indexOf(quote, p + 1);
         if (close < 0) throw new XmlSyntaxError("unterminated attribute value", p);
         const rawValue = restore(text.slice(p + 1, close));
         if (rawValue.includes("<")) throw new XmlSyntaxError("< in an attribute value", p);
-        rawAttrs.push([attrMatch[0], decodeEntities(rawValue, p).replace(/[\t\n]/g, " ")]);
+        const value = decodeEntities(rawValue, p);
+        rawAttrs.push([attrName, value.includes("\t") || value.includes("\n") ? value.replace(/[\t\n]/g, " ") : value]);
         p = close + 1;
       }
       const parentScope = stack.at(-1)?.scope ?? rootScope;
