@@ -175,14 +175,14 @@ export async function updateTarget(prisma: PrismaClient, id: string, input: Upda
 
 /** The jobs whose current version has a step naming the target (by name, any case, or by id). */
 export async function jobsNamingTarget(db: Db, target: { id: string; name: string }): Promise<string[]> {
-  const jobs = await db.job.findMany({ where: { currentVersionId: { not: null } }, select: { name: true, currentVersion: { select: { definition: true } } }, orderBy: { name: "asc" } });
-  const name = target.name.toLowerCase();
-  return jobs
-    .filter((job) => {
-      const steps = (job.currentVersion?.definition as { steps?: { target?: unknown }[] } | null)?.steps;
-      return Array.isArray(steps) && steps.some((step) => typeof step?.target === "string" && (step.target === target.id || step.target.toLowerCase() === name));
-    })
-    .map((job) => job.name);
+  // A definition's steps are validated when saved: an array of objects, `target` a string when present.
+  const rows = await db.$queryRaw<{ name: string }[]>`
+    SELECT DISTINCT j.name::text AS name FROM jobs j
+    JOIN job_versions v ON v.id = j.current_version_id
+    CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(v.definition->'steps') = 'array' THEN v.definition->'steps' ELSE '[]'::jsonb END) AS step
+    WHERE lower(step->>'target') = lower(${target.name}) OR step->>'target' = ${target.id}
+    ORDER BY 1`;
+  return rows.map((row) => row.name);
 }
 
 /**
