@@ -1,6 +1,6 @@
 // The job editor in a real browser: an operator builds the original product's sample job
 // (Restart-Service with {{ svc }}) in the visual builder, switches to JSON and back with nothing
-// lost, and saves it; a broken definition pasted in the JSON view shows its problems at their lines
+// lost, saves it and runs it with svc=Spooler; a broken definition pasted in the JSON view shows its problems at their lines
 // and cannot be saved; steps are reordered by drag and by keyboard, duplicated and removed; the
 // server's own refusals come back to their fields; a viewer can neither open nor post the editor.
 import { createTestJob, uniqueName } from "@opsconductor/testing";
@@ -44,7 +44,7 @@ async function replaceIn(editor: Locator, page: Page, text: string) {
 }
 
 describe("the job editor", () => {
-  test("an operator builds the sample job in the builder, switches to JSON and back with nothing lost, and saves version 1", { timeout: 150_000 }, async () => {
+  test("an operator builds the sample job in the builder, switches to JSON and back with nothing lost, saves version 1 and runs it with svc=Spooler", { timeout: 150_000 }, async () => {
     const name = uniqueName("Restart spooler");
     const { context, page, problems } = await signedIn("operator", "/jobs");
     await page.getByRole("link", { name: "New job" }).first().click();
@@ -118,6 +118,19 @@ describe("the job editor", () => {
     expect(job.currentVersion?.createdById).toBe(app.users.operator.id);
     expect(job.description).toBe("Restarts a Windows service");
     expect(job.currentVersion?.definition).toMatchObject({ name, parameters: { svc: { type: "string", required: true } }, steps: [{ command: "Restart-Service -Name {{ svc }}", target: target.name, timeoutSec: 300, continueOnError: true }] });
+    await expect.poll(() => page.getByTestId("toast").textContent()).toContain(`Job ${name} created (version 1).`);
+
+    // Run it with svc=Spooler: the preview shows the command as it will run, then the run's page.
+    await page.getByRole("button", { name: "Run…" }).click();
+    const dialog = page.getByRole("dialog", { name: `Run ${name}` });
+    await dialog.getByLabel(/^svc/).fill("Spooler");
+    await expect.poll(() => dialog.getByTestId("run-preview").textContent()).toContain("Restart-Service -Name 'Spooler'");
+    await dialog.getByRole("button", { name: "Start run" }).click();
+    await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+    const run = await app.prisma.jobRun.findFirstOrThrow({ where: { jobId: job.id } });
+    expect(page.url()).toBe(`${app.url}/runs/${run.id}`);
+    expect(run.parameters).toEqual({ svc: "Spooler" });
+    expect(run.jobVersionId).toBe(job.currentVersionId);
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -1,8 +1,13 @@
 // The Jobs pages in a real browser: the list (search, state filter, last run, next scheduled run,
-// who changed a job last), and what each role may see and do there.
+// who changed a job last); a job's page with its versions, a diff of any two and restore; the run
+// dialog made from the parameter declarations, with its preview, secrets never echoed; and what
+// each role may see and do there (the server refusing what the page does not offer).
+import { parseJobDefinition } from "@opsconductor/core";
+import { addJobVersion, type Prisma } from "@opsconductor/db";
 import { createTestJob, createTestRun, createTestSchedule, uniqueName } from "@opsconductor/testing";
-import { checkPage, hydrated, openPage, signIn, useBrowser } from "@opsconductor/testing/browser";
+import { checkPage, describedText, hydrated, openPage, signIn, useBrowser } from "@opsconductor/testing/browser";
 import { PASSWORDS, startApp, type TestRole } from "@opsconductor/testing/web";
+import type { Page } from "playwright-core";
 import { describe, expect, test } from "vitest";
 
 const app = await startApp();
@@ -19,6 +24,41 @@ async function seedJob(name: string, role: TestRole = "operator", extra: { descr
   const job = await createTestJob(app.prisma, { name, createdById: app.users[role].id, definition: { name, version: 1, parameters: {}, steps: [{ type: "winrm.exec", target: "srv-1", shell: "powershell", command: "hostname", timeoutSec: 3600, continueOnError: false }], ...extra } });
   if (extra.description) await app.prisma.job.update({ where: { id: job.id }, data: { description: extra.description } });
   return job;
+}
+
+/** A job stored as the API stores it (the parsed definition), saved by `role`'s user. */
+async function parsedJob(definition: Record<string, unknown>, role: TestRole = "operator") {
+  const parsed = parseJobDefinition(definition);
+  return createTestJob(app.prisma, { name: parsed.name, definition: parsed, createdById: app.users[role].id });
+}
+
+/** The Cookie header of a browser context's cookies, to post a form as that browser would without JavaScript. */
+const cookieHeader = (cookies: { name: string; value: string }[]) => cookies.map((c) => `${c.name}=${c.value}`).join("; ");
+
+async function postForm(page: Page, path: string, fields: Record<string, string>) {
+  const cookies = await page.context().cookies();
+  const csrf = cookies.find((c) => c.name === "oc_csrf")!.value;
+  return fetch(`${app.url}${path}`, { method: "POST", redirect: "manual", headers: { cookie: cookieHeader(cookies), "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ csrf, ...fields }) });
+}
+
+const SECRET = "tr0ub4dor-and-3-horses";
+
+function typedJob(name: string) {
+  return {
+    name,
+    description: "Every kind of parameter",
+    parameters: {
+      svc: { type: "string", required: true, description: "The service to restart", pattern: "[A-Za-z]+" },
+      count: { type: "number", min: 1, max: 5, default: 2 },
+      mode: { type: "enum", values: ["fast", "safe"], default: "safe" },
+      dryRun: { type: "boolean", default: true },
+      token: { type: "secret", required: true },
+    },
+    steps: [
+      { type: "winrm.exec", name: "Restart", target: "srv-1", command: "Restart-Service -Name {{ svc }} -Count {{ count }} -Mode {{ mode }} -WhatIf:{{ dryRun }}" },
+      { type: "winrm.exec", name: "Report", target: "srv-1", shell: "cmd", command: "report.exe --token {{ token }}" },
+    ],
+  };
 }
 
 describe("the jobs list", () => {
@@ -97,11 +137,194 @@ describe("the jobs list", () => {
   });
 });
 
+describe("a job's page", () => {
+  test("shows the definition and its versions with author and time; any two versions are diffed; an old one is restored as a new version", { timeout: 120_000 }, async () => {
+    const name = uniqueName("versioned");
+    const job = await parsedJob({ name, steps: [{ type: "winrm.exec", target: "srv-1", command: "Get-Service spooler" }] }, "admin");
+    await addJobVersion(app.prisma, job.id, parseJobDefinition({ name, description: "Now restarts it", steps: [{ type: "winrm.exec", target: "srv-1", command: "Restart-Service spooler", timeoutSec: 60 }] }) as unknown as Prisma.InputJsonValue, app.users.operator.id);
+    await app.prisma.job.update({ where: { id: job.id }, data: { description: "Now restarts it" } });
+
+    const { context, page, problems } = await signedIn("operator", `/jobs?q=${name}`);
+    await page.getByRole("table", { name: "Jobs" }).getByRole("link", { name }).click();
+    await page.waitForURL(`${app.url}/jobs/${job.id}`);
+    await page.getByRole("heading", { level: 1, name }).waitFor();
+    await expect.poll(() => page.title()).toBe(`OpsConductor · ${name}`);
+    const definition = page.locator("section", { has: page.getByRole("heading", { level: 2, name: /^Definition/ }) });
+    expect(await definition.textContent()).toContain("Restart-Service spooler");
+
+    const versions = page.getByRole("table", { name: "Versions" });
+    const rows = versions.locator("tbody tr");
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.nth(0).textContent()).toMatch(/v2\s*current.*operator.*UTC/);
+    expect(await rows.nth(1).textContent()).toMatch(/v1.*admin.*UTC/);
+
+    // Two versions: the page compares the last two at once.
+    const diff = page.getByTestId("diff");
+    expect(await page.getByTestId("diff-summary").textContent()).toMatch(/^From version 1 to version 2: \d+ lines added, \d+ removed\.$/);
+    const removed = await diff.locator('li[data-kind="removed"]').allTextContents();
+    const added = await diff.locator('li[data-kind="added"]').allTextContents();
+    expect(removed).toEqual(expect.arrayContaining([expect.stringContaining('"command": "Get-Service spooler"'), expect.stringContaining('"timeoutSec": 3600')]));
+    expect(added).toEqual(expect.arrayContaining([expect.stringContaining('"command": "Restart-Service spooler"'), expect.stringContaining('"timeoutSec": 60'), expect.stringContaining('"description": "Now restarts it"')]));
+    // Unchanged lines are not marked.
+    expect([...removed, ...added].some((line) => line.includes('"type": "winrm.exec"'))).toBe(false);
+    // Any two, either way round.
+    const compare = page.getByRole("search", { name: "Versions to compare" });
+    await compare.getByLabel("From").selectOption("2");
+    await compare.getByLabel("To").selectOption("1");
+    await compare.getByRole("button", { name: "Apply" }).click();
+    await page.waitForURL(/from=2&to=1/);
+    await expect.poll(() => page.getByTestId("diff-summary").textContent()).toBe(`From version 2 to version 1: ${removed.length} lines added, ${added.length} removed.`);
+
+    await page.getByRole("button", { name: "Restore version 1" }).click();
+    await expect.poll(() => page.getByTestId("toast").textContent()).toContain("Version 1 restored as version 3.");
+    await expect.poll(() => rows.count()).toBe(3);
+    expect(await rows.nth(0).textContent()).toMatch(/v3\s*current.*operator/);
+    const [v1, v3] = await Promise.all([1, 3].map((number) => app.prisma.jobVersion.findUniqueOrThrow({ where: { jobId_number: { jobId: job.id, number } } })));
+    expect(v3!.definition).toEqual(v1!.definition);
+    expect((await app.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).description).toBeNull();
+    expect(await app.prisma.auditLog.count({ where: { action: "job.version", entityId: job.id, summary: { contains: "restored version 1" } } })).toBe(1);
+    await page.goto(`${app.url}/jobs/${job.id}?from=1&to=3`);
+    await expect.poll(() => page.getByText("Versions 1 and 3 have the same definition.").count()).toBe(1);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  test("the run dialog: choices as a select, yes/no as a switch, numbers checked, a secret as a password field, defaults filled, required marked, and the preview of each command with the secret as ***", { timeout: 150_000 }, async () => {
+    const name = uniqueName("typed");
+    const job = await parsedJob(typedJob(name));
+    const { context, page, problems } = await signedIn("operator", `/jobs/${job.id}`);
+    await page.getByRole("button", { name: "Run…" }).click();
+    const dialog = page.getByRole("dialog", { name: `Run ${name}` });
+    await dialog.waitFor();
+    const preview = dialog.getByTestId("run-preview");
+    expect(await dialog.getByLabel(/^svc/).getAttribute("type")).toBe("text");
+    expect(await dialog.locator("label", { hasText: "svc" }).textContent()).toContain("(required)");
+    expect(await dialog.getByLabel(/^count/).inputValue()).toBe("2");
+    expect(await dialog.getByLabel(/^mode/).evaluate((el) => [el.tagName, (el as HTMLSelectElement).value, [...(el as HTMLSelectElement).options].map((o) => o.value)])).toEqual(["SELECT", "safe", ["fast", "safe"]]);
+    expect(await dialog.getByRole("switch", { name: /^dryRun/ }).getAttribute("aria-checked")).toBe("true");
+    expect(await dialog.getByLabel(/^token/).getAttribute("type")).toBe("password");
+    expect(await dialog.locator("label", { hasText: "token" }).textContent()).toContain("(required)");
+    // Nothing typed yet: the preview says what is missing.
+    expect(await preview.textContent()).toContain("{{ svc }} has no value");
+
+    await dialog.getByLabel(/^svc/).fill("Spooler");
+    await dialog.getByLabel(/^count/).fill("3");
+    await dialog.getByLabel(/^mode/).selectOption("fast");
+    await dialog.getByRole("switch", { name: /^dryRun/ }).click();
+    await dialog.getByLabel(/^token/).fill(SECRET);
+    await expect.poll(() => preview.textContent()).toContain("Restart-Service -Name 'Spooler' -Count 3 -Mode 'fast' -WhatIf:$false");
+    expect(await preview.textContent()).toContain('report.exe --token "***"');
+    expect(await preview.textContent()).not.toContain(SECRET);
+
+    // A number that is not one is refused at its field before anything is sent.
+    await dialog.getByLabel(/^count/).fill("three");
+    await dialog.getByRole("button", { name: "Start run" }).click();
+    await expect.poll(() => dialog.getByLabel(/^count/).getAttribute("aria-invalid")).toBe("true");
+    expect(await describedText(page, "count")).toContain("Must be a number.");
+    expect(await app.prisma.jobRun.count({ where: { jobId: job.id } })).toBe(0);
+    await dialog.getByLabel(/^count/).fill("9");
+    await dialog.getByRole("button", { name: "Start run" }).click();
+    await expect.poll(() => describedText(page, "count")).toContain("Must be at most 5.");
+    await dialog.getByLabel(/^count/).fill("3");
+
+    await dialog.getByRole("button", { name: "Start run" }).click();
+    await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+    const run = await app.prisma.jobRun.findFirstOrThrow({ where: { jobId: job.id } });
+    expect(page.url()).toBe(`${app.url}/runs/${run.id}`);
+    expect(run.parameters).toEqual({ svc: "Spooler", count: 3, mode: "fast", dryRun: false, token: "***" });
+    expect([run.trigger, run.requestedById, run.status]).toEqual(["manual", app.users.operator.id, "queued"]);
+    // The secret is nowhere in the page the browser now shows, nor in what the server stored or audited.
+    expect(await page.content()).not.toContain(SECRET);
+    const audited = await app.prisma.auditLog.findMany({ where: { entityId: run.id } });
+    expect(audited).toHaveLength(1);
+    expect(JSON.stringify(audited, (_key, value: unknown) => (typeof value === "bigint" ? String(value) : value))).not.toContain(SECRET);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  test("a refused run keeps the dialog open with the server's errors at their fields and never sends a secret back", { timeout: 120_000 }, async () => {
+    const name = uniqueName("refused");
+    const job = await parsedJob(typedJob(name));
+    const { context, page, problems } = await signedIn("operator", `/jobs/${job.id}`);
+    // Posted as a browser without JavaScript would: the server checks with core and answers 400.
+    const res = await postForm(page, `/jobs/${job.id}`, { intent: "run", "parameters.svc": "not a service!", "parameters.count": "7", "secrets.token": SECRET });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).not.toContain(SECRET);
+    expect(html).toContain("Must match the pattern");
+    expect(html).toContain("Must be at most 5");
+    expect(await app.prisma.jobRun.count({ where: { jobId: job.id } })).toBe(0);
+
+    // In the browser: a secret that breaks no rule of the form but one of the server (the job was
+    // deactivated meanwhile) comes back as a form error, the dialog open and the password field empty.
+    await page.getByRole("button", { name: "Run…" }).click();
+    const dialog = page.getByRole("dialog", { name: `Run ${name}` });
+    await dialog.getByLabel(/^svc/).fill("Spooler");
+    await dialog.getByLabel(/^token/).fill(SECRET);
+    await app.prisma.job.update({ where: { id: job.id }, data: { active: false } });
+    await dialog.getByRole("button", { name: "Start run" }).click();
+    await expect.poll(() => dialog.textContent()).toContain("is inactive; activate it before running it");
+    expect(await dialog.getByLabel(/^token/).inputValue()).toBe("");
+    expect(await dialog.getByLabel(/^svc/).inputValue()).toBe("Spooler");
+    expect(await page.content()).not.toContain(SECRET);
+    expect(await app.prisma.jobRun.count({ where: { jobId: job.id } })).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  test("an operator deactivates, activates and, after a confirmation, deletes a job", { timeout: 90_000 }, async () => {
+    const name = uniqueName("managed");
+    const job = await parsedJob({ name, steps: [{ type: "winrm.exec", target: "srv-1", command: "hostname" }] });
+    const { context, page, problems } = await signedIn("operator", `/jobs/${job.id}`);
+    await page.getByRole("button", { name: "Deactivate" }).click();
+    await expect.poll(() => page.getByTestId("toast").textContent()).toContain("is inactive");
+    await page.getByText("This job is inactive").waitFor();
+    expect(await page.getByRole("button", { name: "Run…" }).count()).toBe(0);
+    expect((await app.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).active).toBe(false);
+    await page.getByRole("button", { name: "Activate" }).click();
+    await page.getByRole("button", { name: "Run…" }).waitFor();
+    await page.getByRole("button", { name: "Delete job" }).click();
+    const confirm = page.getByRole("dialog", { name: `Delete ${name}?` });
+    expect(await confirm.textContent()).toContain("Every version of this job goes");
+    await confirm.getByRole("button", { name: "Delete job" }).click();
+    await page.waitForURL(`${app.url}/jobs`);
+    await expect.poll(() => page.getByTestId("toast").textContent()).toContain(`Job ${name} deleted.`);
+    expect(await app.prisma.job.count({ where: { id: job.id } })).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  test("a viewer sees the definition and versions but no run, edit, restore or manage control, and the server refuses each action", { timeout: 90_000 }, async () => {
+    const name = uniqueName("viewer-sees");
+    const job = await parsedJob({ name, parameters: { svc: "Spooler" }, steps: [{ type: "winrm.exec", target: "srv-1", command: "Restart-Service {{ svc }}" }] });
+    await addJobVersion(app.prisma, job.id, parseJobDefinition({ name, steps: [{ type: "winrm.exec", target: "srv-1", command: "hostname" }] }) as unknown as Prisma.InputJsonValue, app.users.operator.id);
+    const { context, page, problems } = await signedIn("viewer", `/jobs/${job.id}`);
+    await page.getByRole("table", { name: "Versions" }).waitFor();
+    await page.getByTestId("diff").waitFor();
+    for (const control of ["Run…", "Restore version 1", "Deactivate", "Delete job"]) expect(await page.getByRole("button", { name: control }).count(), control).toBe(0);
+    expect(await page.getByRole("link", { name: "Edit" }).count()).toBe(0);
+    const forms: Record<string, string>[] = [{ intent: "run", "parameters.svc": "Spooler" }, { intent: "restore", version: "1" }, { intent: "active", active: "false" }, { intent: "delete" }];
+    for (const fields of forms) {
+      expect((await postForm(page, `/jobs/${job.id}`, fields)).status, fields.intent).toBe(403);
+    }
+    expect(await app.prisma.jobRun.count({ where: { jobId: job.id } })).toBe(0);
+    expect(await app.prisma.jobVersion.count({ where: { jobId: job.id } })).toBe(2);
+    expect((await app.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).active).toBe(true);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
+
 describe("every jobs page at 1280 and 390 px, light and dark", () => {
   test("no horizontal page scroll, no serious or critical axe violation, every control named", { timeout: 240_000 }, async () => {
     const name = uniqueName("checked");
     await seedJob(name, "admin", { description: "A job with a rather long description that has to wrap on a phone instead of widening the page" });
-    const pages = [{ name: "jobs", path: "/jobs" }];
+    const typed = await parsedJob(typedJob(uniqueName("checked-typed")), "admin");
+    await addJobVersion(app.prisma, typed.id, parseJobDefinition({ ...typedJob(typed.name), description: "Changed" }) as unknown as Prisma.InputJsonValue, app.users.admin.id);
+    const pages = [
+      { name: "jobs", path: "/jobs" },
+      { name: "job", path: `/jobs/${typed.id}` },
+    ];
     for (const colorScheme of ["light", "dark"] as const) {
       for (const width of [1280, 390]) {
         const { context, page, problems } = await signedIn("admin", "/", { width, colorScheme });
@@ -110,6 +333,9 @@ describe("every jobs page at 1280 and 390 px, light and dark", () => {
           await hydrated(page);
           await checkPage(page, `${shot} admin ${width} ${colorScheme}`, `${shot}-${width}-${colorScheme}`);
         }
+        await page.getByRole("button", { name: "Run…" }).click();
+        await page.getByRole("dialog").waitFor();
+        await checkPage(page, `run dialog admin ${width} ${colorScheme}`, `job-run-dialog-${width}-${colorScheme}`);
         expect(problems).toEqual([]);
         await context.close();
       }

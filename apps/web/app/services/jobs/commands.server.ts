@@ -6,7 +6,7 @@ import type { Principal } from "../auth/tokens.server.ts";
 import { ApiError, isUniqueViolation, notFound } from "../errors.server.ts";
 import { fileLinkError, pinFiles } from "../files/job-files.server.ts";
 import { parseDefinition } from "./definitions.server.ts";
-import { getJob } from "./queries.server.ts";
+import { getJob, getVersion } from "./queries.server.ts";
 
 const nameConflict = (name: string) =>
   new ApiError(409, "conflict", `a job named "${name}" already exists`, { details: [{ path: "body.name", message: `body.name "${name}" is already taken` }] });
@@ -39,7 +39,7 @@ export async function createJob(db: PrismaClient, input: unknown, principal: Pri
 }
 
 /** Saves a new definition as the job's next immutable version; the job takes its name and description. */
-export async function addVersion(db: PrismaClient, id: string, input: unknown, principal: Principal, audit: Audit) {
+export async function addVersion(db: PrismaClient, id: string, input: unknown, principal: Principal, audit: Audit, options: { restoredFrom?: number } = {}) {
   const parsed = parseDefinition(input);
   await db.$transaction(async (tx) => {
     const job = await lockJob(tx, id);
@@ -56,13 +56,19 @@ export async function addVersion(db: PrismaClient, id: string, input: unknown, p
         action: "job.version",
         entityType: "job",
         entityId: id,
-        summary: `${principal.username} saved version ${version.number} of job ${definition.name}`,
-        details: { version: version.number, ...(job.name !== definition.name ? { previousName: job.name, name: definition.name } : {}) },
+        summary: options.restoredFrom === undefined ? `${principal.username} saved version ${version.number} of job ${definition.name}` : `${principal.username} restored version ${options.restoredFrom} of job ${definition.name} as version ${version.number}`,
+        details: { version: version.number, ...(options.restoredFrom === undefined ? {} : { restoredFrom: options.restoredFrom }), ...(job.name !== definition.name ? { previousName: job.name, name: definition.name } : {}) },
       },
       tx,
     );
   });
   return getJob(db, id);
+}
+
+/** Saves an old version's definition again, as the job's next version (versions are never edited). */
+export async function restoreVersion(db: PrismaClient, id: string, number: number, principal: Principal, audit: Audit) {
+  const old = await getVersion(db, id, number);
+  return addVersion(db, id, old.definition, principal, audit, { restoredFrom: number });
 }
 
 /** Turns a job on or off; an inactive job keeps its history but cannot be run. */
