@@ -1,3 +1,6 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// (The DOM types: page.evaluate callbacks run in the browser.)
 // The browser side of the UI tests: Debian's chromium driven by playwright-core, pages opened in a
 // fresh context per test, sign-in through the real form, and the checks every page must pass
 // (no horizontal scroll at phone width, no serious axe violation, every control named).
