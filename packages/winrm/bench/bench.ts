@@ -30,6 +30,7 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
 const RUNS = 3;
 // The side-by-side tables with pywinrm: rounds of one batch per client.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const COPY_RUNS = Number(process.env.BENCH_COPY_RUNS ?? 5);
 const BATCH_MS = Number(process.env.BENCH_BATCH_MS ?? 1500);
 // Every phase ends by itself; this is the backstop should a client or the server hang.
 const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_MS ?? 30 * 60_000);
@@ -596,21 +597,29 @@ try {
       { method: "raw-stream", label: "plain HTTP, one streamed POST" },
     ];
     const runs: CopyFigures[][] = methods.map(() => []);
-    for (let i = 0; i < RUNS; i++) {
-      for (const [index, { method }] of methods.entries()) {
+    const loads: number[] = [loadavg()[0] ?? NaN];
+    for (let i = 0; i < COPY_RUNS; i++) {
+      // Old and new next to each other, in turns first, so that each round's ratio compares like with like.
+      const order = i % 2 === 0 ? [0, 1, 2, 3] : [1, 0, 3, 2];
+      for (const index of order) {
+        const { method } = methods[index] as (typeof methods)[number];
         const figures = await copyInChild(server, method, COPY_MB);
-        console.error(`copy ${method} ${COPY_MB} MB: ${fixed(figures.mbPerSec, 1)} MB/s`);
+        console.error(`copy ${method} ${COPY_MB} MB: ${fixed(figures.mbPerSec, 1)} MB/s (load ${fixed(loadavg()[0] ?? NaN, 1)})`);
         runs[index]?.push(figures);
       }
+      loads.push(loadavg()[0] ?? NaN);
     }
-    const med = runs.map((r) => r.sort((a, b) => a.mbPerSec - b.mbPerSec)[Math.floor(r.length / 2)] as CopyFigures);
+    const roundRatios = (runs[1] ?? []).map((r, i) => r.mbPerSec / ((runs[0] ?? [])[i]?.mbPerSec ?? NaN));
+    const roundRatio = [...roundRatios].sort((a, b) => a - b)[Math.floor(roundRatios.length / 2)] ?? NaN;
+    const med = runs.map((r) => [...r].sort((a, b) => a.mbPerSec - b.mbPerSec)[Math.floor(r.length / 2)] as CopyFigures);
     const [old, now, rawSends, rawStream] = med as [CopyFigures, CopyFigures, CopyFigures, CopyFigures];
     parts.push(
       `### copyFile: before and now, and plain HTTP of the same ${COPY_MB} MB`,
       "",
       `A stream of ${COPY_MB} MB (1 MiB blocks; "MB" here is 2^20 bytes) over NTLM with message encryption to \`C:\\bench\\payload.bin\`, which the server ` +
         "writes to a file on disk; the plain HTTP rows POST the same number of bytes over one keep-alive connection to a sink in the same server " +
-        `process that reads and discards them. Each row is the median of ${RUNS} runs, the four interleaved, each in a fresh client process.`,
+        `process that reads and discards them. Each row is the median of ${COPY_RUNS} runs, the four interleaved (old and new next to each other, ` +
+        `in turns first), each in a fresh client process. Load average (1 min) while it ran: ${fixed(Math.min(...loads), 1)}–${fixed(Math.max(...loads), 1)}.`,
       "",
       "| method | MB/s | seconds | HTTP requests | client CPU ms/MB | server CPU ms/MB | client peak RSS | SHA-256 (server = client = expected) |",
       "|---|---|---|---|---|---|---|---|",
@@ -620,7 +629,8 @@ try {
         return row([label, fixed(r.mbPerSec, 1), fixed(r.seconds, 1), r.requests, fixed(r.clientCpuMsPerMb, 1), fixed(r.serverCpuMsPerMb ?? NaN, 1), `${fixed(r.peakRssMb, 0)} MB`, sha]);
       }),
       "",
-      `Now / before: **${fixed(now.mbPerSec / old.mbPerSec, 2)}×** in MB/s, **${fixed(old.clientCpuMsPerMb / now.clientCpuMsPerMb, 2)}×** in the client's CPU per MB, ` +
+      `Now / before: **${fixed(now.mbPerSec / old.mbPerSec, 2)}×** in MB/s (the medians; round by round ${roundRatios.map((x) => `${fixed(x, 2)}×`).join(", ")}, ` +
+        `median **${fixed(roundRatio, 2)}×**), **${fixed(old.clientCpuMsPerMb / now.clientCpuMsPerMb, 2)}×** in the client's CPU per MB, ` +
         `**${fixed((old.clientCpuMsPerMb + (old.serverCpuMsPerMb ?? NaN)) / (now.clientCpuMsPerMb + (now.serverCpuMsPerMb ?? NaN)), 2)}×** in both processes' CPU per MB. Copy reaches **${fixed((100 * now.mbPerSec) / rawSends.mbPerSec, 0)}%** of plain HTTP ` +
         `in POSTs of one frame's size and **${fixed((100 * now.mbPerSec) / rawStream.mbPerSec, 0)}%** of one streamed POST (the line rate here).`,
       "",
@@ -664,7 +674,8 @@ try {
   const section = [
     `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC with \`pnpm --filter @opsconductor/winrm bench\` on ${cpu}, ` +
       `${availableParallelism()} cores, ${fixed(totalmem() / 2 ** 30, 0)} GiB RAM, Node ${process.version}. The cores were shared with other work ` +
-      `(builds and test suites) while this ran. Each row is the median of ${RUNS} runs of ${DURATION_MS / 1000} s, the configurations of a table interleaved.`,
+      `(builds and test suites) while this ran. In the first two tables each row is the median of ${RUNS} runs of ${DURATION_MS / 1000} s, the configurations ` +
+      "of a table interleaved; the pywinrm and copy tables say how they ran, with the load average at the time.",
     "",
     ...parts,
   ]
