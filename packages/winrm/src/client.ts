@@ -278,7 +278,7 @@ export class Operations {
       let inputFault: WinRMFaultError | undefined;
       if (opts.input) {
         let inputEnded = false;
-        const held = opts.holdConnection ? await this.transport.hold(signal) : undefined;
+        let held: HeldConnection | undefined;
         const envelopes = new BufferPool();
         const prepare: PrepareSend = (data, end) => {
           const request = sendRequest(this.ctx(), shellId, commandId, data, end, held ? (size) => envelopes.take(size) : undefined);
@@ -291,6 +291,8 @@ export class Operations {
           };
         };
         try {
+          // Inside the failure handling: a cancel while waiting for the connection also ends stdin first.
+          if (opts.holdConnection) held = await this.transport.hold(signal);
           try {
             await opts.input((data, end) => prepare(data, end)(), prepare);
           } finally {
