@@ -126,6 +126,11 @@ describe("importing targets from CSV", () => {
     });
     expect(res.status).toBe(400);
     expect(await app.prisma.target.count({ where: { name: { in: ["op-ok", "op-dc"] } } })).toBe(0);
+    // That answer is the page itself, as a browser without JavaScript shows it: the preview with the row's problem.
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toContain("1 of 2 rows have problems");
+    expect(html).toContain("may not be used against host op-dc.corp.example");
 
     await page.getByLabel("CSV text").fill(csv.split("\n").slice(0, 2).join("\n"));
     await page.getByRole("button", { name: "Preview" }).click();

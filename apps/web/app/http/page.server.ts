@@ -126,20 +126,26 @@ export interface Toast {
   message: string;
 }
 
-/** What every page action answers: which form it was, that form's result for conform, and a toast. */
-export interface ActionResult {
+/** What every page action answers: which form it was, that form's result for conform, a toast, and what the handler added. */
+export interface ActionResult<D = unknown> {
   /** New for every answer, so a page can tell two answers with the same content apart (to empty secret fields). */
   id: string;
   intent: string | null;
   result: SubmissionResult<string[]>;
   toast: Toast | null;
+  /** What the handler answered besides the form's state (a preview, a test's outcome); null when nothing. */
+  data: D | null;
 }
 
-/** What a handler may answer besides nothing: a toast, whether the form is emptied, or a Response (a redirect). */
-export type ActionOutcome = { toast?: string; resetForm?: boolean } | Response | void;
+/**
+ * What a handler may answer besides nothing: a toast, whether the form is emptied, `data` for the
+ * page (it renders without JavaScript too, and no cache keeps it), the status (400 when `data`
+ * shows a refusal), or a Response (a redirect).
+ */
+export type ActionOutcome<D = never> = { toast?: string; resetForm?: boolean; data?: D; status?: number } | Response | void;
 
 /** What pageAction builds. */
-export type PageAction = (args: ActionFunctionArgs) => Promise<PageData<ActionResult> | Response>;
+export type PageAction<D = unknown> = (args: ActionFunctionArgs) => Promise<PageData<ActionResult<D>>>;
 
 export interface PageActionOptions<S extends z.ZodType> {
   permission?: Permission;
@@ -173,7 +179,7 @@ function serviceErrors(error: unknown): { fieldErrors: Record<string, string[]>;
  * back to their fields, what was typed kept except secrets), then `handle` with the parsed value;
  * a service's refusal goes back to the fields it names.
  */
-export function pageAction<S extends z.ZodType>(options: PageActionOptions<S>, handle: (value: z.output<S>, ctx: PageContext) => ActionOutcome | Promise<ActionOutcome>): PageAction {
+export function pageAction<S extends z.ZodType, D = never>(options: PageActionOptions<S>, handle: (value: z.output<S>, ctx: PageContext) => ActionOutcome<D> | Promise<ActionOutcome<D>>): PageAction<D> {
   const hidden = [CSRF_FIELD, ...(options.secretFields ?? [])];
   return async (args) => {
     const ctx = await pageContext(args, options.permission);
@@ -187,29 +193,31 @@ export function pageAction<S extends z.ZodType>(options: PageActionOptions<S>, h
       const refused = serviceErrors(error);
       if (!refused) throw error;
       const message = refused.status === 403 ? "The form did not carry this browser's security token. Reload the page and try again." : refused.formErrors[0] ?? "The form could not be read.";
-      return data<ActionResult>({ id: randomUUID(), intent: null, result: { status: "error", error: { "": [message] } }, toast: { kind: "error", message } }, { status: refused.status, headers: ctx.headers });
+      return data<ActionResult<D>>({ id: randomUUID(), intent: null, result: { status: "error", error: { "": [message] } }, toast: { kind: "error", message }, data: null }, { status: refused.status, headers: ctx.headers });
     }
     const intentValue = form.get(INTENT_FIELD);
     const intent = typeof intentValue === "string" ? intentValue : null;
     const submission = parseForm(form, options.schema);
     if (submission.status !== "success") {
-      return data<ActionResult>({ id: randomUUID(), intent, result: submission.reply({ hideFields: hidden }), toast: null }, { status: 400, headers: ctx.headers });
+      return data<ActionResult<D>>({ id: randomUUID(), intent, result: submission.reply({ hideFields: hidden }), toast: null, data: null }, { status: 400, headers: ctx.headers });
     }
     try {
       const outcome = await handle(submission.value as z.output<S>, ctx);
       if (outcome instanceof Response) {
         for (const [name, value] of ctx.headers) if (name.toLowerCase() === "set-cookie" && !outcome.headers.has("set-cookie")) outcome.headers.append(name, value);
-        return outcome;
+        // Thrown, not returned: Remix follows a thrown redirect the same way, and the action's
+        // type stays the page's answer alone, so useActionData<typeof action>() is typed.
+        throw outcome;
       }
       const toast = outcome?.toast ? { kind: "success" as const, message: outcome.toast } : null;
       const result = outcome?.resetForm ? submission.reply({ resetForm: true }) : submission.reply({ hideFields: hidden });
-      return data<ActionResult>({ id: randomUUID(), intent, result, toast }, { headers: ctx.headers });
+      return data<ActionResult<D>>({ id: randomUUID(), intent, result, toast, data: outcome?.data ?? null }, { status: outcome?.status ?? 200, headers: ctx.headers });
     } catch (error) {
       const refused = serviceErrors(error);
       if (!refused) throw error;
       for (const [name, value] of Object.entries(refused.headers ?? {})) if (name.toLowerCase() !== "connection") ctx.headers.set(name, value);
-      return data<ActionResult>(
-        { id: randomUUID(), intent, result: submission.reply({ fieldErrors: refused.fieldErrors, formErrors: refused.formErrors, hideFields: hidden }), toast: { kind: "error", message: refused.formErrors[0] ?? "Check the highlighted fields." } },
+      return data<ActionResult<D>>(
+        { id: randomUUID(), intent, result: submission.reply({ fieldErrors: refused.fieldErrors, formErrors: refused.formErrors, hideFields: hidden }), toast: { kind: "error", message: refused.formErrors[0] ?? "Check the highlighted fields." }, data: null },
         { status: refused.status, headers: ctx.headers },
       );
     }

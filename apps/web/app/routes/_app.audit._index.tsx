@@ -156,7 +156,7 @@ export default function AuditLog() {
         }
       />
       {/* Keyed by the address, so the fields show its filters after Clear or Back (their values are uncontrolled). */}
-      <FilterForm key={search} label="Filter the audit log">
+      <FilterForm label="Filter the audit log">
         <FilterInput name="actor" label="Actor (username or id)" defaultValue={filters.actor} />
         <FilterSelect name="action" label="Action" defaultValue={filters.action} options={actionOptions(data.vocabulary.actions, filters.action)} />
         <FilterSelect name="entityType" label="Entity type" defaultValue={filters.entityType} options={entityOptions(data.vocabulary.entityTypes, filters.entityType)} />

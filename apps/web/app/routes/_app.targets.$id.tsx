@@ -12,7 +12,7 @@ import { PageHeader } from "../components/ui/page-header.tsx";
 import { StatusBadge } from "../components/ui/status-badge.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";
-import { pageAction, pageLoader, pageParams, redirectWithToast, type ActionResult } from "../http/page.server.ts";
+import { pageAction, pageLoader, pageParams, redirectWithToast } from "../http/page.server.ts";
 import { INTENT_FIELD } from "../lib/forms.ts";
 import { can } from "../lib/permissions.ts";
 import { idParams } from "../schemas/common.ts";
@@ -43,7 +43,7 @@ export const action = pageAction({ permission: "targets:write", schema: actions 
   if (value.intent === "test") {
     if (!can(user.role, "targets:test")) throw new Response(null, { status: 403 });
     const result = await testTargetConnection(db, id, audit);
-    return Response.json({ kind: "test", result, testedAt: new Date().toISOString() } satisfies TestAnswer, { headers: { "Cache-Control": "no-store" } });
+    return { data: { kind: "test", result, testedAt: new Date().toISOString() } satisfies TestAnswer };
   }
   const { target } = await getTargetDetail(db, id);
   await deleteTarget(db, id, audit);
@@ -146,11 +146,12 @@ function TestOutcome({ result }: { result: ConnectionTestResult }) {
 }
 
 function TestConnection({ target }: { target: Detail["target"] }) {
-  const fetcher = useFetcher<TestAnswer | ActionResult>();
+  const fetcher = useFetcher<typeof action>();
   const running = fetcher.state !== "idle";
   const elapsed = useElapsed(running);
   const answer = fetcher.data;
-  const refusal = answer && !("kind" in answer) ? (answer.result.error?.[""]?.[0] ?? answer.toast?.message ?? "The test was refused.") : null;
+  const outcome = answer && "data" in answer ? answer.data : null;
+  const refusal = answer && "result" in answer && !outcome ? (answer.result.error?.[""]?.[0] ?? answer.toast?.message ?? "The test was refused.") : null;
   return (
     <div className="space-y-3">
       <fetcher.Form method="post">
@@ -174,7 +175,7 @@ function TestConnection({ target }: { target: Detail["target"] }) {
             Connecting to {target.hostname}:{target.port} over {target.winrm.transport.toUpperCase()}… {elapsed > 0 ? `${elapsed} s` : ""}
           </p>
         )}
-        {!running && answer && "kind" in answer && <TestOutcome result={answer.result} />}
+        {!running && outcome && <TestOutcome result={outcome.result} />}
         {!running && refusal && <p className="rounded-md border border-rose-300 bg-rose-50 p-3 text-sm text-rose-900 dark:border-rose-800 dark:bg-rose-950/40 dark:text-rose-100">{refusal}</p>}
       </div>
     </div>

@@ -11,7 +11,7 @@ import { PageHeader } from "../components/ui/page-header.tsx";
 import { StatusBadge } from "../components/ui/status-badge.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";
-import { pageAction, pageLoader, redirectWithToast, type ActionResult } from "../http/page.server.ts";
+import { pageAction, pageLoader, redirectWithToast } from "../http/page.server.ts";
 import { INTENT_FIELD, parseForm } from "../lib/forms.ts";
 import { can } from "../lib/permissions.ts";
 import { IMPORT_COLUMNS, IMPORT_MAX_ROWS, targetImportForm } from "../schemas/targets.ts";
@@ -24,15 +24,15 @@ export const loader = pageLoader({ permission: "targets:write" }, ({ user }) => 
 /** The preview the action answers: what each row would become, and whether the file can be imported as it is. */
 export type PreviewAnswer = { kind: "preview"; id: string; preview: ImportPreview; csv: string; attempted: boolean };
 
-export const action = pageAction({ permission: "targets:write", schema: targetImportForm }, async (value, { db, principal, audit, headers }) => {
+export const action = pageAction<typeof targetImportForm, PreviewAnswer>({ permission: "targets:write", schema: targetImportForm }, async (value, { db, principal, audit, headers }) => {
   const access = { bindAnywhere: can(principal.role, "credentials:bind_any") };
   if (value.intent === "import") {
     const { imported, preview } = await importTargets(db, value.csv, audit, access);
     if (imported > 0) return redirectWithToast("/targets?sort=-createdAt", `Imported ${imported} ${imported === 1 ? "target" : "targets"}.`, headers);
-    return Response.json({ kind: "preview", id: crypto.randomUUID(), preview, csv: value.csv, attempted: true } satisfies PreviewAnswer, { status: 400, headers: { "Cache-Control": "no-store" } });
+    return { status: 400, data: { kind: "preview", id: crypto.randomUUID(), preview, csv: value.csv, attempted: true } };
   }
   const preview = await previewImport(db, value.csv, access);
-  return Response.json({ kind: "preview", id: crypto.randomUUID(), preview, csv: value.csv, attempted: false } satisfies PreviewAnswer, { headers: { "Cache-Control": "no-store" } });
+  return { data: { kind: "preview", id: crypto.randomUUID(), preview, csv: value.csv, attempted: false } };
 });
 
 const csvOnly = targetImportForm.pick({ csv: true });
@@ -81,10 +81,10 @@ const PREVIEW_COLUMNS: Column<ImportRow>[] = [
 
 export default function ImportTargets() {
   const data = useLoaderData<typeof loader>();
-  // The action answers a preview, or (for a form it refused) the usual page answer.
-  const answer = useActionData<typeof action>() as PreviewAnswer | ActionResult | undefined;
-  const previewed = answer && "kind" in answer ? answer : undefined;
-  const refused = answer && !("kind" in answer) ? answer : undefined;
+  // The action answers a preview in `data`, or (for a form it refused) only the form's state.
+  const answer = useActionData<typeof action>();
+  const previewed = answer?.data ?? undefined;
+  const refused = answer && !answer.data ? answer : undefined;
   const [form, fields] = useForm({
     id: "import",
     lastResult: refused?.result as SubmissionResult<string[]> | undefined,

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { getFormProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { redirect, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, type ShouldRevalidateFunction } from "@remix-run/react";
@@ -13,7 +12,7 @@ import { PageHeader } from "../components/ui/page-header.tsx";
 import { StatusBadge } from "../components/ui/status-badge.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";
-import { pageAction, pageLoader, pageParams, redirectWithToast, type ActionResult, type PageContext } from "../http/page.server.ts";
+import { pageAction, pageLoader, pageParams, redirectWithToast, type PageContext } from "../http/page.server.ts";
 import { signedOutHeaders } from "../http/web-session.server.ts";
 import { INTENT_FIELD, parseForm } from "../lib/forms.ts";
 import { ROLES } from "../lib/permissions.ts";
@@ -86,15 +85,11 @@ export const action = pageAction({ permission: "users:write", schema, secretFiel
       await updateUser(db, user.id, { password }, audit);
       if (value.password !== undefined) return { toast: `Password of ${user.username} reset; their sessions were signed out.`, resetForm: true };
       // The generated password travels in this answer only (never an address or a cookie), uncached.
-      headers.set("Cache-Control", "no-store");
-      const answer: ActionResult & { generated: Generated } = {
-        id: randomUUID(),
-        intent: "password",
-        result: { initialValue: null },
-        toast: { kind: "success", message: `New password generated for ${user.username}; their sessions were signed out.` },
-        generated: { userId: user.id, username: user.username, password },
+      return {
+        toast: `New password generated for ${user.username}; their sessions were signed out.`,
+        resetForm: true,
+        data: { generated: { userId: user.id, username: user.username, password } satisfies Generated },
       };
-      return Response.json(answer, { headers });
     }
     case "delete":
       await deleteUser(db, user.id, audit);
@@ -117,8 +112,9 @@ function signInMethod(user: { hasPassword: boolean; ssoLinked: boolean }): strin
 
 export default function UserPage() {
   const { account: user, self, lastAdmin } = useLoaderData<typeof loader>();
-  const answer = useActionData<typeof action>() as (ActionResult & { generated?: Generated }) | undefined;
-  const resultOf = (intent: string) => (answer && answer.intent === intent && !answer.generated ? (answer.result as SubmissionResult<string[]>) : undefined);
+  const answer = useActionData<typeof action>();
+  const generated = answer?.data?.generated;
+  const resultOf = (intent: string) => (answer && answer.intent === intent && !generated ? (answer.result as SubmissionResult<string[]>) : undefined);
 
   const [details, detailFields] = useForm({
     id: "details",
@@ -172,7 +168,7 @@ export default function UserPage() {
         </div>
       )}
 
-      {answer?.generated && <OneTimePassword username={answer.generated.username} password={answer.generated.password} title={`New password for ${answer.generated.username}`} />}
+      {generated && <OneTimePassword username={generated.username} password={generated.password} title={`New password for ${generated.username}`} />}
 
       <section aria-labelledby="account-title" className={CARD}>
         <h2 id="account-title" className="text-lg font-semibold">

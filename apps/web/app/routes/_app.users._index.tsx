@@ -1,5 +1,5 @@
 import { data, type MetaFunction } from "@remix-run/node";
-import { Link, useLoaderData, useLocation } from "@remix-run/react";
+import { Link, useLoaderData } from "@remix-run/react";
 import { buttonClass } from "../components/ui/button.tsx";
 import { DataTable, FilterForm, FilterInput, FilterSelect, type Column } from "../components/ui/data-table.tsx";
 import { EmptyState } from "../components/ui/empty-state.tsx";
@@ -65,7 +65,6 @@ function columns(me: string): Column<Row>[] {
 
 export default function Users() {
   const data = useLoaderData<typeof loader>();
-  const { search } = useLocation();
   const filtered = data.filters.q !== "" || data.filters.role !== "" || data.filters.disabled !== "";
   const newButton = (
     <Link to="/users/new" className={buttonClass("primary")}>
@@ -76,7 +75,7 @@ export default function Users() {
     <div>
       <PageHeader title="Users" description="Who may sign in, and with which role. Disabling a user or changing their role signs them out everywhere." actions={newButton} />
       {/* Keyed by the address, so the fields show its filters after Clear or Back (their values are uncontrolled). */}
-      <FilterForm key={search} label="Filter users">
+      <FilterForm label="Filter users">
         <FilterInput name="q" label="Search username, name or email" defaultValue={data.filters.q} />
         <FilterSelect name="role" label="Role" defaultValue={data.filters.role} options={ROLE_OPTIONS} />
         <FilterSelect name="disabled" label="State" defaultValue={data.filters.disabled} options={STATE_OPTIONS} />

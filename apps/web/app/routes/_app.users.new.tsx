@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { getFormProps, useForm, type SubmissionResult } from "@conform-to/react";
 import type { MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData } from "@remix-run/react";
@@ -10,7 +9,7 @@ import { ErrorList, Field, Select } from "../components/ui/field.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
 import { CARD } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";
-import { pageAction, pageLoader, redirectWithToast, type ActionResult } from "../http/page.server.ts";
+import { pageAction, pageLoader, redirectWithToast } from "../http/page.server.ts";
 import { INTENT_FIELD, parseForm } from "../lib/forms.ts";
 import { ROLES } from "../lib/permissions.ts";
 import { createUserBody, PASSWORD_MIN_LENGTH } from "../schemas/users.ts";
@@ -37,34 +36,26 @@ export const action = pageAction({ permission: "users:write", schema: createForm
   const user = await createUser(db, { username: value.username, role: value.role, email: value.email ?? null, displayName: value.displayName ?? null, password }, audit);
   if (value.password !== undefined) return redirectWithToast(`/users/${user.id}`, `User ${user.username} created.`, headers);
   // Not a redirect: the password must not travel in an address or a cookie, so it comes back in
-  // this answer only, which no cache keeps.
-  headers.set("Cache-Control", "no-store");
-  const answer: ActionResult & { generated: Generated } = {
-    id: randomUUID(),
-    intent: "create",
-    result: { initialValue: null },
-    toast: { kind: "success", message: `User ${user.username} created.` },
-    generated: { userId: user.id, username: user.username, password },
-  };
-  return Response.json(answer, { headers });
+  // this answer only, which no cache keeps (pageAction answers no-store).
+  return { toast: `User ${user.username} created.`, resetForm: true, data: { generated: { userId: user.id, username: user.username, password } satisfies Generated } };
 });
 
 const ROLE_OPTIONS = ROLES.map((role) => ({ value: role, label: role }));
 const ROLE_HELP = "Viewers see targets, jobs, runs, schedules and files; operators also change and run them; admins also manage users, credentials and the audit log.";
 
 export default function NewUser() {
-  const answer = useActionData<typeof action>() as (ActionResult & { generated?: Generated }) | undefined;
+  const answer = useActionData<typeof action>();
+  const generated = answer?.data?.generated;
   const [form, fields] = useForm({
     id: "create",
-    lastResult: answer?.generated ? undefined : (answer?.result as SubmissionResult<string[]> | undefined),
+    lastResult: generated ? undefined : (answer?.result as SubmissionResult<string[]> | undefined),
     defaultValue: { role: "viewer" },
     shouldValidate: "onBlur",
     shouldRevalidate: "onInput",
     onValidate: ({ formData }) => parseForm(formData, createForm),
   });
 
-  if (answer?.generated) {
-    const { generated } = answer;
+  if (answer && generated) {
     return (
       <div className="space-y-6">
         <PageHeader title="User created" description={`${generated.username} can sign in with the password below.`} />

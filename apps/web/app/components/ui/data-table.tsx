@@ -138,7 +138,8 @@ export function FilterForm({ label, children }: { label: string; children: React
   const { pathname, search } = useLocation();
   const sort = new URLSearchParams(search).get("sort");
   return (
-    <Form method="get" role="search" aria-label={label} className="mb-4 flex flex-wrap items-end gap-3">
+    // Keyed by the address, so after Clear or Back the fields show the filters in force, not what was typed before.
+    <Form key={search} method="get" role="search" aria-label={label} className="mb-4 flex flex-wrap items-end gap-3">
       {sort && <input type="hidden" name="sort" value={sort} />}
       {children}
       <div className="flex gap-2">
