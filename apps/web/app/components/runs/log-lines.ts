@@ -102,10 +102,10 @@ export function lineSpans(text: string): LineSpan[] {
   }));
 }
 
-/** The text a reader sees on a line: what search matches against. */
+/** A line's text with its ANSI codes left out: what search matches against. */
 export function visibleText(text: string): string {
   const cleaned = text.replace(OSC, "");
-  return (cleaned.includes("\u001b") ? Anser.ansiToText(cleaned) : cleaned).replace(CONTROL, "");
+  return cleaned.includes("\u001b") ? Anser.ansiToText(cleaned) : cleaned;
 }
 
 /** Lower-cases ASCII letters only, so the browser and PostgreSQL (COLLATE "C") fold alike. */

@@ -27,6 +27,8 @@ export interface LogSnapshot extends LineCursor {
   lines: LogLine[];
   segments: Segment[];
   markers: Marker[];
+  /** The run's output reached its cap (the worker's notice is somewhere in the log). */
+  truncated?: boolean;
 }
 
 interface LogAnswer extends LineCursor {
@@ -56,6 +58,7 @@ export class LogStore {
     this.lastApplied = snapshot.lastSequence ?? Number.MIN_SAFE_INTEGER;
     this.segments = snapshot.segments.map((s) => ({ ...s }));
     this.markers = [...snapshot.markers];
+    this.truncated = snapshot.truncated ?? false;
     this.fetchLines = fetchLines ?? ((from, count) => fetchLogLines(runId, from, count));
     this.merge(snapshot.lines, snapshot);
   }

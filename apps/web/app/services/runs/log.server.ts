@@ -30,9 +30,6 @@ const MAX_MARKERS = 10_000;
 const ESC = "\u001b";
 /** Below every int4 sequence, for "after nothing yet". */
 const BEFORE_ANY_SEQUENCE = -2_147_483_649;
-// Characters that can sit between the letters of a match in the raw text but not in the visible
-// text (control codes, a carriage return inside a line): chunks holding them are checked line by line.
-const HIDDEN_CHARACTERS = "[\\u0001-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]|\\r[^\\n]";
 
 /**
  * Extends the run's line index over every chunk stored after the last one indexed. Idempotent and
@@ -42,17 +39,19 @@ export async function indexRunLog(db: Db, runId: string): Promise<void> {
   for (;;) {
     const inserted = await db.$executeRaw`
       WITH prev AS (
-        SELECT i.sequence, i.last_line, c.step_id, c.stream::text AS stream, right(c.text, 1) = E'\\n' AS closed
+        SELECT i.sequence, i.last_line, c.step_id, c.stream::text AS stream, c.text LIKE E'%\\n' AS closed
           FROM run_output_lines i JOIN run_output_chunks c ON c.run_id = i.run_id AND c.sequence = i.sequence
          WHERE i.run_id = ${runId}::uuid
          ORDER BY i.sequence DESC LIMIT 1
       ), fresh AS (
+        -- Byte-wise functions only (length() and right() count characters: several times slower), on
+        -- the text decompressed once per chunk (each function on the column would decompress it again).
         SELECT c.sequence, c.step_id, c.stream::text AS stream,
-               length(c.text) - length(replace(c.text, E'\\n', '')) AS newlines,
-               right(c.text, 1) = E'\\n' AS closed,
-               strpos(c.text, '::group::') > 0 OR strpos(c.text, '::endgroup::') > 0 AS has_marker,
-               strpos(left(c.text, 12), ':') > 0 AS colon_near_start
-          FROM run_output_chunks c
+               octet_length(x.t) - octet_length(replace(x.t, E'\\n', '')) AS newlines,
+               x.t LIKE E'%\\n' AS closed,
+               strpos(x.t, 'group::') > 0 AS has_marker,
+               strpos(left(x.t, 12), ':') > 0 AS colon_near_start
+          FROM run_output_chunks c CROSS JOIN LATERAL (SELECT c.text || '' AS t OFFSET 0) x
          WHERE c.run_id = ${runId}::uuid AND c.sequence > coalesce((SELECT sequence FROM prev)::bigint, ${BEFORE_ANY_SEQUENCE}::bigint)
          ORDER BY c.sequence LIMIT ${INDEX_BATCH}
       ), joined AS (
@@ -91,7 +90,7 @@ export interface LogState extends LineCursor {
 
 async function logState(db: Db, runId: string): Promise<LogState> {
   const [row] = await db.$queryRaw<{ sequence: number; last_line: number; step_id: string | null; stream: LogStream; closed: boolean }[]>`
-    SELECT i.sequence, i.last_line, c.step_id, c.stream::text AS stream, right(c.text, 1) = E'\\n' AS closed
+    SELECT i.sequence, i.last_line, c.step_id, c.stream::text AS stream, c.text LIKE E'%\\n' AS closed
       FROM run_output_lines i JOIN run_output_chunks c ON c.run_id = i.run_id AND c.sequence = i.sequence
      WHERE i.run_id = ${runId}::uuid
      ORDER BY i.sequence DESC LIMIT 1`;
@@ -178,17 +177,28 @@ export async function searchRunLog(db: Db, runId: string, query: RunLogSearchQue
   const state = await runLogState(db, runId);
   const folded = foldCase(query.q);
   const overlap = folded.length - 1;
+  // A chunk may hold a match when its text, followed by the start of the next chunk when that one
+  // goes on with its last line, contains the query (ASCII case folded); when it holds ANSI codes
+  // (they may sit between the letters); or when the next chunk is too short for a match across it
+  // to show in its start. Only those chunks' lines are assembled and checked.
   const candidates = await db.$queryRaw<{ first_line: number; last_line: number }[]>`
-    SELECT first_line, last_line FROM (
-      SELECT i.sequence, i.first_line, i.last_line, i.continues, c.text, lag(c.text) OVER (ORDER BY i.sequence) AS prev_text
+    WITH neighbours AS (
+      SELECT i.sequence, i.first_line, i.last_line,
+             lead(i.continues) OVER w AS next_continues,
+             lead(left(c.text, ${overlap})) OVER w AS next_head,
+             lead(octet_length(c.text)) OVER w AS next_bytes
         FROM run_output_lines i JOIN run_output_chunks c ON c.run_id = i.run_id AND c.sequence = i.sequence
        WHERE i.run_id = ${runId}::uuid
-    ) scan
-     WHERE strpos(lower((CASE WHEN continues THEN right(coalesce(prev_text, ''), ${overlap}) ELSE '' END || text) COLLATE "C"), ${folded}) > 0
-        OR strpos(text, ${ESC}) > 0
-        OR text ~ ${HIDDEN_CHARACTERS}
-        OR (continues AND (coalesce(length(prev_text), 0) < ${overlap} OR strpos(coalesce(prev_text, ''), ${ESC}) > 0 OR prev_text ~ ${HIDDEN_CHARACTERS}))
-     ORDER BY sequence`;
+      WINDOW w AS (ORDER BY i.sequence)
+    )
+    SELECT n.first_line, n.last_line
+      FROM neighbours n
+      JOIN run_output_chunks c ON c.run_id = ${runId}::uuid AND c.sequence = n.sequence
+      CROSS JOIN LATERAL (SELECT c.text || CASE WHEN n.next_continues THEN coalesce(n.next_head, '') ELSE '' END AS t OFFSET 0) x
+     WHERE strpos(lower(x.t COLLATE "C"), ${folded}) > 0
+        OR strpos(x.t, ${ESC}) > 0
+        OR (n.next_continues AND n.next_bytes < ${4 * overlap})
+     ORDER BY n.sequence`;
   // Candidate chunks as ranges of lines, neighbours merged, then checked a slice at a time.
   const ranges: [number, number][] = [];
   for (const { first_line: a, last_line: b } of candidates) {

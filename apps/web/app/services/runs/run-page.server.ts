@@ -24,6 +24,9 @@ export async function runPage(db: Db, runId: string) {
   const sections = await runLogSections(db, runId);
   const segments = sections.segments.filter((s) => s.from <= state.lineCount).map((s) => ({ ...s, to: Math.min(s.to, state.lineCount) }));
   const markers = sections.markers.filter((m) => m.line <= state.lineCount);
+  // The worker's notice when the run's output reached RUN_OUTPUT_MAX_BYTES (apps/worker/src/recorder.ts).
+  const [cap] = await db.$queryRaw<{ truncated: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM run_output_chunks WHERE run_id = ${runId}::uuid AND stream = 'system' AND strpos(text, '[output truncated:') > 0) AS truncated`;
   const secrets = secretParameterNames(version?.definition).filter((name) => name in run.parameters);
   return {
     run,
@@ -37,6 +40,7 @@ export async function runPage(db: Db, runId: string) {
       lines: [...head.lines, ...(tail?.lines ?? [])],
       segments,
       markers,
+      truncated: cap?.truncated ?? false,
     },
   };
 }
