@@ -2,11 +2,11 @@ import { getFormProps, useForm, type SubmissionResult } from "@conform-to/react"
 import { data, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import { PolicyField, SecretFields, TextAreaField } from "../components/credentials/credential-fields.tsx";
+import { PolicyField, SecretFields } from "../components/credentials/credential-fields.tsx";
 import { SubmitButton } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/confirm-dialog.tsx";
 import { CsrfInput } from "../components/ui/csrf.tsx";
-import { ErrorList, Field } from "../components/ui/field.tsx";
+import { ErrorList, Field, TextAreaField } from "../components/ui/field.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";

@@ -1,10 +1,10 @@
 import { getFormProps, useForm, type SubmissionResult } from "@conform-to/react";
 import type { MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData } from "@remix-run/react";
-import { PolicyField, SecretFields, TextAreaField } from "../components/credentials/credential-fields.tsx";
+import { PolicyField, SecretFields } from "../components/credentials/credential-fields.tsx";
 import { buttonClass, SubmitButton } from "../components/ui/button.tsx";
 import { CsrfInput } from "../components/ui/csrf.tsx";
-import { ErrorList, Field, Select } from "../components/ui/field.tsx";
+import { ErrorList, Field, Select, TextAreaField } from "../components/ui/field.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
 import { CARD } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";

@@ -2,11 +2,11 @@ import { getFormProps, useForm, type SubmissionResult } from "@conform-to/react"
 import type { MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { useEffect, useState } from "react";
-import { TextAreaField, TextFileInput } from "../components/targets/target-form.tsx";
 import { buttonClass, SubmitButton } from "../components/ui/button.tsx";
 import { CsrfInput } from "../components/ui/csrf.tsx";
 import { DataTable, type Column } from "../components/ui/data-table.tsx";
-import { ErrorList } from "../components/ui/field.tsx";
+import { ErrorList, TextAreaField } from "../components/ui/field.tsx";
+import { TextFileInput } from "../components/ui/text-file-input.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
 import { StatusBadge } from "../components/ui/status-badge.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";

@@ -1,79 +1,25 @@
 // The fields of a credential's secret, by type, shared by the create form and the rotate form, and
 // the textarea they need. Secrets are write-only: these fields start empty and never get a value
 // from the server.
-import { getTextareaProps } from "@conform-to/react";
-import { useId, useState, type ChangeEvent, type ReactNode, type TextareaHTMLAttributes } from "react";
 import type { CredentialType } from "../../schemas/credentials.ts";
-import { describedBy, ErrorList, Field, FieldFrame, type AnyField } from "../ui/field.tsx";
-import { CONTROL, MUTED } from "../ui/styles.ts";
+import { Field, TextAreaField, type AnyField } from "../ui/field.tsx";
+import { TextFileInput } from "../ui/text-file-input.tsx";
 import { TagInput } from "../ui/tag-input.tsx";
-
-interface TextAreaFieldProps extends Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, "name" | "id" | "defaultValue" | "form"> {
-  meta: AnyField;
-  label: ReactNode;
-  help?: ReactNode;
-  /** A fixed-width font, for keys and certificates. */
-  mono?: boolean;
-}
-
-/** A labelled textarea with its help line and errors, wired like the kit's Field. */
-export function TextAreaField({ meta, label, help, mono = false, className = "", ...rest }: TextAreaFieldProps) {
-  const { key, ...props } = getTextareaProps(meta, { ariaAttributes: false });
-  const invalid = Boolean(meta.errors?.length);
-  return (
-    <FieldFrame meta={meta} label={label} help={help} className={className}>
-      <textarea key={key} {...props} {...rest} aria-invalid={invalid || undefined} aria-describedby={describedBy(meta, help)} className={`mt-1 ${CONTROL} ${mono ? "font-mono text-sm" : ""}`} />
-    </FieldFrame>
-  );
-}
 
 // A private key file is a few kilobytes; anything much larger is the wrong file.
 const KEY_FILE_MAX_BYTES = 64 * 1024;
 const PUBLIC_KEY = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-|sk-(ssh|ecdsa))/;
 
-/**
- * Reads a private key from a local file into the key field, in the browser: the file input has no
- * name, so the file itself is never sent; only the text it holds is, with the form.
- */
+// A private key read from a local file, in the browser; a public key is refused with the reason.
 function KeyFileInput({ onKey }: { onKey: (text: string) => void }) {
-  const id = useId();
-  const [problem, setProblem] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState<string | null>(null);
-  const onChange = async (event: ChangeEvent<HTMLInputElement>) => {
-    const file = event.target.files?.[0];
-    if (!file) return;
-    setLoaded(null);
-    if (file.size > KEY_FILE_MAX_BYTES) {
-      setProblem(`${file.name} is ${Math.round(file.size / 1024)} KB; a private key file is a few KB. Pick the key itself (such as id_ed25519).`);
-      return;
-    }
-    const text = await file.text();
-    if (PUBLIC_KEY.test(text.trim())) {
-      setProblem(`${file.name} holds a public key. Pick the private key: the file of the same name without .pub.`);
-      return;
-    }
-    setProblem(null);
-    setLoaded(file.name);
-    onKey(text);
-  };
   return (
-    <div>
-      <label htmlFor={id} className="block text-sm font-medium text-slate-800 dark:text-slate-200">
-        Or read the private key from a file
-      </label>
-      <input
-        id={id}
-        type="file"
-        onChange={onChange}
-        aria-invalid={problem ? true : undefined}
-        aria-describedby={`${id}-help ${id}-error`}
-        className={`mt-1 ${CONTROL} file:mr-3 file:rounded file:border-0 file:bg-slate-100 file:px-2 file:py-1 file:text-sm file:font-medium dark:file:bg-slate-800 dark:file:text-slate-100`}
-      />
-      <p id={`${id}-help`} className={`mt-1 text-sm ${MUTED}`}>
-        {loaded ? `Read ${loaded} into the key field.` : "The file is read here, in your browser; only its text is sent, with the form."}
-      </p>
-      <ErrorList id={`${id}-error`} errors={problem ? [problem] : []} />
-    </div>
+    <TextFileInput
+      label="Or read the private key from a file"
+      maxBytes={KEY_FILE_MAX_BYTES}
+      check={(text, name) => (PUBLIC_KEY.test(text.trim()) ? `${name} holds a public key. Pick the private key: the file of the same name without .pub.` : null)}
+      readMessage={(name) => `Read ${name} into the key field.`}
+      onText={onKey}
+    />
   );
 }
 

@@ -1,16 +1,17 @@
 // The create and edit form of a target: connection, WinRM settings (the port follows the
 // transport, unencrypted traffic explains itself, a CA certificate pasted or read from a file),
 // the credential picker that offers what the host's policy allows, tags and dependencies.
-import { getFormProps, getInputProps, getTextareaProps, useForm, type SubmissionResult } from "@conform-to/react";
+import { getFormProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { Form, useFetcher } from "@remix-run/react";
-import { useEffect, useId, useRef, useState, type ChangeEvent, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { INTENT_FIELD, parseForm } from "../../lib/forms.ts";
 import { DEFAULT_PORTS, TARGET_OS, targetForm, WINRM_AUTHS, WINRM_TRANSPORTS } from "../../schemas/targets.ts";
 import { SubmitButton } from "../ui/button.tsx";
 import { CsrfInput } from "../ui/csrf.tsx";
-import { describedBy, ErrorList, Field, FieldFrame, Select, type AnyField } from "../ui/field.tsx";
-import { CARD, CONTROL, MUTED } from "../ui/styles.ts";
+import { CheckboxField, ErrorList, Field, Select, TextAreaField } from "../ui/field.tsx";
+import { CARD } from "../ui/styles.ts";
 import { TagInput } from "../ui/tag-input.tsx";
+import { TextFileInput } from "../ui/text-file-input.tsx";
 
 /** What the credential picker offers for one host (see services/targets/queries.server.ts). */
 export interface CredentialChoicesData {
@@ -36,84 +37,6 @@ export type TargetFormValues = {
   description: string;
   dependsOn: string[];
 };
-
-/** A labelled checkbox with its help line and errors. */
-function CheckboxField({ meta, label, help, onChange }: { meta: AnyField; label: ReactNode; help?: ReactNode; onChange?: (checked: boolean) => void }) {
-  const { key, ...props } = getInputProps(meta, { type: "checkbox", ariaAttributes: false });
-  return (
-    <div>
-      <div className="flex items-start gap-2">
-        <input
-          key={key}
-          {...props}
-          onChange={(event) => onChange?.(event.target.checked)}
-          aria-invalid={meta.errors?.length ? true : undefined}
-          aria-describedby={describedBy(meta, help)}
-          className="mt-1 size-4 shrink-0 rounded border-slate-300 accent-sky-600 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 dark:border-slate-600"
-        />
-        <label htmlFor={meta.id} className="text-sm font-medium text-slate-800 dark:text-slate-200">
-          {label}
-        </label>
-      </div>
-      {help && (
-        <p id={meta.descriptionId} className={`mt-1 ml-6 text-sm ${MUTED}`}>
-          {help}
-        </p>
-      )}
-      <ErrorList id={meta.errorId} errors={meta.errors} className="ml-6" />
-    </div>
-  );
-}
-
-/** A labelled textarea with its help line and errors, wired like the kit's Field. */
-export function TextAreaField({ meta, label, help, mono = false, rows = 4, wrap, className = "" }: { meta: AnyField; label: ReactNode; help?: ReactNode; mono?: boolean; rows?: number; wrap?: "off" | "soft"; className?: string }) {
-  const { key, ...props } = getTextareaProps(meta, { ariaAttributes: false });
-  return (
-    <FieldFrame meta={meta} label={label} help={help} className={className}>
-      <textarea key={key} {...props} rows={rows} wrap={wrap} spellCheck={false} aria-invalid={meta.errors?.length ? true : undefined} aria-describedby={describedBy(meta, help)} className={`mt-1 ${CONTROL} ${mono ? "font-mono text-xs" : ""}`} />
-    </FieldFrame>
-  );
-}
-
-/**
- * A file input that reads a small text file in the browser and hands its text over: it has no
- * name, so the file itself is never posted; only the text, in the field it fills.
- */
-export function TextFileInput({ label, accept, maxBytes, onText }: { label: string; accept: string; maxBytes: number; onText: (text: string, fileName: string) => void }) {
-  const id = useId();
-  const [problem, setProblem] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState<string | null>(null);
-  const onChange = async (event: ChangeEvent<HTMLInputElement>) => {
-    const file = event.target.files?.[0];
-    if (!file) return;
-    setLoaded(null);
-    if (file.size > maxBytes) {
-      setProblem(`${file.name} is ${Math.ceil(file.size / 1024)} KB; at most ${Math.floor(maxBytes / 1024)} KB fit here.`);
-      return;
-    }
-    setProblem(null);
-    setLoaded(file.name);
-    onText(await file.text(), file.name);
-  };
-  return (
-    <div>
-      <label htmlFor={id} className="block text-sm font-medium text-slate-800 dark:text-slate-200">
-        {label}
-      </label>
-      <input
-        id={id}
-        type="file"
-        accept={accept}
-        onChange={onChange}
-        aria-describedby={`${id}-status`}
-        className="mt-1 block w-full min-w-0 text-sm text-slate-700 file:mr-3 file:rounded-md file:border file:border-slate-300 file:bg-white file:px-3 file:py-1.5 file:text-sm file:font-medium file:text-slate-800 hover:file:bg-slate-100 dark:text-slate-300 dark:file:border-slate-600 dark:file:bg-slate-900 dark:file:text-slate-100"
-      />
-      <p id={`${id}-status`} aria-live="polite" className={`mt-1 text-sm ${problem ? "text-rose-700 dark:text-rose-300" : MUTED}`}>
-        {problem ?? (loaded ? `Read ${loaded}.` : "")}
-      </p>
-    </div>
-  );
-}
 
 // The picker's options: what the host's policy allows, what an admin may bind anyway, and the bound one.
 function credentialOptions(choices: CredentialChoicesData, canBindAnywhere: boolean, selected: { id: string; name: string | null } | null) {

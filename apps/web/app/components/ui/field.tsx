@@ -1,5 +1,5 @@
-import { getInputProps, getSelectProps, type FieldMetadata } from "@conform-to/react";
-import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react";
+import { getInputProps, getSelectProps, getTextareaProps, type FieldMetadata } from "@conform-to/react";
+import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes, TextareaHTMLAttributes } from "react";
 import { CONTROL, MUTED } from "./styles.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a field of any form's schema
@@ -90,5 +90,50 @@ export function Select({ meta, label, help, options, className = "", ...rest }: 
         ))}
       </select>
     </FieldFrame>
+  );
+}
+
+interface TextAreaFieldProps extends Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, "name" | "id" | "defaultValue" | "form"> {
+  meta: AnyField;
+  label: ReactNode;
+  help?: ReactNode;
+  /** A fixed-width font, for keys, certificates and CSV. */
+  mono?: boolean;
+}
+
+/** A labelled textarea with its help line and errors, wired like Field. */
+export function TextAreaField({ meta, label, help, mono = false, className = "", ...rest }: TextAreaFieldProps) {
+  const { key, ...props } = getTextareaProps(meta, { ariaAttributes: false });
+  const invalid = Boolean(meta.errors?.length);
+  return (
+    <FieldFrame meta={meta} label={label} help={help} className={className}>
+      <textarea key={key} spellCheck={false} {...props} {...rest} aria-invalid={invalid || undefined} aria-describedby={describedBy(meta, help)} className={`mt-1 ${CONTROL} ${mono ? "font-mono text-sm" : ""}`} />
+    </FieldFrame>
+  );
+}
+
+/** A labelled checkbox with its help line and errors; `onChange` hears each change. */
+export function CheckboxField({ meta, label, help, onChange }: { meta: AnyField; label: ReactNode; help?: ReactNode; onChange?: (checked: boolean) => void }) {
+  const { key, ...props } = getInputProps(meta, { type: "checkbox", ariaAttributes: false });
+  return (
+    <div>
+      <div className="flex items-start gap-2">
+        <input
+          key={key}
+          {...props}
+          onChange={(event) => onChange?.(event.target.checked)}
+          aria-invalid={meta.errors?.length ? true : undefined}
+          aria-describedby={describedBy(meta, help)}
+          className="mt-1 size-4 shrink-0 rounded border-slate-300 accent-sky-600 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 dark:border-slate-600"
+        />
+        <Label htmlFor={meta.id}>{label}</Label>
+      </div>
+      {help && (
+        <p id={meta.descriptionId} className={`mt-1 ml-6 text-sm ${MUTED}`}>
+          {help}
+        </p>
+      )}
+      <ErrorList id={meta.errorId} errors={meta.errors} className="ml-6" />
+    </div>
   );
 }
