@@ -191,6 +191,17 @@ describe("the job editor", () => {
     expect(html).toContain("Uses {{ svc }}, but the job declares no parameter");
     expect(html).toContain("Must be between 1 and 86400");
     expect(await app.prisma.job.count({ where: { name } })).toBe(0);
+
+    // Property names are completed from the schema of the place the cursor is at: a winrm.exec step's fields.
+    await replaceIn(json, page, `{\n  "name": "${name}",\n  "steps": [\n    {\n      "type": "winrm.exec",\n      `);
+    await page.keyboard.type('"');
+    await page.keyboard.press("Control+Space");
+    const completions = page.locator(".cm-tooltip-autocomplete").getByRole("option");
+    await expect.poll(() => completions.allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining("target"), expect.stringContaining("command"), expect.stringContaining("timeoutSec"), expect.stringContaining("continueOnError")]));
+    expect((await completions.allTextContents()).some((o) => o.includes("destination") || o.startsWith("type"))).toBe(false);
+    await completions.filter({ hasText: "timeoutSec" }).click();
+    await expect.poll(() => json.locator(".cm-line").last().textContent()).toBe('      "timeoutSec": ');
+
     expect(problems).toEqual([]);
     await context.close();
   });

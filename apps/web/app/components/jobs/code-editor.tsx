@@ -6,15 +6,15 @@
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap, type Completion, type CompletionContext, type CompletionResult, type CompletionSource } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { json } from "@codemirror/lang-json";
-import { bracketMatching, HighlightStyle, indentOnInput, StreamLanguage, syntaxHighlighting, syntaxTree, type StreamParser } from "@codemirror/language";
+import { bracketMatching, HighlightStyle, indentOnInput, StreamLanguage, syntaxHighlighting, type StreamParser } from "@codemirror/language";
 import { powerShell } from "@codemirror/legacy-modes/mode/powershell";
 import { forceLinting, linter, lintGutter, lintKeymap, type Diagnostic } from "@codemirror/lint";
 import { Compartment, EditorState, type Extension } from "@codemirror/state";
 import { drawSelection, EditorView, highlightActiveLine, keymap, lineNumbers } from "@codemirror/view";
-import type { SyntaxNode } from "@lezer/common";
 import { tags as t } from "@lezer/highlight";
 import { listPlaceholders } from "@opsconductor/core/schema";
 import { useEffect, useRef } from "react";
+import { jsonPropertyCompletion, type SchemaNode } from "./json-completion.ts";
 
 /** What the editor highlights its text as. */
 export type CodeLanguage = "powershell" | "cmd" | "json" | "text";
@@ -138,109 +138,6 @@ function placeholderProblems(text: string, names: readonly string[]): Diagnostic
   } catch (error) {
     return [{ from: 0, to: Math.min(1, text.length), severity: "error", message: error instanceof Error ? error.message : "Not a valid template." }];
   }
-}
-
-type SchemaNode = Record<string, unknown> & { properties?: Record<string, SchemaNode>; additionalProperties?: unknown; items?: SchemaNode; anyOf?: SchemaNode[]; oneOf?: SchemaNode[]; required?: string[]; description?: string; type?: unknown; const?: unknown };
-
-const VALUE_NODES = new Set(["Object", "Array", "String", "Number", "True", "False", "Null"]);
-
-function branches(schema: SchemaNode | undefined): SchemaNode[] {
-  if (!schema) return [];
-  const alternatives = schema.oneOf ?? schema.anyOf;
-  return alternatives ? alternatives.flatMap(branches) : [schema];
-}
-
-function childSchema(schema: SchemaNode | undefined, key: string | number): SchemaNode | undefined {
-  for (const branch of branches(schema)) {
-    if (typeof key === "number" && branch.items) return branch.items;
-    if (typeof key === "string") {
-      const property = branch.properties?.[key];
-      if (property) return property;
-      if (branch.additionalProperties && typeof branch.additionalProperties === "object") return branch.additionalProperties as SchemaNode;
-    }
-  }
-  return undefined;
-}
-
-function propertyNameOf(view: EditorState, property: SyntaxNode): string | null {
-  const name = property.getChild("PropertyName");
-  if (!name) return null;
-  try {
-    return JSON.parse(view.sliceDoc(name.from, name.to)) as string;
-  } catch {
-    return null;
-  }
-}
-
-// Property names of the object around the cursor, from the schema of its place in the document.
-function jsonPropertyCompletion(schema: SchemaNode): CompletionSource {
-  return (context: CompletionContext): CompletionResult | null => {
-    const quoted = context.matchBefore(/"[^"\\\n]*$/);
-    const bare = context.matchBefore(/[{,]\s*[A-Za-z0-9_]*$/);
-    if (!quoted && !bare && !context.explicit) return null;
-    const tree = syntaxTree(context.state);
-    const at = tree.resolveInner(context.pos, -1);
-    // A quoted string is a property name only where a name is expected: after "{" or ",".
-    if (quoted) {
-      const before = context.state.sliceDoc(Math.max(0, quoted.from - 200), quoted.from).trimEnd();
-      if (!/[{,]$/.test(before)) return null;
-    }
-    let object: SyntaxNode | null = null;
-    const path: (string | number)[] = [];
-    let child: SyntaxNode | null = null;
-    for (let node: SyntaxNode | null = at; node; child = node, node = node.parent) {
-      if (!object) {
-        if (node.name === "Object") object = node;
-        continue;
-      }
-      if (node.name === "Property") {
-        const name = propertyNameOf(context.state, node);
-        if (name === null) return null;
-        path.unshift(name);
-      } else if (node.name === "Array" && child) {
-        let index = 0;
-        for (let c = node.firstChild; c && c.from < child.from; c = c.nextSibling) if (VALUE_NODES.has(c.name)) index++;
-        path.unshift(index);
-      }
-    }
-    if (!object) return null;
-    let target: SchemaNode | undefined = schema;
-    for (const key of path) target = childSchema(target, key);
-    const present = new Set<string>();
-    let typeValue: unknown;
-    for (let c = object.firstChild; c; c = c.nextSibling) {
-      if (c.name !== "Property") continue;
-      const name = propertyNameOf(context.state, c);
-      if (name === null) continue;
-      if (!(quoted && c.from <= quoted.from && c.to >= context.pos)) present.add(name);
-      if (name === "type") {
-        const value = c.lastChild;
-        if (value?.name === "String") typeValue = JSON.parse(context.state.sliceDoc(value.from, value.to));
-      }
-    }
-    let candidates = branches(target).filter((b) => b.properties);
-    const matching = candidates.filter((b) => (b.properties?.type as SchemaNode | undefined)?.const === typeValue);
-    if (typeValue !== undefined && matching.length > 0) candidates = matching;
-    const options = new Map<string, Completion>();
-    for (const branch of candidates) {
-      for (const [name, property] of Object.entries(branch.properties ?? {})) {
-        if (present.has(name) || options.has(name) || property.not !== undefined) continue;
-        const kind = property.const !== undefined ? JSON.stringify(property.const) : Array.isArray(property.enum) ? (property.enum as unknown[]).map((v) => JSON.stringify(v)).join(" | ") : String(property.type ?? "value");
-        options.set(name, { label: name, type: "property", detail: kind, info: property.description ?? (branch.required?.includes(name) ? "required" : undefined), boost: branch.required?.includes(name) ? 1 : 0 });
-      }
-    }
-    if (options.size === 0) return null;
-    const from = quoted ? quoted.from : context.pos - /[A-Za-z0-9_]*$/.exec(bare?.text ?? "")![0].length;
-    const rest = context.state.sliceDoc(context.pos, context.pos + 200);
-    const closing = quoted ? (/^[^"\n]*"/.exec(rest)?.[0].length ?? 0) : 0;
-    const hasColon = /^\s*:/.test(rest.slice(closing));
-    return {
-      from,
-      to: context.pos + closing,
-      options: [...options.values()].map((option) => ({ ...option, apply: hasColon ? `"${option.label}"` : `"${option.label}": ` })),
-      validFor: quoted ? /^"[^"\\\n]*$/ : /^[A-Za-z0-9_]*$/,
-    };
-  };
 }
 
 /** A CodeMirror editor for a script or for JSON, kept in step with `value`. */

@@ -259,7 +259,16 @@ export function JobEditor({ initial, targets, serverErrors, submitted, saveLabel
             id={`view-${value}`}
             aria-selected={mode === value}
             aria-controls="editor-view"
+            tabIndex={mode === value ? 0 : -1}
             onClick={() => (value === mode ? undefined : value === "json" ? toJson() : toBuilder())}
+            onKeyDown={(event) => {
+              // The tabs pattern: arrow keys move between the two views.
+              if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+              event.preventDefault();
+              if (mode === "builder") toJson();
+              else toBuilder();
+              requestAnimationFrame(() => document.querySelector<HTMLElement>('[role="tab"][aria-selected="true"]')?.focus());
+            }}
             className={`rounded-md px-3 py-1.5 text-sm font-medium focus-visible:outline-2 focus-visible:outline-sky-500 ${mode === value ? "bg-slate-900 text-white dark:bg-sky-500 dark:text-slate-950" : "text-slate-700 hover:bg-slate-100 dark:text-slate-200 dark:hover:bg-slate-800"}`}
           >
             {label}
