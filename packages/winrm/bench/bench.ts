@@ -161,19 +161,26 @@ interface Side {
 interface Batch {
   latencies: number[];
   elapsed: number;
+  /** CPU time of the client process and of the server process during the batch. */
+  clientCpuMs: number;
+  serverCpuMs: number;
   requests: number;
   commands: number;
   /** TCP connections the server saw opened during this batch (the other side is idle meanwhile). */
   connections: number;
 }
 
-async function serverBatch(server: BenchServer, run: () => Promise<{ latencies: number[]; elapsed: number }>): Promise<Batch> {
+async function serverBatch(server: BenchServer, run: () => Promise<{ latencies: number[]; elapsed: number; cpuMs: number }>): Promise<Batch> {
   const before = await server.stats();
-  const { latencies, elapsed } = await run();
+  const cpuBefore = (await server.memory()).cpuMs;
+  const { latencies, elapsed, cpuMs } = await run();
+  const cpuAfter = (await server.memory()).cpuMs;
   const after = await server.stats();
   return {
     latencies,
     elapsed,
+    clientCpuMs: cpuMs,
+    serverCpuMs: cpuAfter - cpuBefore,
     requests: after.requests - before.requests,
     commands: after.commandsStarted - before.commandsStarted,
     connections: after.connections - before.connections,
@@ -197,6 +204,7 @@ async function oursNtlmSide(server: BenchServer, kind: "cmd" | "ps", shell: "fre
     batch: () =>
       serverBatch(server, async () => {
         const latencies: number[] = [];
+        const cpu = process.cpuUsage();
         const started = performance.now();
         const end = started + BATCH_MS;
         while (performance.now() < end) {
@@ -204,7 +212,9 @@ async function oursNtlmSide(server: BenchServer, kind: "cmd" | "ps", shell: "fre
           await once();
           latencies.push(performance.now() - t);
         }
-        return { latencies, elapsed: performance.now() - started };
+        const elapsed = performance.now() - started;
+        const used = process.cpuUsage(cpu);
+        return { latencies, elapsed, cpuMs: (used.user + used.system) / 1000 };
       }),
     close: async () => {
       await opened?.close();
@@ -237,8 +247,8 @@ async function pywinrmSide(server: BenchServer, python: string, env: NodeJS.Proc
     batch: () =>
       serverBatch(server, async () => {
         child.stdin.write("\n");
-        const { latencies_ms: latencies, elapsed_ms: elapsed } = (await next()) as { latencies_ms: number[]; elapsed_ms: number };
-        return { latencies, elapsed };
+        const { latencies_ms: latencies, elapsed_ms: elapsed, cpu_ms: cpuMs } = (await next()) as { latencies_ms: number[]; elapsed_ms: number; cpu_ms: number };
+        return { latencies, elapsed, cpuMs };
       }),
     close: async () => {
       child.stdin.end("\n");
@@ -249,6 +259,9 @@ async function pywinrmSide(server: BenchServer, python: string, env: NodeJS.Proc
 
 interface PairedRow {
   perSec: number;
+  /** CPU time per command of the client process and of the server process, over all batches. */
+  clientCpuMs: number;
+  serverCpuMs: number;
   p50: number;
   p99: number;
   n: number;
@@ -275,8 +288,11 @@ async function paired(first: () => Promise<Side & { warmConnections: number }>, 
   const mid = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? NaN;
   const row = (list: Batch[], warmConnections: number): PairedRow => {
     const all = list.flatMap((b) => b.latencies).sort((x, y) => x - y);
+    const commands = list.reduce((t, b) => t + b.latencies.length, 0);
     return {
       perSec: mid(list.map(rate)),
+      clientCpuMs: list.reduce((t, b) => t + b.clientCpuMs, 0) / commands,
+      serverCpuMs: list.reduce((t, b) => t + b.serverCpuMs, 0) / commands,
       p50: percentile(all, 50),
       p99: percentile(all, 99),
       n: all.length,
@@ -535,7 +551,7 @@ try {
     const pyEnv = await pywinrmEnv(pyDir);
     const table = async (kind: "cmd" | "ps"): Promise<{ rows: string[]; lead: (shell: "fresh" | "reused") => string; loads: string }> => {
       const rows: string[] = [];
-      const leads: Record<string, { ratio: number; ratios: number[] }> = {};
+      const leads: Record<string, { ratio: number; ratios: number[]; rows: [PairedRow, PairedRow] }> = {};
       const loads: number[] = [loadavg()[0] ?? NaN];
       for (const shell of ["fresh", "reused"] as const) {
         const result = await paired(() => oursNtlmSide(server, kind, shell), () => pywinrmSide(server, python, pyEnv, kind, shell));
@@ -543,27 +559,34 @@ try {
         leads[shell] = result;
         for (const [i, label] of ["@opsconductor/winrm", "pywinrm 0.3.0"].entries()) {
           const r = result.rows[i] as PairedRow;
-          rows.push(row([label, shell === "fresh" ? "new per command" : "one, reused", r.connections, fixed(r.perSec, 0), fixed(r.p50, 2), fixed(r.p99, 2), fixed(r.requestsPerCommand, 1), r.n]));
+          rows.push(
+            row([label, shell === "fresh" ? "new per command" : "one, reused", r.connections, fixed(r.perSec, 0), fixed(r.p50, 2), fixed(r.p99, 2), fixed(r.clientCpuMs, 2), fixed(r.serverCpuMs, 2), fixed(r.requestsPerCommand, 1), r.n]),
+          );
         }
         console.error(`${kind} ${shell}: ours / pywinrm per round ${result.ratios.map((x) => fixed(x, 2)).join(", ")}`);
       }
       for (const line of rows) console.error(line);
       const lead = (shell: "fresh" | "reused"): string => {
-        const { ratio, ratios } = leads[shell] as { ratio: number; ratios: number[] };
-        return `**${fixed(ratio, 2)}×** (rounds ${fixed(Math.min(...ratios), 2)}–${fixed(Math.max(...ratios), 2)}×)`;
+        const { ratio, ratios, rows: pair } = leads[shell] as { ratio: number; ratios: number[]; rows: [PairedRow, PairedRow] };
+        const cpu = (r: PairedRow): number => r.clientCpuMs + r.serverCpuMs;
+        return `**${fixed(ratio, 2)}×** (rounds ${fixed(Math.min(...ratios), 2)}–${fixed(Math.max(...ratios), 2)}×; ${fixed(cpu(pair[1]) / cpu(pair[0]), 2)}× less CPU per command, both processes)`;
       };
       return { rows, lead, loads: `${fixed(Math.min(...loads), 1)}–${fixed(Math.max(...loads), 1)}` };
     };
     try {
       const cmd = await table("cmd");
       const ps = await table("ps");
-      const header = ["| client | shell | connections opened | commands/s | p50 ms | p99 ms | requests/command | commands |", "|---|---|---|---|---|---|---|---|"];
+      const header = [
+        "| client | shell | connections opened | commands/s | p50 ms | p99 ms | client CPU ms/command | server CPU ms/command | requests/command | commands |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+      ];
       parts.push(
         "### Side by side with pywinrm: NTLM with message encryption over HTTP, one command at a time",
         "",
         `Both clients are kept warm side by side and run ${ROUNDS} rounds of one ${BATCH_MS / 1000} s batch each, alternating which goes first; ` +
-          "commands/s is the median of a client's batches, p50 and p99 are over all its commands, and the lead is the median of the rounds' ratios " +
-          "(each between two batches a few seconds apart, so load from elsewhere hits both alike), with the lowest and highest round.",
+          "commands/s is the median of a client's batches, p50 and p99 are over all its commands, the CPU columns are the client process's and the " +
+          "server process's CPU time per command over all its batches (steadier than commands/s on a loaded machine), and the lead is the median of " +
+          "the rounds' ratios (each between two batches a few seconds apart, so load from elsewhere hits both alike), with the lowest and highest round.",
         "",
         "cmd: our `runCmd(\"ok\")`; pywinrm's `run_cmd`, and `run_command` in an open shell.",
         "",

@@ -12,7 +12,7 @@ With "loop": {"mode": "fresh" | "reused", "command": "..." or "script": "...", "
 "batches": k (default 1)} instead of "steps" it benchmarks: one warm-up command (connects and
 authenticates), then prints {"warm": true} and waits for a line on stdin; k times: runs the command
 back to back for n seconds (a new shell each time, or one shell), prints {"latencies_ms": [...],
-"elapsed_ms": ...} and waits for another line (before the next batch, or before closing the shell),
+"elapsed_ms": ..., "cpu_ms": <this process's CPU time during the batch>} and waits for another line (before the next batch, or before closing the shell),
 so the caller can read the server's counters around exactly the timed commands and run other
 clients between the batches. A "script" runs as PowerShell: run_ps with a new shell each time; in one shell,
 run_command with the command line run_ps builds (run_ps itself always opens a shell of its own).
@@ -97,13 +97,15 @@ def loop(session, spec, out):
     say({"warm": True})
     for _ in range(spec.get("batches", 1)):
         latencies = []
+        cpu = time.process_time()
         started = time.perf_counter()
         end = started + spec["seconds"]
         while time.perf_counter() < end:
             t = time.perf_counter()
             once()
             latencies.append((time.perf_counter() - t) * 1000)
-        say({"latencies_ms": latencies, "elapsed_ms": (time.perf_counter() - started) * 1000})
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        say({"latencies_ms": latencies, "elapsed_ms": elapsed_ms, "cpu_ms": (time.process_time() - cpu) * 1000})
     if reused:
         protocol.close_shell(shell_id)
 
