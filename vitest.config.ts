@@ -11,6 +11,11 @@ const shared = {
 
 // tests/selftest/run.mjs sets this to run the planted failures instead of the real suite, which
 // therefore never sees them.
+// expect.poll waits for what a user would see next (a toast, a field marked invalid); vitest's 1 s
+// default fails on a loaded two-core machine where a page action can take longer. A ceiling for a
+// wait, never a speed assertion: speed is measured in bench/. (Projects do not inherit it from the root.)
+const expectOptions = { poll: { timeout: 15_000 } };
+
 const selftest = process.env.OPSCONDUCTOR_SELFTEST_FIXTURES === "1";
 const FIXTURES = "tests/selftest/fixtures";
 
@@ -31,6 +36,7 @@ export default defineConfig({
           include: selftest ? [`${FIXTURES}/*.fixture.ts`] : ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"],
           setupFiles: ["./tests/setup/fail-on-console.ts"],
           testTimeout: 30_000,
+          expect: expectOptions,
         },
       },
       {
@@ -43,6 +49,7 @@ export default defineConfig({
           globalSetup: ["./tests/setup/global-setup.ts"],
           setupFiles: ["./tests/setup/fail-on-console.ts"],
           testTimeout: 60_000,
+          expect: expectOptions,
           hookTimeout: 120_000,
         },
       },
