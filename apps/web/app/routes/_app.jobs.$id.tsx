@@ -13,14 +13,14 @@ import { StatusBadge } from "../components/ui/status-badge.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";
 import { When } from "../components/when.tsx";
-import { pageAction, pageLoader, readPageQuery, redirectWithToast, requirePermission } from "../http/page.server.ts";
+import { pageAction, pageLoader, pageParams, readPageQuery, redirectWithToast, requirePermission } from "../http/page.server.ts";
 import { INTENT_FIELD } from "../lib/forms.ts";
 import { can } from "../lib/permissions.ts";
+import { idParams } from "../schemas/common.ts";
 import { jobPageForms, jobPageQuery } from "../schemas/jobs.ts";
 import { ApiError } from "../services/errors.server.ts";
 import { deleteJob, restoreVersion, setJobActive } from "../services/jobs/commands.server.ts";
 import { diffVersions, type DiffLine } from "../services/jobs/diff.server.ts";
-import { jobIdOf, orNotFound } from "../services/jobs/pages.server.ts";
 import { getJob, listVersionsWithAuthors } from "../services/jobs/queries.server.ts";
 import { queue } from "../services/queue.server.ts";
 import { requestRun } from "../services/runs/request-run.server.ts";
@@ -28,13 +28,13 @@ import { requestRun } from "../services/runs/request-run.server.ts";
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `OpsConductor · ${data?.job.name ?? "Job"}` }];
 
 export const loader = pageLoader({ permission: "jobs:read" }, async ({ db, user, params, request }) => {
-  const id = jobIdOf(params);
+  const id = pageParams(params, idParams).id;
   const query = readPageQuery(request, jobPageQuery);
-  const job = await orNotFound(getJob(db, id));
+  const job = await getJob(db, id);
   const versions = await listVersionsWithAuthors(db, id, query);
   const current = job.version ?? 1;
   const compare = query.from !== undefined || query.to !== undefined || current >= 2 ? { from: query.from ?? Math.max(1, current - 1), to: query.to ?? current } : null;
-  const diff = compare ? await orNotFound(diffVersions(db, id, compare.from, compare.to)) : null;
+  const diff = compare ? await diffVersions(db, id, compare.from, compare.to) : null;
   const parsed = jobDefinitionSchema.safeParse(job.definition);
   return {
     job: { id: job.id, name: job.name, description: job.description, active: job.active, version: current, definition: job.definition },
@@ -57,7 +57,7 @@ function secretPaths(error: ApiError, secrets: ReadonlySet<string>): ApiError {
 }
 
 export const action = pageAction({ permission: "jobs:read", schema: jobPageForms, secretFields: ["secrets"] }, async (value, ctx) => {
-  const id = jobIdOf(ctx.params);
+  const id = pageParams(ctx.params, idParams).id;
   switch (value.intent) {
     case "restore": {
       requirePermission(ctx.user, "jobs:write");

@@ -4,22 +4,22 @@ import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { JobEditor, submittedText } from "../components/jobs/job-editor.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
 import { Toast } from "../components/ui/toast.tsx";
-import { pageAction, pageLoader, redirectWithToast } from "../http/page.server.ts";
+import { pageAction, pageLoader, pageParams, redirectWithToast } from "../http/page.server.ts";
+import { idParams } from "../schemas/common.ts";
 import { jobEditorForm } from "../schemas/jobs.ts";
 import { addVersion } from "../services/jobs/commands.server.ts";
 import { parseDefinitionText } from "../services/jobs/definitions.server.ts";
-import { jobIdOf, orNotFound } from "../services/jobs/pages.server.ts";
 import { getJob, listTargetChoices } from "../services/jobs/queries.server.ts";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `OpsConductor · Edit ${data?.job.name ?? "job"}` }];
 
 export const loader = pageLoader({ permission: "jobs:write" }, async ({ db, params }) => {
-  const job = await orNotFound(getJob(db, jobIdOf(params)));
+  const job = await getJob(db, pageParams(params, idParams).id);
   return { job: { id: job.id, name: job.name, version: job.version, definition: job.definition as Record<string, unknown> }, targets: await listTargetChoices(db) };
 });
 
 export const action = pageAction({ permission: "jobs:write", schema: jobEditorForm }, async (value, ctx) => {
-  const job = await addVersion(ctx.db, jobIdOf(ctx.params), parseDefinitionText(value.definition), ctx.principal, ctx.audit);
+  const job = await addVersion(ctx.db, pageParams(ctx.params, idParams).id, parseDefinitionText(value.definition), ctx.principal, ctx.audit);
   return redirectWithToast(`/jobs/${job.id}`, `Saved version ${job.version} of ${job.name}.`, ctx.headers);
 });
 
