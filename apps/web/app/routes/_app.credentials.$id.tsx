@@ -1,5 +1,5 @@
 import { getFormProps, useForm, type SubmissionResult } from "@conform-to/react";
-import { data, type MetaFunction } from "@remix-run/node";
+import type { MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { PolicyField, SecretFields } from "../components/credentials/credential-fields.tsx";
@@ -11,31 +11,21 @@ import { PageHeader } from "../components/ui/page-header.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";
 import { When } from "../components/when.tsx";
-import { pageAction, pageLoader, redirectWithToast } from "../http/page.server.ts";
+import { pageAction, pageLoader, pageParams, redirectWithToast } from "../http/page.server.ts";
 import { INTENT_FIELD, parseForm } from "../lib/forms.ts";
 import { can } from "../lib/permissions.ts";
 import { idParams } from "../schemas/common.ts";
 import { CREDENTIAL_SECRET_FIELDS, CREDENTIAL_TYPE_LABELS, credentialEditForm, credentialRotateForm } from "../schemas/credentials.ts";
 import { deleteCredential, updateCredential } from "../services/credentials/commands.server.ts";
 import { credentialUsers, getCredential } from "../services/credentials/queries.server.ts";
-import { ApiError } from "../services/errors.server.ts";
 
 export const meta: MetaFunction<typeof loader> = ({ data: loaded }) => [{ title: `OpsConductor · ${loaded?.credential.name ?? "Credential"}` }];
 
 const deleteForm = z.object({ intent: z.literal("delete") });
 const pageForms = z.discriminatedUnion("intent", [credentialEditForm, credentialRotateForm, deleteForm]);
 
-// The credential this address names: an address that is no credential's is the 404 page.
-async function credentialOf(db: Parameters<typeof getCredential>[0], params: Record<string, string | undefined>) {
-  const parsed = idParams.safeParse(params);
-  if (!parsed.success) throw data(null, { status: 404 });
-  try {
-    return await getCredential(db, parsed.data.id);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) throw data(null, { status: 404 });
-    throw error;
-  }
-}
+// The credential this address names; a malformed or unknown id is the 404 page (pageParams, pageLoader).
+const credentialOf = (db: Parameters<typeof getCredential>[0], params: Record<string, string | undefined>) => getCredential(db, pageParams(params, idParams).id);
 
 export const loader = pageLoader({ permission: "credentials:read" }, async ({ db, params, user }) => {
   const credential = await credentialOf(db, params);

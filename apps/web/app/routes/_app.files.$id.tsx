@@ -1,5 +1,5 @@
 import type { SubmissionResult } from "@conform-to/react";
-import { data, type MetaFunction } from "@remix-run/node";
+import type { MetaFunction } from "@remix-run/node";
 import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { formatBytes } from "../components/files/format.ts";
@@ -8,26 +8,16 @@ import { PageHeader } from "../components/ui/page-header.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";
 import { When } from "../components/when.tsx";
-import { pageAction, pageLoader, redirectWithToast } from "../http/page.server.ts";
+import { pageAction, pageLoader, pageParams, redirectWithToast } from "../http/page.server.ts";
 import { can } from "../lib/permissions.ts";
 import { idParams } from "../schemas/common.ts";
-import { ApiError } from "../services/errors.server.ts";
 import { deleteFile } from "../services/files/commands.server.ts";
 import { fileUsers, getFile } from "../services/files/queries.server.ts";
 
 export const meta: MetaFunction<typeof loader> = ({ data: loaded }) => [{ title: `OpsConductor · ${loaded?.file.name ?? "File"}` }];
 
-// The file this address names: an address that is no file's is the 404 page.
-async function fileOf(db: Parameters<typeof getFile>[0], params: Record<string, string | undefined>) {
-  const parsed = idParams.safeParse(params);
-  if (!parsed.success) throw data(null, { status: 404 });
-  try {
-    return await getFile(db, parsed.data.id);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) throw data(null, { status: 404 });
-    throw error;
-  }
-}
+// The file this address names; a malformed or unknown id is the 404 page (pageParams, pageLoader).
+const fileOf = (db: Parameters<typeof getFile>[0], params: Record<string, string | undefined>) => getFile(db, pageParams(params, idParams).id);
 
 export const loader = pageLoader({ permission: "files:read" }, async ({ db, params, user }) => {
   const file = await fileOf(db, params);
