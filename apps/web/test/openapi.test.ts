@@ -53,7 +53,7 @@ test("declares every path parameter, the query filters and the request bodies fr
   expect(op("get", "/api/runs/{id}")!.parameters).toEqual([{ name: "id", in: "path", required: true, schema: expect.objectContaining({ type: "string", format: "uuid" }) }]);
 
   const query = Object.fromEntries(op("get", "/api/runs")!.parameters!.filter((p) => p.in === "query").map((p) => [p.name, p]));
-  expect(Object.keys(query).sort()).toEqual(["cursor", "from", "job", "limit", "status", "to", "trigger"]);
+  expect(Object.keys(query).sort()).toEqual(["cursor", "from", "job", "limit", "status", "target", "to", "trigger"]);
   expect(query.status!.schema).toMatchObject({ type: "array", items: { enum: ["queued", "running", "succeeded", "failed", "canceled", "timed_out"] } });
   expect(query.trigger!.schema).toMatchObject({ enum: ["manual", "schedule", "api"] });
   expect(query.limit).toMatchObject({ required: false, schema: { type: "integer", default: 50, maximum: 200 } });

@@ -64,6 +64,18 @@ describe("GET /api/runs", () => {
     expect(narrow.body.items.map((r: { id: string }) => r.id)).toEqual([runs[2]!.id, runs[1]!.id]);
   });
 
+  test("filters by target: runs with a step on it", async () => {
+    const target = await app.create("/api/targets", tokens.admin, { name: `filtered-${Date.now()}`, hostname: "10.0.0.9", os: "windows", winrm: { transport: "https", auth: "ntlm" } });
+    const job = await newJob();
+    const on = await newRun(job, { status: "succeeded" });
+    const off = await newRun(job, { status: "succeeded" });
+    await createTestStep(app.prisma, on.id, { index: 0, targetId: target.id, targetName: target.name });
+    await createTestStep(app.prisma, off.id, { index: 0 });
+    const res = await app.request("GET", `/api/runs?target=${target.id}`, { token: tokens.viewer });
+    expect(res.body.items.map((r: { id: string }) => r.id)).toEqual([on.id]);
+    expect((await app.request("GET", "/api/runs?target=nope", { token: tokens.viewer })).body.error.details[0].path).toBe("query.target");
+  });
+
   test("bad filters are a 400 naming the query field", async () => {
     const cases: [string, string][] = [
       ["status=bogus", "query.status"],
