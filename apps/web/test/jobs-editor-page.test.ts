@@ -192,6 +192,19 @@ describe("the job editor", () => {
     expect(html).toContain("Must be between 1 and 86400");
     expect(await app.prisma.job.count({ where: { name } })).toBe(0);
 
+    // A long script (200,000 characters, far over a small form's 64 KiB) saves through the same form.
+    const longName = `${name}-long`;
+    const script = `Write-Output '${"x".repeat(199_980)}'`;
+    const long = await fetch(`${app.url}/jobs/new`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie: cookieHeader(cookies), "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf, intent: "save", definition: JSON.stringify({ name: longName, steps: [{ type: "winrm.exec", target: "web-01", command: script }] }) }),
+    });
+    expect(long.status).toBe(302);
+    const saved = await app.prisma.job.findUniqueOrThrow({ where: { name: longName }, include: { currentVersion: true } });
+    expect(JSON.stringify(saved.currentVersion?.definition)).toContain(script);
+
     // Property names are completed from the schema of the place the cursor is at: a winrm.exec step's fields.
     await replaceIn(json, page, `{\n  "name": "${name}",\n  "steps": [\n    {\n      "type": "winrm.exec",\n      `);
     await page.keyboard.type('"');

@@ -8,8 +8,13 @@ import { ApiError, payloadTooLarge } from "../services/errors.server.ts";
 export const BODY_LIMITS = Object.freeze({
   /** JSON bodies of /api routes. */
   api: 1024 * 1024,
-  /** Small page forms (sign-in, sign-out). */
+  /** Small page forms (sign-in, sign-out, most pages). */
   form: 64 * 1024,
+  /**
+   * Page forms that carry a whole job definition (the job editor): the API's JSON limit, times
+   * three for the form encoding's %XX escapes.
+   */
+  definitionForm: 3 * 1024 * 1024,
 });
 
 /**

@@ -153,6 +153,8 @@ export interface PageActionOptions<S extends z.ZodType> {
   schema: S;
   /** Fields never echoed back, whatever happens: passwords and other secrets. */
   secretFields?: readonly string[];
+  /** The largest form body this action reads (BODY_LIMITS.form unless given); more is a 413 naming the limit. */
+  bodyLimit?: number;
 }
 
 // A service's refusal becomes the errors of the fields it names ("body.email" → email), or of the form.
@@ -186,7 +188,7 @@ export function pageAction<S extends z.ZodType, D = never>(options: PageActionOp
     ctx.headers.set("Cache-Control", "no-store");
     let form: FormData;
     try {
-      form = await readForm(ctx.request, BODY_LIMITS.form);
+      form = await readForm(ctx.request, options.bodyLimit ?? BODY_LIMITS.form);
       const token = form.get(CSRF_FIELD);
       checkFormCsrf(ctx.request, typeof token === "string" ? token : null);
     } catch (error) {

@@ -10,6 +10,7 @@ import { jobEditorForm } from "../schemas/jobs.ts";
 import { addVersion } from "../services/jobs/commands.server.ts";
 import { parseDefinitionText } from "../services/jobs/definitions.server.ts";
 import { getJob, listTargetChoices } from "../services/jobs/queries.server.ts";
+import { BODY_LIMITS } from "../http/body.server.ts";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `OpsConductor · Edit ${data?.job.name ?? "job"}` }];
 
@@ -18,7 +19,7 @@ export const loader = pageLoader({ permission: "jobs:write" }, async ({ db, para
   return { job: { id: job.id, name: job.name, version: job.version, definition: job.definition as Record<string, unknown> }, targets: await listTargetChoices(db) };
 });
 
-export const action = pageAction({ permission: "jobs:write", schema: jobEditorForm }, async (value, ctx) => {
+export const action = pageAction({ permission: "jobs:write", schema: jobEditorForm, bodyLimit: BODY_LIMITS.definitionForm }, async (value, ctx) => {
   const job = await addVersion(ctx.db, pageParams(ctx.params, idParams).id, parseDefinitionText(value.definition), ctx.principal, ctx.audit);
   return redirectWithToast(`/jobs/${job.id}`, `Saved version ${job.version} of ${job.name}.`, ctx.headers);
 });

@@ -9,12 +9,13 @@ import { jobEditorForm } from "../schemas/jobs.ts";
 import { createJob } from "../services/jobs/commands.server.ts";
 import { parseDefinitionText } from "../services/jobs/definitions.server.ts";
 import { listTargetChoices } from "../services/jobs/queries.server.ts";
+import { BODY_LIMITS } from "../http/body.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "OpsConductor · New job" }];
 
 export const loader = pageLoader({ permission: "jobs:write" }, async ({ db }) => ({ targets: await listTargetChoices(db) }));
 
-export const action = pageAction({ permission: "jobs:write", schema: jobEditorForm }, async (value, ctx) => {
+export const action = pageAction({ permission: "jobs:write", schema: jobEditorForm, bodyLimit: BODY_LIMITS.definitionForm }, async (value, ctx) => {
   const job = await createJob(ctx.db, parseDefinitionText(value.definition), ctx.principal, ctx.audit);
   return redirectWithToast(`/jobs/${job.id}`, `Job ${job.name} created (version 1).`, ctx.headers);
 });

@@ -40,7 +40,7 @@ export type RunRequest = NonNullable<z.infer<typeof runRequestBody>>;
 /** The job editor's form (/jobs/new, /jobs/{id}/edit): the definition as JSON text, checked by core on the server. */
 export const jobEditorForm = z.object({
   intent: z.literal("save"),
-  definition: z.string({ error: "must hold the job definition" }).min(2, "must hold the job definition").max(60_000, "is too long for the editor's form: save definitions this large with PUT /api/jobs/{id}"),
+  definition: z.string({ error: "must hold the job definition" }).min(2, "must hold the job definition").max(1024 * 1024, "is larger than 1 MiB, the most a job definition may be (as in the API)"),
 });
 
 /** Query of a job's page: the versions' page, and which two versions to compare. */
