@@ -1,8 +1,7 @@
 // Query of the audit log (GET /api/audit). Browser-safe.
 import { z } from "zod";
-import { pageQuery } from "./common.ts";
+import { formDateTime, isoDateTime, pageQuery } from "./common.ts";
 
-const isoDateTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time such as 2026-11-26T10:00:00Z" });
 
 /** Query of GET /api/audit. */
 export const auditQuery = pageQuery.extend({
@@ -17,14 +16,6 @@ export const auditQuery = pageQuery.extend({
 });
 export type AuditQuery = z.infer<typeof auditQuery>;
 
-// A form's datetime-local field sends "2026-11-26T10:00" (no offset): the page reads it as UTC and
-// says so in the field's label. Anything else must be an ISO 8601 date-time with an offset, as in the API.
-const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/;
-const formDateTime = z
-  .string()
-  .trim()
-  .transform((value) => (LOCAL_DATE_TIME.test(value) ? `${value}${value.length === 16 ? ":00" : ""}Z` : value))
-  .pipe(isoDateTime);
 
 /** Query of the Audit log page and its CSV export: the API's filters, with times from datetime-local fields read as UTC. */
 export const auditPageQuery = auditQuery.extend({ from: formDateTime.optional(), to: formDateTime.optional() });

@@ -22,3 +22,19 @@ export const pageQuery = z.object({
 
 /** A `true`/`false` query parameter. */
 export const booleanQuery = z.enum(["true", "false"], { error: 'must be "true" or "false"' }).transform((v) => v === "true");
+
+/** An ISO 8601 date-time with an offset, as every API time filter takes. */
+export const isoDateTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time such as 2026-11-26T10:00:00Z" });
+
+// A form's datetime-local field sends "2026-11-26T10:00" (no offset).
+const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/;
+
+/**
+ * A time filter of a page: a datetime-local field's value read as UTC (the page says so in the
+ * field's label), or an ISO 8601 date-time with an offset, as in the API.
+ */
+export const formDateTime = z
+  .string()
+  .trim()
+  .transform((value) => (LOCAL_DATE_TIME.test(value) ? `${value}${value.length === 16 ? ":00" : ""}Z` : value))
+  .pipe(isoDateTime);

@@ -2,12 +2,11 @@
 import { RunStatus, RunTrigger } from "@opsconductor/db/enums";
 import { z } from "zod";
 import { sortQuery } from "../lib/sort.ts";
-import { INT4_MIN, pageQuery, wholeNumber } from "./common.ts";
+import { formDateTime, INT4_MIN, isoDateTime, pageQuery, wholeNumber } from "./common.ts";
 
 export const RUN_STATUSES = Object.values(RunStatus);
 export const RUN_TRIGGERS = Object.values(RunTrigger);
 
-const isoDateTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time such as 2026-11-26T08:00:00Z" });
 
 // `status=queued,running` and `status=queued&status=running` mean the same.
 function splitList(value: unknown): unknown {
@@ -33,14 +32,6 @@ export const runListQuery = pageQuery
     if (query.from && query.to && Date.parse(query.to) <= Date.parse(query.from)) ctx.addIssue({ code: "custom", path: ["to"], message: "must be later than query.from" });
   });
 
-// A form's datetime-local field sends "2026-11-26T10:00" (no offset): the Runs page reads it as UTC
-// and says so in the field's label (as the Audit log page does).
-const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/;
-const formDateTime = z
-  .string()
-  .trim()
-  .transform((value) => (LOCAL_DATE_TIME.test(value) ? `${value}${value.length === 16 ? ":00" : ""}Z` : value))
-  .pipe(isoDateTime);
 
 /** Query of the Runs page: the API's filters (one status), times from datetime-local fields read as UTC, and the order. */
 export const runHistoryQuery = pageQuery

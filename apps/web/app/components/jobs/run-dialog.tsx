@@ -4,10 +4,11 @@
 import { getFormProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { defaultStepTypes, interpolate, InterpolationError, MASK, ParameterError, resolveParameters, type ParameterDeclaration } from "@opsconductor/core/schema";
 import { Form } from "@remix-run/react";
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { z } from "zod";
 import { fieldMessage, INTENT_FIELD, parseForm, sentence } from "../../lib/forms.ts";
 import { Button, SubmitButton } from "../ui/button.tsx";
+import { trapTab } from "../ui/confirm-dialog.tsx";
 import { CsrfInput } from "../ui/csrf.tsx";
 import { describedBy, ErrorList, Field, FieldFrame, Select } from "../ui/field.tsx";
 import { MUTED } from "../ui/styles.ts";
@@ -33,7 +34,6 @@ export interface RunDialogProps {
   answerId?: string;
 }
 
-const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
 /** Where a parameter's value is posted: secrets apart, so no answer ever echoes them. */
 export const fieldGroup = (declaration: ParameterDeclaration) => (declaration.type === "secret" ? "secrets" : "parameters");
@@ -151,20 +151,6 @@ export function RunDialog({ jobName, version, parameters, steps, lastResult, ans
     setOpen(false);
     opener.current?.focus();
   };
-  const trapTab = (event: KeyboardEvent<HTMLDialogElement>) => {
-    if (event.key !== "Tab" || !dialog.current) return;
-    const focusable = [...dialog.current.querySelectorAll<HTMLElement>(FOCUSABLE)];
-    if (focusable.length === 0) return;
-    const first = focusable[0]!;
-    const last = focusable[focusable.length - 1]!;
-    if (event.shiftKey && document.activeElement === first) {
-      event.preventDefault();
-      last.focus();
-    } else if (!event.shiftKey && document.activeElement === last) {
-      event.preventDefault();
-      first.focus();
-    }
-  };
   const previewed = preview(steps, parameters, typed);
   const label = (name: string, declaration: ParameterDeclaration) => (
     <>
@@ -181,7 +167,7 @@ export function RunDialog({ jobName, version, parameters, steps, lastResult, ans
       <dialog
         ref={dialog}
         aria-labelledby="run-dialog-title"
-        onKeyDown={trapTab}
+        onKeyDown={(event) => trapTab(event, dialog.current)}
         onCancel={(event) => {
           event.preventDefault();
           close();

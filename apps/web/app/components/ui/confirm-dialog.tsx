@@ -7,6 +7,26 @@ import { MUTED } from "./styles.ts";
 
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
+/**
+ * Keeps Tab and Shift+Tab inside `container` (a modal dialog): from the last control to the first
+ * and back. A modal <dialog> already makes the page behind it inert; this keeps Tab from leaving for
+ * the browser's own controls.
+ */
+export function trapTab(event: KeyboardEvent<HTMLElement>, container: HTMLElement | null): void {
+  if (event.key !== "Tab" || !container) return;
+  const focusable = [...container.querySelectorAll<HTMLElement>(FOCUSABLE)];
+  if (focusable.length === 0) return;
+  const first = focusable[0]!;
+  const last = focusable[focusable.length - 1]!;
+  if (event.shiftKey && document.activeElement === first) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && document.activeElement === last) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
 interface ConfirmDialogProps {
   /** The button that opens the dialog. */
   trigger: string;
@@ -65,21 +85,6 @@ export function ConfirmDialog({ trigger, triggerVariant = "danger", title, child
     wasPending.current = pending;
   }, [pending]);
 
-  // A modal dialog already makes the page behind it inert; this keeps Tab from leaving for the browser's own controls.
-  const trapTab = (event: KeyboardEvent<HTMLDialogElement>) => {
-    if (event.key !== "Tab" || !dialog.current) return;
-    const focusable = [...dialog.current.querySelectorAll<HTMLElement>(FOCUSABLE)];
-    if (focusable.length === 0) return;
-    const first = focusable[0]!;
-    const last = focusable[focusable.length - 1]!;
-    if (event.shiftKey && document.activeElement === first) {
-      event.preventDefault();
-      last.focus();
-    } else if (!event.shiftKey && document.activeElement === last) {
-      event.preventDefault();
-      first.focus();
-    }
-  };
 
   return (
     <>
@@ -90,7 +95,7 @@ export function ConfirmDialog({ trigger, triggerVariant = "danger", title, child
         ref={dialog}
         aria-labelledby={titleId}
         aria-describedby={bodyId}
-        onKeyDown={trapTab}
+        onKeyDown={(event) => trapTab(event, dialog.current)}
         onCancel={(event) => {
           event.preventDefault();
           close();
