@@ -11,6 +11,7 @@ import { sentence } from "../lib/forms.ts";
 import { auditPageQuery } from "../schemas/audit.ts";
 import { auditVocabulary, listAudit, type AuditEntryView } from "../services/audit/queries.server.ts";
 import { ApiError } from "../services/errors.server.ts";
+import { When } from "../components/ui/when.tsx";
 
 export const meta: MetaFunction = () => [{ title: "OpsConductor · Audit log" }];
 
@@ -41,12 +42,6 @@ export const loader = pageLoader({ permission: "audit:read" }, async ({ db, requ
 });
 
 type Row = Omit<AuditEntryView, "at"> & { at: Date | string };
-
-/** A UTC time written the same way on the server and in any browser, to the second. */
-function When({ at }: { at: Date | string }) {
-  const date = new Date(at);
-  return <time dateTime={date.toISOString()}>{`${date.toISOString().slice(0, 19).replace("T", " ")} UTC`}</time>;
-}
 
 // The options of the action filter: every action seen, each family first ("user.*" before "user.create").
 function actionOptions(actions: readonly string[], current: string) {
@@ -116,7 +111,7 @@ function columns(search: string): Column<Row>[] {
       // On a phone the action rides under the time, so the summary keeps the width it needs.
       cell: (row) => (
         <>
-          <When at={row.at} />
+          <When at={row.at} seconds />
           <span className="mt-1 block sm:hidden">
             <FilterLink search={search} changes={{ action: row.action }}>
               {row.action}

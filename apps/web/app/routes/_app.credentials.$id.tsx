@@ -10,7 +10,7 @@ import { ErrorList, Field, TextAreaField } from "../components/ui/field.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";
-import { When } from "../components/when.tsx";
+import { When } from "../components/ui/when.tsx";
 import { pageAction, pageLoader, pageParams, redirectWithToast } from "../http/page.server.ts";
 import { INTENT_FIELD, parseForm } from "../lib/forms.ts";
 import { can } from "../lib/permissions.ts";

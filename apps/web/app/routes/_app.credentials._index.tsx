@@ -9,6 +9,7 @@ import { pageLoader, readPageQuery } from "../http/page.server.ts";
 import { can } from "../lib/permissions.ts";
 import { CREDENTIAL_TYPE_LABELS, CREDENTIAL_TYPES, credentialListQuery, type CredentialType } from "../schemas/credentials.ts";
 import { listCredentials, type CredentialReference, type CredentialView } from "../services/credentials/queries.server.ts";
+import { When } from "../components/ui/when.tsx";
 
 export const meta: MetaFunction = () => [{ title: "OpsConductor · Credentials" }];
 
@@ -24,12 +25,6 @@ export const loader = pageLoader({ permission: "credentials:reference" }, async 
 });
 
 const TYPE_OPTIONS = [{ value: "", label: "Any type" }, ...CREDENTIAL_TYPES.map((type) => ({ value: type, label: CREDENTIAL_TYPE_LABELS[type] }))];
-
-/** A UTC time the server and the browser write the same way (no hydration mismatch across time zones). */
-function When({ at }: { at: Date | string }) {
-  const date = new Date(at);
-  return <time dateTime={date.toISOString()}>{`${date.toISOString().slice(0, 16).replace("T", " ")} UTC`}</time>;
-}
 
 function TypeLabel({ type }: { type: CredentialType }) {
   return <span className="whitespace-nowrap">{CREDENTIAL_TYPE_LABELS[type]}</span>;

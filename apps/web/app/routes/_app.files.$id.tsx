@@ -7,7 +7,7 @@ import { ConfirmDialog } from "../components/ui/confirm-dialog.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";
-import { When } from "../components/when.tsx";
+import { When } from "../components/ui/when.tsx";
 import { pageAction, pageLoader, pageParams, redirectWithToast } from "../http/page.server.ts";
 import { can } from "../lib/permissions.ts";
 import { idParams } from "../schemas/common.ts";

@@ -8,7 +8,7 @@ import { DataTable, FilterForm, FilterInput, type Column } from "../components/u
 import { EmptyState } from "../components/ui/empty-state.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";
-import { When } from "../components/when.tsx";
+import { When } from "../components/ui/when.tsx";
 import { env } from "../env.server.ts";
 import { pageLoader, readPageQuery } from "../http/page.server.ts";
 import { can } from "../lib/permissions.ts";

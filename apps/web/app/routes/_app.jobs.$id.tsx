@@ -12,7 +12,7 @@ import { PageHeader } from "../components/ui/page-header.tsx";
 import { StatusBadge } from "../components/ui/status-badge.tsx";
 import { CARD, MUTED } from "../components/ui/styles.ts";
 import { Toast } from "../components/ui/toast.tsx";
-import { When } from "../components/when.tsx";
+import { When } from "../components/ui/when.tsx";
 import { pageAction, pageLoader, pageParams, readPageQuery, redirectWithToast, requirePermission } from "../http/page.server.ts";
 import { INTENT_FIELD } from "../lib/forms.ts";
 import { can } from "../lib/permissions.ts";

@@ -7,7 +7,7 @@ import { EmptyState } from "../components/ui/empty-state.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
 import { StatusBadge } from "../components/ui/status-badge.tsx";
 import { MUTED } from "../components/ui/styles.ts";
-import { When } from "../components/when.tsx";
+import { When } from "../components/ui/when.tsx";
 import { pageLoader, readPageQuery } from "../http/page.server.ts";
 import { can } from "../lib/permissions.ts";
 import { jobListQuery } from "../schemas/jobs.ts";

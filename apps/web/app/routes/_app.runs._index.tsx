@@ -6,7 +6,7 @@ import { DataTable, FilterForm, FilterInput, FilterSelect, type Column } from ".
 import { EmptyState } from "../components/ui/empty-state.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
 import { MUTED } from "../components/ui/styles.ts";
-import { When } from "../components/when.tsx";
+import { When } from "../components/ui/when.tsx";
 import { pageLoader, readPageQuery } from "../http/page.server.ts";
 import { RUN_STATUSES, RUN_TRIGGERS, runHistoryQuery } from "../schemas/runs.ts";
 import { runFilterChoices, runHistory } from "../services/runs/queries.server.ts";

@@ -2,7 +2,7 @@ import type { MetaFunction } from "@remix-run/node";
 import { Link, useActionData, useFetcher, useLoaderData } from "@remix-run/react";
 import { useEffect, useState, type ReactNode } from "react";
 import { z } from "zod";
-import { When } from "../components/when.tsx";
+import { When } from "../components/ui/when.tsx";
 import { Button, buttonClass } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/confirm-dialog.tsx";
 import { CsrfInput } from "../components/ui/csrf.tsx";

@@ -1,6 +1,6 @@
 import { data as answer, type MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
-import { When } from "../components/when.tsx";
+import { When } from "../components/ui/when.tsx";
 import { buttonClass } from "../components/ui/button.tsx";
 import { DataTable, FilterForm, FilterInput, FilterSelect, type Column } from "../components/ui/data-table.tsx";
 import { EmptyState } from "../components/ui/empty-state.tsx";

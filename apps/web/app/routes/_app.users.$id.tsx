@@ -3,7 +3,7 @@ import { redirect, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, type ShouldRevalidateFunction } from "@remix-run/react";
 import { z } from "zod";
 import { OneTimePassword } from "../components/users/one-time-password.tsx";
-import { When } from "../components/when.tsx";
+import { When } from "../components/ui/when.tsx";
 import { Button, SubmitButton } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/confirm-dialog.tsx";
 import { CsrfInput } from "../components/ui/csrf.tsx";

@@ -5,7 +5,7 @@ import { DataTable, FilterForm, FilterInput, FilterSelect, type Column } from ".
 import { EmptyState } from "../components/ui/empty-state.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
 import { StatusBadge } from "../components/ui/status-badge.tsx";
-import { When } from "../components/when.tsx";
+import { When } from "../components/ui/when.tsx";
 import { MUTED } from "../components/ui/styles.ts";
 import { pageLoader, readPageQuery, type BadQueryData } from "../http/page.server.ts";
 import { ROLES } from "../lib/permissions.ts";
