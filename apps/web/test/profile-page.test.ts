@@ -207,6 +207,8 @@ describe("every page at 1280 and 390 px, light and dark", () => {
       { name: "dashboard", path: "/", signedIn: true },
       { name: "profile", path: "/profile", signedIn: true },
       { name: "not-found", path: "/no-such-page", signedIn: true },
+      // The test user is an operator: the Users page is the 403 page for it.
+      { name: "forbidden", path: "/users", signedIn: true },
     ];
     for (const colorScheme of ["light", "dark"] as const) {
       for (const width of [1280, 390]) {
