@@ -60,7 +60,9 @@ export async function openPage(browser: Browser, options: OpenOptions = {}): Pro
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
   const problems: string[] = [];
-  const allowed = options.allowConsole ?? /status of (400|401|403|404|409|413|422)/;
+  // A refused form logs its 4xx answer; a navigation or fetcher load that a newer one supersedes
+  // (typing in a field whose suggestions reload) is aborted, which Remix reports as an AbortError.
+  const allowed = options.allowConsole ?? /status of (400|401|403|404|409|413|422)|AbortError: signal is aborted without reason/;
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("console", (message) => {
     if (message.type() === "error" && !allowed.test(message.text())) problems.push(`console: ${message.text()}`);
