@@ -11,6 +11,7 @@ import { authenticate, checkCsrf } from "./auth.server.ts";
 import { ApiError, validationFailed, zodIssueDetails } from "../services/errors.server.ts";
 import { BODY_LIMITS, readText } from "./body.server.ts";
 import { toErrorResponse } from "./errors.server.ts";
+import { setRequestUser } from "./observability.server.ts";
 
 declare module "@remix-run/node" {
   interface AppLoadContext {
@@ -41,6 +42,11 @@ export interface RouteDefinition<P extends z.ZodType, Q extends z.ZodType, B ext
   rawBody?: { contentType: string; description: string };
   /** Status of a successful answer (200 unless stated). */
   status?: number;
+  /**
+   * Refused (403) to a request presenting an API token: the token and password endpoints, so that a
+   * leaked token cannot mint more tokens or take over its owner's sign-in. A function decides per body.
+   */
+  sessionOnly?: boolean | ((body: unknown) => boolean);
   /** Allows a route whose permission is "public" to see a principal when there is one. */
   optionalAuth?: A;
   tags?: string[];
@@ -123,6 +129,8 @@ async function readJson(request: Request): Promise<unknown> {
   }
 }
 
+const sessionRequired = () => new ApiError(403, "session_required", "API tokens may not be used here: sign in with a password (POST /api/login) and use that session's access token");
+
 /** The caller's address and user agent, for audit rows and throttling. */
 export function clientMeta(request: Request, context: AppLoadContext | undefined): ClientMeta {
   return { ip: context?.clientIp ?? null, userAgent: request.headers.get("user-agent") };
@@ -140,6 +148,7 @@ export function apiRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodTy
       }
       const prisma = db();
       const principal = await authenticate(request, prisma);
+      setRequestUser(principal?.id);
       if (definition.permission !== "public") {
         if (!principal) throw new ApiError(401, "unauthenticated", "sign in first: send Authorization: Bearer <access token>");
         if (definition.permission !== "authenticated" && !can(principal.role, definition.permission)) {
@@ -147,11 +156,13 @@ export function apiRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodTy
         }
       }
       checkCsrf(request, principal);
+      if (principal?.apiTokenId && definition.sessionOnly === true) throw sessionRequired();
       const parsedParams = parsePart(definition.params, params, "params");
       const parsedQuery = parsePart(definition.query, queryObject(new URL(request.url)), "query");
       const rawBody = definition.body ? await readJson(request) : undefined;
       if (definition.body && rawBody === undefined && !definition.body.safeParse(undefined).success) throw new ApiError(400, "validation_failed", "the request needs a JSON body", { details: [{ path: "body", message: "body is required" }] });
       const parsedBody = parsePart(definition.body, rawBody, "body");
+      if (principal?.apiTokenId && typeof definition.sessionOnly === "function" && definition.sessionOnly(parsedBody)) throw sessionRequired();
       const meta = clientMeta(request, context);
       const audit = auditFor(prisma, principal ? { id: principal.id, name: principal.username } : null, meta);
       const result = await handler({

@@ -6,6 +6,7 @@ import { env } from "../env.server.ts";
 import type { Role } from "../lib/permissions.ts";
 import { sessionEnd, verifyAccessToken, type IssuedTokens, type Principal } from "../services/auth/tokens.server.ts";
 import { ApiError } from "../services/errors.server.ts";
+import { apiTokenPrincipal, isApiToken } from "../services/tokens/tokens.server.ts";
 
 export const ACCESS_COOKIE = "oc_access";
 export const REFRESH_COOKIE = "oc_refresh";
@@ -33,13 +34,14 @@ function bearer(request: Request): string | null {
   const header = request.headers.get("authorization");
   if (!header) return null;
   const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) throw new ApiError(401, "unauthenticated", 'the Authorization header must be "Bearer <access token>"');
+  if (!match) throw new ApiError(401, "unauthenticated", 'the Authorization header must be "Bearer <access token or API token>"');
   return match[1]!;
 }
 
-/** The principal of a request (Bearer token first, then the access cookie), or null. */
+/** The principal of a request (Bearer access or API token first, then the access cookie), or null. */
 export async function authenticate(request: Request, db: Db): Promise<Principal | null> {
   const fromHeader = bearer(request);
+  if (fromHeader && isApiToken(fromHeader)) return apiTokenPrincipal(db, fromHeader);
   const token = fromHeader ?? readCookie(request, ACCESS_COOKIE);
   if (!token) return null;
   const claims = verifyAccessToken(token);

@@ -115,6 +115,7 @@ function operation(definition: DocumentedRoute, id: string, components: Record<s
     summary: definition.summary,
     ...(definition.tags?.length ? { tags: definition.tags } : {}),
     "x-permission": definition.permission,
+    ...(definition.sessionOnly ? { "x-session-only": true } : {}),
     security: definition.permission === "public" ? (definition.optionalAuth ? [{}, ...auth] : []) : auth,
     ...(parameters.length ? { parameters } : {}),
     ...(definition.rawBody

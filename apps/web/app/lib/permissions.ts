@@ -37,6 +37,12 @@ export const PERMISSIONS = Object.freeze({
   "scheduler:control": ADMIN,
   "executor:read": ALL,
   "audit:read": ADMIN,
+  /** Everyone's API tokens and the service accounts: list, create for a service account, revoke (own tokens need only a sign-in). */
+  "tokens:admin": ADMIN,
+  /** GET /api/export: the configuration as a document (no secrets in it). */
+  "config:export": WRITERS,
+  /** POST /api/apply: operators may write every kind of resource a document holds; binding a credential outside its policy still needs credentials:bind_any. */
+  "config:apply": WRITERS,
 } satisfies Record<string, readonly Role[]>);
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -5,7 +5,7 @@ import { revokeAllSessions } from "../services/auth/sign-in.server.ts";
 
 export const action = methods({
   POST: apiRoute(
-    { method: "POST", path: "/api/revoke-all", summary: "Invalidate every token of the caller, or of another user (admin)", permission: "authenticated", body: revokeAllBody, tags: ["auth"] },
+    { method: "POST", path: "/api/revoke-all", summary: "Invalidate every token of the caller, or of another user (admin)", permission: "authenticated", body: revokeAllBody, sessionOnly: true, tags: ["auth"] },
     async ({ request, body, principal, db, audit }) => revokedReply(request, await revokeAllSessions(db, principal, body?.userId, audit)),
   ),
 });

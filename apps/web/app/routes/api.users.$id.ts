@@ -18,6 +18,7 @@ const update = (method: "PUT" | "PATCH") =>
       permission: "users:write",
       params: idParams,
       body: updateUserBody,
+      sessionOnly: (body) => (body as { password?: string }).password !== undefined,
       tags: ["users"],
     },
     ({ db, params, body, audit }) => updateUser(db, params.id, body, audit),

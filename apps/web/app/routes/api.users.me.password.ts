@@ -11,6 +11,7 @@ export const action = methods({
       summary: "Change the signed-in user's password; every other session is signed out and this one gets fresh tokens",
       permission: "profile:write",
       body: passwordChangeBody,
+      sessionOnly: true,
       tags: ["profile"],
     },
     async ({ request, db, principal, body, meta, audit }) => passwordChangedReply(request, principal, await changeOwnPassword(db, principal.id, body, meta, audit)),

@@ -10,7 +10,7 @@ export const loader = apiRoute(
 
 export const action = methods({
   POST: apiRoute(
-    { method: "POST", path: "/api/users", summary: "Create a user", permission: "users:write", body: createUserBody, status: 201, tags: ["users"] },
+    { method: "POST", path: "/api/users", summary: "Create a user", permission: "users:write", body: createUserBody, sessionOnly: (body) => (body as { password?: string }).password !== undefined, status: 201, tags: ["users"] },
     ({ db, body, audit }) => createUser(db, body, audit),
   ),
 });

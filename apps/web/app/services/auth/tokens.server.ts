@@ -18,6 +18,8 @@ export interface Principal {
   role: Role;
   /** How the request proved it: cookie-authenticated mutations must also pass the CSRF check. */
   via: "bearer" | "cookie";
+  /** Set when the request presented an API token (services/tokens) rather than a session's access token. */
+  apiTokenId?: string;
   /** The access token's claims: long-lived responses (live run streams) re-check them with sessionEnd. */
   token?: AccessClaims;
 }

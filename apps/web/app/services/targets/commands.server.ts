@@ -127,50 +127,53 @@ export async function insertTarget(tx: Db, input: CreateTarget, audit: Audit, ac
 /** Updates a target; fields left out keep their value. Re-pointing a target that has a credential follows the same policy as binding one. */
 export async function updateTarget(prisma: PrismaClient, id: string, input: UpdateTarget, audit: Audit, access: BindingAccess): Promise<TargetView> {
   try {
-    return await prisma.$transaction(async (tx) => {
-      const current = await tx.target.findUnique({ where: { id }, include: targetInclude });
-      if (!current) throw notFound("target");
-      const before = toTargetView(current);
-      const transport = input.winrm?.transport ?? current.winrmTransport;
-      // Switching transport moves a port that was the old default to the new default.
-      const port = input.port ?? (transport !== current.winrmTransport && current.port === DEFAULT_PORTS[current.winrmTransport] ? DEFAULT_PORTS[transport] : current.port);
-      const data = {
-        name: input.name ?? current.name,
-        hostname: input.hostname ?? current.hostname,
-        port,
-        os: input.os ?? current.os,
-        winrmTransport: transport,
-        winrmAuth: input.winrm?.auth ?? current.winrmAuth,
-        winrmAllowUnencrypted: input.winrm?.allowUnencrypted ?? current.winrmAllowUnencrypted,
-        winrmCaCertificate: input.winrm?.caCertificate === undefined ? current.winrmCaCertificate : input.winrm.caCertificate,
-        winrmRejectUnauthorized: input.winrm?.rejectUnauthorized ?? current.winrmRejectUnauthorized,
-        credentialId: input.credentialId === undefined ? current.credentialId : input.credentialId,
-        tags: input.tags ? uniqueTags(input.tags) : current.tags,
-        description: input.description === undefined ? current.description : input.description,
-      };
-      checkWinrm({ transport, auth: data.winrmAuth, allowUnencrypted: data.winrmAllowUnencrypted });
-      if (data.credentialId && (data.credentialId !== current.credentialId || data.os !== current.os)) await checkCredential(tx, data.credentialId, data.os);
-      const credentialApproval = await bindingApproval(tx, data, current, access);
-      await tx.target.update({ where: { id }, data: { ...data, credentialApproval } });
-      if (input.dependsOn !== undefined) {
-        await lockDependencies(tx);
-        await setDependencies(tx, id, input.dependsOn);
-      }
-      const row = await tx.target.findUniqueOrThrow({ where: { id }, include: targetInclude });
-      const after = toTargetView(row);
-      const changed = (["name", "hostname", "port", "os", "winrm", "credential", "tags", "description", "dependsOn"] as const).filter(
-        (key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]),
-      );
-      if (changed.length > 0) {
-        const changes = Object.fromEntries(changed.map((key) => [key, { from: before[key], to: after[key] }]));
-        await audit({ action: "target.update", entityType: "target", entityId: id, summary: `updated target ${row.name} (${changed.join(", ")})`, details: { fields: changed, changes } }, tx);
-      }
-      return after;
-    });
+    return await prisma.$transaction((tx) => changeTarget(tx, id, input, audit, access));
   } catch (error) {
     if (error instanceof PolicyRefusal) await refused(error, "target.update", audit, prisma);
     rethrowConflict(error, "target");
   }
+}
+
+/** updateTarget's work inside the caller's transaction (configuration apply changes many in one); throws PolicyRefusal as insertTarget does. */
+export async function changeTarget(tx: Db, id: string, input: UpdateTarget, audit: Audit, access: BindingAccess): Promise<TargetView> {
+  const current = await tx.target.findUnique({ where: { id }, include: targetInclude });
+  if (!current) throw notFound("target");
+  const before = toTargetView(current);
+  const transport = input.winrm?.transport ?? current.winrmTransport;
+  // Switching transport moves a port that was the old default to the new default.
+  const port = input.port ?? (transport !== current.winrmTransport && current.port === DEFAULT_PORTS[current.winrmTransport] ? DEFAULT_PORTS[transport] : current.port);
+  const data = {
+    name: input.name ?? current.name,
+    hostname: input.hostname ?? current.hostname,
+    port,
+    os: input.os ?? current.os,
+    winrmTransport: transport,
+    winrmAuth: input.winrm?.auth ?? current.winrmAuth,
+    winrmAllowUnencrypted: input.winrm?.allowUnencrypted ?? current.winrmAllowUnencrypted,
+    winrmCaCertificate: input.winrm?.caCertificate === undefined ? current.winrmCaCertificate : input.winrm.caCertificate,
+    winrmRejectUnauthorized: input.winrm?.rejectUnauthorized ?? current.winrmRejectUnauthorized,
+    credentialId: input.credentialId === undefined ? current.credentialId : input.credentialId,
+    tags: input.tags ? uniqueTags(input.tags) : current.tags,
+    description: input.description === undefined ? current.description : input.description,
+  };
+  checkWinrm({ transport, auth: data.winrmAuth, allowUnencrypted: data.winrmAllowUnencrypted });
+  if (data.credentialId && (data.credentialId !== current.credentialId || data.os !== current.os)) await checkCredential(tx, data.credentialId, data.os);
+  const credentialApproval = await bindingApproval(tx, data, current, access);
+  await tx.target.update({ where: { id }, data: { ...data, credentialApproval } });
+  if (input.dependsOn !== undefined) {
+    await lockDependencies(tx);
+    await setDependencies(tx, id, input.dependsOn);
+  }
+  const row = await tx.target.findUniqueOrThrow({ where: { id }, include: targetInclude });
+  const after = toTargetView(row);
+  const changed = (["name", "hostname", "port", "os", "winrm", "credential", "tags", "description", "dependsOn"] as const).filter(
+    (key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]),
+  );
+  if (changed.length > 0) {
+    const changes = Object.fromEntries(changed.map((key) => [key, { from: before[key], to: after[key] }]));
+    await audit({ action: "target.update", entityType: "target", entityId: id, summary: `updated target ${row.name} (${changed.join(", ")})`, details: { fields: changed, changes } }, tx);
+  }
+  return after;
 }
 
 /** The jobs whose current version has a step naming the target (by name, any case, or by id). */
