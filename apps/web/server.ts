@@ -9,6 +9,7 @@ import type { ServerBuild } from "@remix-run/node";
 import compression from "compression";
 import express from "express";
 import { parseWebEnv } from "./app/env.server.ts";
+import { initObservability, observeRequest, requestIdFor, routePatterns, runInRequestScope, type RequestScope } from "./app/http/observability.server.ts";
 import { certificateFiles, selfSignedFiles, type TlsFiles } from "./tls.ts";
 
 let config;
@@ -23,6 +24,9 @@ try {
 }
 const dev = process.argv.includes("--dev");
 const here = import.meta.dirname;
+const { logger } = initObservability(config.LOG_LEVEL);
+// "listening on" is what `pnpm start`, the test harness and the benches wait for: written at any level but silent.
+const bootLogger = config.LOG_LEVEL === "silent" ? logger : logger.child({}, { level: "info" });
 
 const app = express();
 // Over HTTPS, req.secure is true: cookies get Secure and HSTS is sent (see below and auth.server.ts).
@@ -32,8 +36,39 @@ const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, app) : 
 const vite = dev ? await import("vite").then((v) => v.createServer({ root: here, server: { middlewareMode: true, hmr: { server } } })) : undefined;
 
 app.disable("x-powered-by");
-app.use(compression());
 app.set("trust proxy", config.TRUST_PROXY_HOPS);
+// One log line per request, when its answer ends: never the query string, bodies, headers or
+// cookies (tokens ride in them), only the route pattern, so ids in paths stay out of metrics too.
+let patternOf: ((pathname: string) => string | null) | undefined;
+const routeOf = async (pathname: string): Promise<string> => {
+  if (pathname.startsWith("/assets/")) return "/assets/*";
+  if (!patternOf || typeof build === "function") patternOf = routePatterns((typeof build === "function" ? await build() : build).routes);
+  return patternOf(pathname) ?? "unmatched";
+};
+app.use((req, res, next) => {
+  const started = process.hrtime.bigint();
+  // A proxy's X-Request-Id only counts when proxies are trusted at all: otherwise any client could choose its id.
+  const scope: RequestScope = { requestId: requestIdFor(req.headers["x-request-id"], config.TRUST_PROXY_HOPS > 0) };
+  res.setHeader("X-Request-Id", scope.requestId);
+  let logged = false;
+  const done = () => {
+    if (logged) return;
+    logged = true;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    // A client that left before the answer ended: its status is what we would have sent.
+    const status = res.writableFinished ? res.statusCode : res.headersSent ? res.statusCode : 499;
+    void routeOf(req.path).then((route) => {
+      observeRequest({ method: req.method, route, status }, seconds);
+      const line = { requestId: scope.requestId, method: req.method, route, status, durationMs: Math.round(seconds * 1000 * 10) / 10, userId: scope.userId ?? null };
+      if (status >= 500) logger.error(line, "request");
+      else logger.info(line, "request");
+    });
+  };
+  res.once("finish", done);
+  res.once("close", done);
+  runInRequestScope(scope, next);
+});
+app.use(compression());
 app.use((req, res, next) => {
   const nonce = randomBytes(16).toString("base64");
   res.locals.cspNonce = nonce;
@@ -83,7 +118,7 @@ if (vite) {
   try {
     build = (await import(join(buildDir, "server", "index.js"))) as ServerBuild;
   } catch (error) {
-    console.error(`web: no production build at ${buildDir}; run \`pnpm build\` first, or \`pnpm start\` from the repository root, which builds when needed`);
+    logger.fatal(`web: no production build at ${buildDir}; run \`pnpm build\` first, or \`pnpm start\` from the repository root, which builds when needed`);
     throw error;
   }
 }
@@ -97,7 +132,7 @@ app.use(
 
 const shownHost = config.HOST === "0.0.0.0" ? "localhost" : config.HOST;
 server.listen(config.PORT, config.HOST, () => {
-  console.log(`web: listening on ${tls ? "https" : "http"}://${shownHost}:${config.PORT}${dev ? " (dev)" : ""}${tls ? ` with the ${tls.source}` : ""}`);
+  bootLogger.info(`web: listening on ${tls ? "https" : "http"}://${shownHost}:${config.PORT}${dev ? " (dev)" : ""}${tls ? ` with the ${tls.source}` : ""}`);
 });
 // Plain HTTP on another port, answering only with a redirect to the HTTPS address.
 const redirector =
@@ -109,14 +144,14 @@ const redirector =
       })
     : undefined;
 redirector?.listen(config.TLS_REDIRECT_PORT, config.HOST, () => {
-  console.log(`web: redirecting http://${shownHost}:${config.TLS_REDIRECT_PORT} to HTTPS`);
+  bootLogger.info(`web: redirecting http://${shownHost}:${config.TLS_REDIRECT_PORT} to HTTPS`);
 });
 redirector?.on("error", (error) => {
-  console.error(`web: cannot listen on ${config.HOST}:${config.TLS_REDIRECT_PORT} (TLS_REDIRECT_PORT): ${error.message}`);
+  logger.fatal(`web: cannot listen on ${config.HOST}:${config.TLS_REDIRECT_PORT} (TLS_REDIRECT_PORT): ${error.message}`);
   process.exit(1);
 });
 server.on("error", (error) => {
-  console.error(`web: cannot listen on ${config.HOST}:${config.PORT}: ${error.message}`);
+  logger.fatal(`web: cannot listen on ${config.HOST}:${config.PORT}: ${error.message}`);
   process.exit(1);
 });
 

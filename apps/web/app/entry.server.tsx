@@ -4,6 +4,7 @@ import { createReadableStreamFromReadable } from "@remix-run/node";
 import { RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
+import { logger, requestScope } from "./http/observability.server.ts";
 import { NonceContext } from "./lib/nonce.ts";
 
 const ABORT_DELAY_MS = 5_000;
@@ -35,7 +36,7 @@ export default function handleRequest(request: Request, status: number, headers:
       onError(error: unknown) {
         status = 500;
         // Errors after the shell streamed are logged here; earlier ones reject above.
-        if (shellRendered) console.error(error);
+        if (shellRendered) logger().error({ requestId: requestScope()?.requestId, err: error }, "page rendering failed after the first bytes were sent");
       },
     });
     setTimeout(abort, ABORT_DELAY_MS + 1_000);

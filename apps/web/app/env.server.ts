@@ -71,6 +71,8 @@ const schema = z.object({
   RUN_STREAM_REAUTH_SEC: z.coerce.number().int().min(1).max(3600).default(30),
   /** Trust X-Forwarded-For from this many proxies in front of the app (0: use the socket address). */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  /** pino level of the request log and the server's other lines, as for the worker. */
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent" }).default("info"),
   // SSO: each provider is on when its client id is set.
   ENTRA_TENANT_ID: z.string().min(1).optional(),
   ENTRA_CLIENT_ID: z.string().min(1).optional(),

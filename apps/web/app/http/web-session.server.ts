@@ -11,6 +11,7 @@ import { verifyAccessToken, type IssuedTokens } from "../services/auth/tokens.se
 import { ACCESS_COOKIE, authCookies, checkCsrf, clearedAuthCookies, CSRF_COOKIE, readCookie, REFRESH_COOKIE } from "./auth.server.ts";
 import { clientMeta } from "./api-route.server.ts";
 import { BODY_LIMITS, readForm } from "./body.server.ts";
+import { setRequestUser } from "./observability.server.ts";
 
 export interface SessionUser {
   id: string;
@@ -89,7 +90,10 @@ export function getWebSession(request: Request, context: AppLoadContext | undefi
   const key: object = context ?? request;
   let pending = resolved.get(key);
   if (!pending) {
-    pending = resolve(request, context);
+    pending = resolve(request, context).then((result) => {
+      setRequestUser(result.session?.user.id);
+      return result;
+    });
     resolved.set(key, pending);
   }
   return pending;

@@ -37,6 +37,8 @@ export const PERMISSIONS = Object.freeze({
   "scheduler:control": ADMIN,
   "executor:read": ALL,
   "audit:read": ADMIN,
+  /** GET /api/metrics: the web process's Prometheus metrics (route patterns, counts; no user data). */
+  "metrics:read": ADMIN,
   /** Everyone's API tokens and the service accounts: list, create for a service account, revoke (own tokens need only a sign-in). */
   "tokens:admin": ADMIN,
   /** GET /api/export: the configuration as a document (no secrets in it). */

@@ -3,14 +3,15 @@
 import { ensureRunQueues } from "@opsconductor/db";
 import { PgBoss } from "pg-boss";
 import { env } from "../env.server.ts";
+import { logger } from "../http/observability.server.ts";
 
 // Kept on globalThis so Vite's module reloads in dev don't open a second pool.
 const holder = globalThis as typeof globalThis & { __opsconductorBoss?: Promise<PgBoss> };
 
 async function startBoss(): Promise<PgBoss> {
   const boss = new PgBoss({ connectionString: env().DATABASE_URL, max: 4, supervise: false, schedule: false, instanceName: "opsconductor-web" });
-  boss.on("error", (error) => console.error("[queue] pg-boss error:", error));
-  boss.on("warning", (warning) => console.warn("[queue] pg-boss warning:", warning.message));
+  boss.on("error", (error) => logger().error({ err: error }, "[queue] pg-boss error"));
+  boss.on("warning", (warning) => logger().warn(`[queue] pg-boss warning: ${warning.message}`));
   try {
     await boss.start();
     await ensureRunQueues(boss);

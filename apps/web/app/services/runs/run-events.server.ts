@@ -5,6 +5,7 @@
 import pg from "pg";
 import { RUN_EVENTS_CHANNEL, type RunNotice } from "@opsconductor/db";
 import { env } from "../../env.server.ts";
+import { logger } from "../../http/observability.server.ts";
 import { INT4_MAX, INT4_MIN } from "../../schemas/common.ts";
 import { ApiError } from "../errors.server.ts";
 
@@ -32,7 +33,7 @@ class RunEventHub {
       await this.connect();
     } catch (error) {
       // The stream still works from its periodic re-read; the hub keeps trying in the background.
-      console.warn(`[run-events] cannot listen for run events: ${(error as Error).message}`);
+      logger().warn(`[run-events] cannot listen for run events: ${(error as Error).message}`);
       this.scheduleReconnect();
     }
     return unsubscribe;
@@ -76,7 +77,7 @@ class RunEventHub {
     if (this.client !== connection) return;
     this.client = null;
     void connection.end().catch(() => undefined);
-    console.warn(`[run-events] lost the run events connection${error ? `: ${error.message}` : ""}; reconnecting`);
+    logger().warn(`[run-events] lost the run events connection${error ? `: ${error.message}` : ""}; reconnecting`);
     this.scheduleReconnect();
   }
 
@@ -92,7 +93,7 @@ class RunEventHub {
           for (const set of this.subscribers.values()) for (const listener of set) listener(null);
         },
         (error: unknown) => {
-          console.warn(`[run-events] reconnect failed: ${(error as Error).message}`);
+          logger().warn(`[run-events] reconnect failed: ${(error as Error).message}`);
           this.scheduleReconnect();
         },
       );

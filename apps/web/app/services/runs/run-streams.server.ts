@@ -5,6 +5,7 @@
 // total, and every open stream's session is checked again periodically.
 import type { Db, OutputStream } from "@opsconductor/db";
 import { env } from "../../env.server.ts";
+import { logger } from "../../http/observability.server.ts";
 import { sessionEnd, type Principal, type SessionEnd } from "../auth/tokens.server.ts";
 import { ApiError } from "../errors.server.ts";
 import { getRun, listSteps, TERMINAL_STATUSES, type RunView } from "./queries.server.ts";
@@ -170,7 +171,7 @@ class RunStream {
         if (this.feed.join(this)) return;
       }
     } catch (error) {
-      if (!this.closed) console.warn(`[run-events] stream of run ${this.feed.runId} stopped: ${(error as Error).message}`);
+      if (!this.closed) logger().warn(`[run-events] stream of run ${this.feed.runId} stopped: ${(error as Error).message}`);
       this.close();
     }
   }
@@ -280,7 +281,7 @@ class RunFeed {
         await this.pumpOnce();
       } while (this.again && this.live.size > 0);
     } catch (error) {
-      if (this.live.size > 0) console.warn(`[run-events] stream of run ${this.runId} stopped: ${(error as Error).message}`);
+      if (this.live.size > 0) logger().warn(`[run-events] stream of run ${this.runId} stopped: ${(error as Error).message}`);
       for (const stream of this.live) stream.close();
     } finally {
       this.pumping = false;
@@ -396,7 +397,7 @@ class RunStreams {
       }
     } catch (error) {
       // Streams stay open: they show nothing new while the database is unreachable anyway.
-      console.warn(`[run-events] cannot check the sessions of open streams: ${(error as Error).message}`);
+      logger().warn(`[run-events] cannot check the sessions of open streams: ${(error as Error).message}`);
     } finally {
       this.sweeping = false;
     }
