@@ -15,6 +15,8 @@ export { applyMigrations } from "./database/migrate.ts";
 export { checkDatabase } from "./database/health.ts";
 export { getSystemOverview, recordWorkerHeartbeat, removeWorkerHeartbeat, WORKER_STALE_AFTER_MS } from "./data/workers.ts";
 export type { SystemOverview, WorkerIdentity } from "./data/workers.ts";
+export { DEFAULT_METRICS_RETENTION_DAYS, listMetricRollups, METRIC_RANGES, metricHistory, pruneMetricRollups, recordMetricSample, writeMetricRollups } from "./data/metrics.ts";
+export type { MetricPoint, MetricRange, MetricRollupRow } from "./data/metrics.ts";
 export { databaseUrlSchema, defaultKeyId, masterKeysSchema, parseEnv, parseMasterKeys } from "./database/config.ts";
 export type { MasterKeys } from "./database/config.ts";
 export {
