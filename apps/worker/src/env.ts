@@ -18,6 +18,8 @@ const schema = z.object({
   WORKER_HEARTBEAT_SEC: z.coerce.number().int().min(1).max(600).default(10),
   /** A worker unseen this long has lost its runs; the same on every worker, at least 3 heartbeats. */
   WORKER_LEASE_SEC: z.coerce.number().int().min(3).max(3600).default(30),
+  /** Days of per-minute metrics history (metric_rollups) kept in PostgreSQL; older rows are pruned. */
+  METRICS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 }).refine((env) => env.WORKER_LEASE_SEC >= 3 * env.WORKER_HEARTBEAT_SEC, {
   path: ["WORKER_LEASE_SEC"],

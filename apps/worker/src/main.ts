@@ -22,6 +22,7 @@ const worker = await startWorker({
   maxRunOutputBytes: config.RUN_OUTPUT_MAX_BYTES,
   heartbeatIntervalMs: config.WORKER_HEARTBEAT_SEC * 1000,
   leaseMs: config.WORKER_LEASE_SEC * 1000,
+  metricsRetentionDays: config.METRICS_RETENTION_DAYS,
 });
 
 let signals = 0;

@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { createKeyring, createWinRMExecutors, type StepExecutor } from "@opsconductor/core";
 import {
   createPrismaClient,
+  DEFAULT_METRICS_RETENTION_DAYS,
   ensureRunQueues,
   failRunsWithEndedQueueJobs,
   notifyRun,
@@ -25,6 +26,7 @@ import type { Logger } from "pino";
 import { executeRun, LeaseExpired, LeaseLost, RetryScheduled, WorkerShutdown } from "./run-executor.ts";
 import { listen } from "./listen.ts";
 import { startMetrics, type WorkerMetrics } from "./metrics.ts";
+import { startMetricsHistory, type MetricsHistory } from "./metrics-history.ts";
 import { failRunsOfPreviousIncarnation, LOST_AFTER_MS, reapLostRuns } from "./reaper.ts";
 import { startScheduler, type Scheduler } from "./scheduler.ts";
 
@@ -60,6 +62,10 @@ export interface WorkerOptions {
    * for all but one interval of it stops its runs itself, before anyone may take them over.
    */
   leaseMs?: number;
+  /** Days of metrics history to keep (default 14). */
+  metricsRetentionDays?: number;
+  /** How often the metrics history is written (default once a minute). */
+  metricsHistoryIntervalMs?: number;
 }
 
 export interface RunningWorker {
@@ -68,6 +74,7 @@ export interface RunningWorker {
   prisma: PrismaClient;
   metrics: WorkerMetrics;
   scheduler: Scheduler | undefined;
+  metricsHistory: MetricsHistory;
   /** Ids of the runs executing here now. */
   activeRuns(): string[];
   /** Stops claiming work, lets running runs finish within the grace period, fails the rest, cleans up. */
@@ -199,6 +206,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           logger: log,
           sealSecrets: (runId, secrets) => sealRunParameters(keyring, runId, secrets),
         });
+  const metricsHistory = startMetricsHistory({ prisma, logger: log, retentionDays: options.metricsRetentionDays ?? DEFAULT_METRICS_RETENTION_DAYS, intervalMs: options.metricsHistoryIntervalMs });
   log.info({ concurrency: options.concurrency, host: identity.host, pid: identity.pid, metricsPort: metrics.port, scheduler: Boolean(scheduler) }, "worker ready");
 
   let stopping: Promise<void> | undefined;
@@ -220,6 +228,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       clearInterval(leaseWatch);
       clearInterval(cancelPoll);
       clearInterval(reaper);
+      await metricsHistory.stop();
       await control.close();
       await boss.stop({ graceful: true, timeout: 10_000 });
       await metrics.close();
@@ -229,5 +238,5 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     })();
     return stopping;
   };
-  return { id, boss, prisma, metrics, scheduler, activeRuns: () => [...active.keys()], stop };
+  return { id, boss, prisma, metrics, metricsHistory, scheduler, activeRuns: () => [...active.keys()], stop };
 }
