@@ -36,6 +36,10 @@ export const PERMISSIONS = Object.freeze({
   "scheduler:read": ALL,
   "scheduler:control": ADMIN,
   "executor:read": ALL,
+  /** The system page: workers, queue, dead-lettered runs, database health, metrics history. */
+  "system:read": ALL,
+  /** Retry or discard dead-lettered runs. */
+  "system:manage": ADMIN,
   "audit:read": ADMIN,
   /** GET /api/metrics: the web process's Prometheus metrics (route patterns, counts; no user data). */
   "metrics:read": ADMIN,
