@@ -12,6 +12,8 @@ export type { FileReference, NewFile } from "./data/files.ts";
 export { appendLeasedRunOutput, appendRunOutput, claimRun, createRun, updateLeasedRun, withRunLease } from "./data/runs.ts";
 export type { NewRun, OutputChunk, RunLease } from "./data/runs.ts";
 export { applyMigrations } from "./database/migrate.ts";
+export { addCounts, deleteRunOutput, deleteRuns, expiredOutputRunIds, expiredRunIds, lastPrunePass, NO_PRUNE, pruneRunOutput, recordPrunePass, takePruneLease } from "./data/retention.ts";
+export type { PruneCounts, PrunePassView, RetentionPolicy } from "./data/retention.ts";
 export { checkDatabase } from "./database/health.ts";
 export { getSystemOverview, recordWorkerHeartbeat, removeWorkerHeartbeat, WORKER_STALE_AFTER_MS } from "./data/workers.ts";
 export type { SystemOverview, WorkerIdentity } from "./data/workers.ts";
