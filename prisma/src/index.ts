@@ -24,20 +24,23 @@ export type { MasterKeys } from "./database/config.ts";
 export {
   cancelQueueJob,
   declaredRetries,
+  discardDeadLetteredRun,
   enqueueRun,
   enqueueRunInTransaction,
   ensureRunQueues,
   failRunsWithEndedQueueJobs,
+  listDeadLetteredRuns,
   QUEUE_JOB_STATES,
   queueJobCounts,
   resendRunJob,
+  retryDeadLetteredRun,
   retryDelaySec,
   retryPolicyOf,
   RUN_DEAD_LETTER_QUEUE,
   RUN_QUEUE,
   runQueueDepth,
 } from "./data/queue.ts";
-export type { EnqueueOptions, QueueJobCounts, RunJobData } from "./data/queue.ts";
+export type { DeadLetteredRun, DeadLetterRetry, EnqueueOptions, QueueJobCounts, RunJobData } from "./data/queue.ts";
 export { cancelRun, openRunParameters, prepareRunParameters, requestRun, runParametersAad, sealRunParameters } from "./data/run-operations.ts";
 export type { CancelResult, PreparedRunParameters, RequestRunInput, RunParameterSealer } from "./data/run-operations.ts";
 export { notify, notifyRun, requestRunControl, RUN_CONTROL_CHANNEL, RUN_EVENTS_CHANNEL, SCHEDULES_CHANNEL } from "./data/events.ts";

@@ -166,3 +166,77 @@ export async function runQueueDepth(db: Db): Promise<number> {
   const counts = (await queueJobCounts(db, [RUN_QUEUE])).get(RUN_QUEUE)!;
   return counts.created + counts.retry;
 }
+
+/** A run whose queue job pg-boss moved to the dead-letter queue after its last failed attempt. */
+export interface DeadLetteredRun {
+  /** The dead-letter queue job's id (what retry and discard name). */
+  queueJobId: string;
+  runId: string | null;
+  jobId: string | null;
+  jobName: string | null;
+  runStatus: string | null;
+  deadLetteredAt: Date;
+  /** Why the last attempt's queue job failed, as pg-boss recorded it (the error's message only). */
+  reason: string;
+  /** The run's own error, when it has one. */
+  runError: string | null;
+}
+
+/** Dead-lettered runs not yet retried or discarded, newest first. The payload (sealed secrets) is never read. */
+export async function listDeadLetteredRuns(db: Db, limit = 50): Promise<DeadLetteredRun[]> {
+  if (!(await jobTableInstalled(db))) return [];
+  const rows = await db.$queryRaw<{ id: string; run_id: string | null; job_id: string | null; job_name: string | null; run_status: string | null; created_on: Date; reason: string | null; run_error: string | null }[]>`
+    SELECT j.id::text AS id, r.id::text AS run_id, r.job_id::text AS job_id, jb.name AS job_name, r.status::text AS run_status, j.created_on,
+           left(coalesce(j.source_output->>'message', j.source_output->'value'->>'message', j.source_output->>'value'), 500) AS reason, left(r.error, 500) AS run_error
+      FROM pgboss.job j
+      LEFT JOIN job_runs r ON r.id::text = j.data->>'runId'
+      LEFT JOIN jobs jb ON jb.id = r.job_id
+     WHERE j.name = ${RUN_DEAD_LETTER_QUEUE} AND j.state < 'completed'
+     ORDER BY j.created_on DESC, j.id
+     LIMIT ${limit}`;
+  return rows.map((r) => ({
+    queueJobId: r.id,
+    runId: r.run_id,
+    jobId: r.job_id,
+    jobName: r.job_name,
+    runStatus: r.run_status,
+    deadLetteredAt: r.created_on,
+    reason: r.reason ?? "no reason was recorded",
+    runError: r.run_error,
+  }));
+}
+
+/** Removes a dead-lettered run's queue job (the run row stays as it is); null when there was none. */
+export async function discardDeadLetteredRun(db: Db, queueJobId: string): Promise<{ runId: string | null } | null> {
+  if (!(await jobTableInstalled(db))) return null;
+  const [row] = await db.$queryRaw<{ run_id: string | null }[]>`
+    DELETE FROM pgboss.job WHERE name = ${RUN_DEAD_LETTER_QUEUE} AND id = ${queueJobId}::uuid AND state < 'completed' RETURNING data->>'runId' AS run_id`;
+  return row ? { runId: row.run_id } : null;
+}
+
+/** What retryDeadLetteredRun did: the run queued again, or why not. */
+export type DeadLetterRetry = { retried: true; runId: string } | { retried: false; reason: "not_found" | "run_missing" | "run_not_finished" };
+
+/**
+ * Puts a dead-lettered run back in the queue as a new attempt: in the caller's transaction the run
+ * (failed or timed out) becomes queued again, gets a fresh queue job with its original payload (its
+ * sealed secret parameters), and the dead-letter job is removed. A run still queued, running or that
+ * succeeded or was canceled is left alone.
+ */
+export async function retryDeadLetteredRun(tx: Db, boss: PgBoss, queueJobId: string): Promise<DeadLetterRetry> {
+  if (!(await jobTableInstalled(tx))) return { retried: false, reason: "not_found" };
+  const [job] = await tx.$queryRaw<{ data: RunJobData }[]>`
+    SELECT data FROM pgboss.job WHERE name = ${RUN_DEAD_LETTER_QUEUE} AND id = ${queueJobId}::uuid AND state < 'completed' FOR UPDATE`;
+  if (!job) return { retried: false, reason: "not_found" };
+  const runId = job.data?.runId;
+  if (typeof runId !== "string") return { retried: false, reason: "run_missing" };
+  const run = await tx.jobRun.findUnique({ where: { id: runId }, select: { status: true } });
+  if (!run) return { retried: false, reason: "run_missing" };
+  const requeued = await tx.$executeRaw`
+    UPDATE job_runs SET status = 'queued', finished_at = NULL, error = NULL, cancel_requested_at = NULL
+     WHERE id = ${runId}::uuid AND status IN ('failed', 'timed_out')`;
+  if (requeued !== 1) return { retried: false, reason: "run_not_finished" };
+  await resendRunJob(tx, boss, job.data, { startAfterSec: 0, retryLimit: 0 });
+  await tx.$executeRaw`DELETE FROM pgboss.job WHERE name = ${RUN_DEAD_LETTER_QUEUE} AND id = ${queueJobId}::uuid`;
+  return { retried: true, runId };
+}
