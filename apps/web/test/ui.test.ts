@@ -208,5 +208,5 @@ test("the navigation shows only the sections a role may use", () => {
   expect(navFor("viewer", items).map((i) => i.label)).toEqual(["Dashboard"]);
   expect(navFor("viewer").map((i) => i.to)).toEqual(["/", "/jobs", "/runs", "/targets", "/files", "/profile"]);
   expect(navFor("operator").map((i) => i.to)).toEqual(["/", "/jobs", "/runs", "/targets", "/credentials", "/files", "/profile"]);
-  expect(navFor("admin").map((i) => i.to)).toEqual(["/", "/jobs", "/runs", "/targets", "/credentials", "/files", "/users", "/audit", "/profile"]);
+  expect(navFor("admin").map((i) => i.to)).toEqual(["/", "/jobs", "/runs", "/targets", "/credentials", "/files", "/users", "/tokens", "/audit", "/profile"]);
 });

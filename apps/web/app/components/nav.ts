@@ -19,6 +19,7 @@ export const NAV_ITEMS: readonly NavItem[] = Object.freeze([
   { to: "/credentials", label: "Credentials", permission: "credentials:reference" },
   { to: "/files", label: "Files", permission: "files:read" },
   { to: "/users", label: "Users", permission: "users:read" },
+  { to: "/tokens", label: "API tokens", permission: "tokens:admin" },
   { to: "/audit", label: "Audit log", permission: "audit:read" },
   { to: "/system", label: "System", permission: "system:read" },
   { to: "/profile", label: "Profile", permission: "profile:read" },

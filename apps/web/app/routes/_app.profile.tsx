@@ -1,6 +1,6 @@
 import { getFormProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { redirect, type MetaFunction } from "@remix-run/node";
-import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { SubmitButton } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/confirm-dialog.tsx";
@@ -112,6 +112,16 @@ export default function Profile() {
             </div>
           ))}
         </dl>
+      </section>
+
+      <section aria-labelledby="api-tokens-title" className={CARD}>
+        <h2 id="api-tokens-title" className="text-lg font-semibold">
+          API tokens
+        </h2>
+        <p className={`mt-1 ${MUTED}`}>Tokens let scripts and pipelines call the API as you, without your password.</p>
+        <Link to="/profile/tokens" className="mt-3 inline-block font-medium text-sky-700 underline dark:text-sky-300">
+          Manage your API tokens
+        </Link>
       </section>
 
       <section aria-labelledby="details-title" className={CARD}>
