@@ -20,6 +20,16 @@ const schema = z.object({
   WORKER_LEASE_SEC: z.coerce.number().int().min(3).max(3600).default(30),
   /** Days of per-minute metrics history (metric_rollups) kept in PostgreSQL; older rows are pruned. */
   METRICS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
+  /** Days a finished run is kept unless its job says otherwise (0: no age limit). */
+  RUN_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
+  /** Finished runs kept per job unless its job says otherwise, newest first (0: no count limit). */
+  RUN_RETENTION_RUNS: z.coerce.number().int().min(0).max(100_000_000).default(0),
+  /** Days a finished run keeps its output lines unless its job says otherwise (0: as long as the run). */
+  RUN_OUTPUT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
+  /** How often a worker runs a prune pass (one worker at a time does). */
+  RETENTION_INTERVAL_SEC: z.coerce.number().int().min(10).max(7 * 86_400).default(3600),
+  /** Days pg-boss keeps a run's finished queue job (the run row keeps the history). */
+  QUEUE_JOB_RETENTION_DAYS: z.coerce.number().min(0.01).max(3650).default(7),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 }).refine((env) => env.WORKER_LEASE_SEC >= 3 * env.WORKER_HEARTBEAT_SEC, {
   path: ["WORKER_LEASE_SEC"],

@@ -23,6 +23,11 @@ const worker = await startWorker({
   heartbeatIntervalMs: config.WORKER_HEARTBEAT_SEC * 1000,
   leaseMs: config.WORKER_LEASE_SEC * 1000,
   metricsRetentionDays: config.METRICS_RETENTION_DAYS,
+  retention: {
+    policy: { runDays: config.RUN_RETENTION_DAYS, runCount: config.RUN_RETENTION_RUNS, outputDays: config.RUN_OUTPUT_RETENTION_DAYS },
+    intervalMs: config.RETENTION_INTERVAL_SEC * 1000,
+    queueJobDays: config.QUEUE_JOB_RETENTION_DAYS,
+  },
 });
 
 let signals = 0;

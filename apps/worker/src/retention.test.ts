@@ -1,9 +1,10 @@
 // Retention against a real database while the real web server answers API reads of the same runs:
 // exactly the runs a policy lets go disappear (with their steps and output), referenced runs stay,
 // and readers see no errors while the pass works in small batches.
-import { lastPrunePass, type PrismaClient } from "@opsconductor/db";
+import { lastPrunePass, parseMasterKeys, RUN_DEAD_LETTER_QUEUE, RUN_QUEUE, type PrismaClient } from "@opsconductor/db";
 import { createTestJob, createTestRun, createTestSchedule, createTestStep, memoryLogger, outputLines, writeRunOutput } from "@opsconductor/testing";
 import { startApp, type TestApp } from "@opsconductor/testing/web";
+import { startTestWorker } from "@opsconductor/testing/worker";
 import { beforeAll, describe, expect, test } from "vitest";
 import { prunePass } from "./retention.ts";
 
@@ -159,4 +160,19 @@ test("one worker prunes at a time: another's pass is skipped while the lease is 
   expect(skipped.skipped).toBe(true);
   await db.$executeRawUnsafe(`UPDATE retention_state SET lease_until = now() - interval '1 second' WHERE id = 1`);
   expect((await prunePass({ prisma: db, logger: memoryLogger().logger, holder: "worker-b", policy: OFF })).skipped).toBe(false);
+});
+
+test("a worker started with a retention policy prunes on its timer and bounds pg-boss's finished jobs", async () => {
+  const job = await createTestJob(db);
+  const expired = await oldRun(job, 40);
+  await db.$executeRawUnsafe(`UPDATE retention_state SET last_finished_at = NULL WHERE id = 1`);
+  const started = await startTestWorker({ databaseUrl: app.databaseUrl, masterKeys: parseMasterKeys(app.masterKey), scheduler: false, retention: { policy: { runDays: 30, runCount: 0, outputDays: 0 }, intervalMs: 60_000, queueJobDays: 2, firstDelayMs: 0 } });
+  try {
+    await expect.poll(async () => (await rowsOf(expired.id)).exists).toBe(false);
+    await expect.poll(async () => (await lastPrunePass(db))?.runs).toBe(1);
+    for (const queue of [RUN_QUEUE, RUN_DEAD_LETTER_QUEUE]) expect((await started.worker.boss.getQueue(queue))?.deleteAfterSeconds).toBe(2 * 86_400);
+    expect(started.problems()).toEqual([]);
+  } finally {
+    await started.worker.stop();
+  }
 });

@@ -17,6 +17,7 @@ import {
   sealRunParameters,
   type MasterKeys,
   type PrismaClient,
+  type RetentionPolicy,
   type RunControl,
   type RunJobData,
 } from "@opsconductor/db";
@@ -26,6 +27,7 @@ import type { Logger } from "pino";
 import { executeRun, LeaseExpired, LeaseLost, RetryScheduled, WorkerShutdown } from "./run-executor.ts";
 import { listen } from "./listen.ts";
 import { startMetrics, type WorkerMetrics } from "./metrics.ts";
+import { boundQueueJobs, startRetention } from "./retention.ts";
 import { startMetricsHistory, type MetricsHistory } from "./metrics-history.ts";
 import { failRunsOfPreviousIncarnation, LOST_AFTER_MS, reapLostRuns } from "./reaper.ts";
 import { startScheduler, type Scheduler } from "./scheduler.ts";
@@ -66,6 +68,8 @@ export interface WorkerOptions {
   metricsRetentionDays?: number;
   /** How often the metrics history is written (default once a minute). */
   metricsHistoryIntervalMs?: number;
+  /** Prune finished runs by policy (retention.ts) every `intervalMs`, and bound pg-boss's finished jobs; off when absent. */
+  retention?: { policy: RetentionPolicy; intervalMs: number; queueJobDays: number; firstDelayMs?: number };
 }
 
 export interface RunningWorker {
@@ -207,6 +211,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           sealSecrets: (runId, secrets) => sealRunParameters(keyring, runId, secrets),
         });
   const metricsHistory = startMetricsHistory({ prisma, logger: log, retentionDays: options.metricsRetentionDays ?? DEFAULT_METRICS_RETENTION_DAYS, intervalMs: options.metricsHistoryIntervalMs });
+  if (options.retention) await boundQueueJobs(boss, options.retention.queueJobDays);
+  const retention = options.retention ? startRetention({ prisma, logger: log, holder: id, policy: options.retention.policy, intervalMs: options.retention.intervalMs, firstDelayMs: options.retention.firstDelayMs }) : undefined;
   log.info({ concurrency: options.concurrency, host: identity.host, pid: identity.pid, metricsPort: metrics.port, scheduler: Boolean(scheduler) }, "worker ready");
 
   let stopping: Promise<void> | undefined;
@@ -229,6 +235,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       clearInterval(cancelPoll);
       clearInterval(reaper);
       await metricsHistory.stop();
+      await retention?.stop();
       await control.close();
       await boss.stop({ graceful: true, timeout: 10_000 });
       await metrics.close();
