@@ -176,3 +176,23 @@ test("a worker started with a retention policy prunes on its timer and bounds pg
     await started.worker.stop();
   }
 });
+
+test("PATCH /api/jobs/{id} sets a job's retention (operators; viewers refused; bad values named), and the pass follows it", async () => {
+  const operator = (await app.login("operator")).accessToken;
+  const job = await createTestJob(db);
+  const expired = await oldRun(job, 5);
+  expect((await app.request("GET", `/api/jobs/${job.id}`, { token })).body.retention).toEqual({ runDays: null, runCount: null, outputDays: null });
+  expect((await app.request("PATCH", `/api/jobs/${job.id}`, { token, body: { retention: { runDays: 1 } } })).status).toBe(403);
+  const bad = await app.request("PATCH", `/api/jobs/${job.id}`, { token: operator, body: { retention: { runDays: -1 } } });
+  expect(bad.status).toBe(400);
+  expect(bad.body.error.details).toEqual([expect.objectContaining({ path: "body.retention.runDays" })]);
+  expect((await app.request("PATCH", `/api/jobs/${job.id}`, { token: operator, body: {} })).status).toBe(400);
+  const set = await app.request("PATCH", `/api/jobs/${job.id}`, { token: operator, body: { retention: { runDays: 3, outputDays: 1 } } });
+  expect(set.status).toBe(200);
+  expect(set.body).toMatchObject({ active: true, retention: { runDays: 3, runCount: null, outputDays: 1 } });
+  expect(await db.auditLog.count({ where: { action: "job.update", entityId: job.id } })).toBe(1);
+  await prunePass({ prisma: db, logger: memoryLogger().logger, holder: "test-worker", policy: OFF });
+  expect((await rowsOf(expired.id)).exists).toBe(false);
+  const cleared = await app.request("PATCH", `/api/jobs/${job.id}`, { token: operator, body: { retention: { runDays: null } } });
+  expect(cleared.body.retention).toEqual({ runDays: null, runCount: null, outputDays: 1 });
+});

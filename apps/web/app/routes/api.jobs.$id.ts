@@ -1,7 +1,7 @@
 import { apiRoute, methods } from "../http/api-route.server.ts";
 import { idParams } from "../schemas/common.ts";
 import { jobActiveBody, jobDefinitionBody } from "../schemas/jobs.ts";
-import { addVersion, deleteJob, setJobActive } from "../services/jobs/commands.server.ts";
+import { addVersion, deleteJob, setJobActive, setJobRetention } from "../services/jobs/commands.server.ts";
 import { getJob } from "../services/jobs/queries.server.ts";
 
 export const loader = apiRoute(
@@ -15,8 +15,11 @@ export const action = methods({
     ({ db, params, body, principal, audit }) => addVersion(db, params.id, body, principal, audit),
   ),
   PATCH: apiRoute(
-    { method: "PATCH", path: "/api/jobs/{id}", summary: "Activate or deactivate a job", permission: "jobs:write", params: idParams, body: jobActiveBody, tags: ["jobs"] },
-    ({ db, params, body, principal, audit }) => setJobActive(db, params.id, body.active, principal, audit),
+    { method: "PATCH", path: "/api/jobs/{id}", summary: "Activate or deactivate a job, and/or set its retention policy", permission: "jobs:write", params: idParams, body: jobActiveBody, tags: ["jobs"] },
+    async ({ db, params, body, principal, audit }) => {
+      if (body.retention) await setJobRetention(db, params.id, body.retention, principal, audit);
+      return body.active === undefined ? getJob(db, params.id) : setJobActive(db, params.id, body.active, principal, audit);
+    },
   ),
   DELETE: apiRoute(
     { method: "DELETE", path: "/api/jobs/{id}", summary: "Delete a job with its versions, runs and schedules", permission: "jobs:write", params: idParams, status: 204, tags: ["jobs"] },

@@ -20,8 +20,21 @@ export const jobListQuery = pageQuery.extend({
   sort: sortQuery(JOB_SORT_KEYS, { key: "createdAt", direction: "desc" }),
 });
 
-/** Body of PATCH /api/jobs/{id}. */
-export const jobActiveBody = z.strictObject({ active: z.boolean() });
+const retentionLimit = (max: number, what: string) => z.number({ error: `${what}: a whole number from 0 (no limit) to ${max}, or null for the worker's default` }).int().min(0).max(max).nullable();
+
+/** A job's retention policy (each field null: the worker's default; 0: no limit). */
+export const jobRetention = z.strictObject({
+  runDays: retentionLimit(36_500, "runDays").optional().meta({ description: "Days a finished run is kept" }),
+  runCount: retentionLimit(100_000_000, "runCount").optional().meta({ description: "Finished runs kept, newest first" }),
+  outputDays: retentionLimit(36_500, "outputDays").optional().meta({ description: "Days a finished run keeps its output lines (status and steps stay)" }),
+});
+
+/** Body of PATCH /api/jobs/{id}: whether the job is active, and/or its retention policy. */
+export const jobActiveBody = z
+  .strictObject({ active: z.boolean().optional(), retention: jobRetention.optional() })
+  .refine((body) => body.active !== undefined || body.retention !== undefined, { path: ["active"], message: "send active, retention or both" });
+
+export type JobRetention = z.infer<typeof jobRetention>;
 
 /** Path parameters of one version of a job. */
 export const jobVersionParams = idParams.extend({ number: wholeNumber(1, INT4_MAX, "a version number") });

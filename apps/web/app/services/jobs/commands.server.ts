@@ -3,6 +3,7 @@
 import { addJobVersion, createJob as insertJob, DbError, notify, SCHEDULES_CHANNEL, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
 import type { Audit } from "../audit/audit.server.ts";
 import type { Principal } from "../auth/tokens.server.ts";
+import type { JobRetention } from "../../schemas/jobs.ts";
 import { ApiError, isUniqueViolation, notFound } from "../errors.server.ts";
 import { fileLinkError, pinFiles } from "../files/job-files.server.ts";
 import { parseDefinition } from "./definitions.server.ts";
@@ -78,6 +79,21 @@ export async function setJobActive(db: PrismaClient, id: string, active: boolean
     if (job.active === active) return;
     await tx.job.update({ where: { id }, data: { active } });
     await audit({ action: "job.update", entityType: "job", entityId: id, summary: `${principal.username} ${active ? "activated" : "deactivated"} job ${job.name}`, details: { active } }, tx);
+  });
+  return getJob(db, id);
+}
+
+/** Sets the fields of a job's retention policy that `retention` names (null: the worker's default). */
+export async function setJobRetention(db: PrismaClient, id: string, retention: JobRetention, principal: Principal, audit: Audit) {
+  await db.$transaction(async (tx) => {
+    const job = await lockJob(tx, id);
+    const data = {
+      ...(retention.runDays === undefined ? {} : { retentionDays: retention.runDays }),
+      ...(retention.runCount === undefined ? {} : { retentionRuns: retention.runCount }),
+      ...(retention.outputDays === undefined ? {} : { outputRetentionDays: retention.outputDays }),
+    };
+    await tx.job.update({ where: { id }, data });
+    await audit({ action: "job.update", entityType: "job", entityId: id, summary: `${principal.username} changed the retention of job ${job.name}`, details: { retention } }, tx);
   });
   return getJob(db, id);
 }

@@ -20,6 +20,7 @@ export function toJobView(job: JobListRow & { currentVersion: { definition?: Pri
     description: job.description,
     active: job.active,
     version: job.currentVersion?.number ?? null,
+    retention: { runDays: job.retentionDays, runCount: job.retentionRuns, outputDays: job.outputRetentionDays },
     ...(withDefinition ? { definition: job.currentVersion?.definition ?? null } : {}),
     createdById: job.createdById,
     createdAt: job.createdAt,
