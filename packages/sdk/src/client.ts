@@ -207,13 +207,12 @@ export function createClient(options: ClientOptions) {
         await sleep(retryMs, opts.signal);
         continue;
       }
-      let progressed = false;
+      const before = last;
       try {
         for await (const message of readSse(res.body!, (ms) => (retryMs = ms))) {
           const event = parseEvent(message.event, message.data);
           if (event instanceof OpsConductorError) throw event;
           if (!event) continue;
-          progressed = true;
           if (event.type === "output") {
             // After a reconnect the server resumes after Last-Event-ID; never hand out a chunk twice.
             if (last !== undefined && event.chunk.sequence <= last) continue;
@@ -227,6 +226,8 @@ export function createClient(options: ClientOptions) {
         if (error instanceof OpsConductorError) throw error;
         // The connection broke mid-stream: reconnect below.
       }
+      // Only new output counts as progress: the run and step snapshots come again on every connect.
+      const progressed = last !== before;
       failures = progressed ? 0 : failures + 1;
       if (failures > maxReconnects) throw new OpsConductorError(0, "network_error", `the event stream of run ${runId} kept closing without progress`);
       await sleep(progressed ? 0 : retryMs, opts.signal);
