@@ -31,7 +31,8 @@ const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 function typeName(ref: string): string {
   const name = ref.replace("#/components/schemas/", "").replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? "").toUpperCase());
-  return name[0]!.toUpperCase() + name.slice(1);
+  // Prefixed: a component named Error must not shadow the global Error in the generated module.
+  return `Api${name[0]!.toUpperCase()}${name.slice(1)}`;
 }
 
 function key(name: string): string {
