@@ -1,6 +1,6 @@
 import { CronExpressionParser } from "cron-parser";
 import { describe, expect, test } from "vitest";
-import { cronInstants, isValidCron, nextInstant, nextInstants, validateCron } from "./cron.ts";
+import { cronInstants, cronPreview, isValidCron, nextInstant, nextInstants, validateCron } from "./cron.ts";
 
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
 const instants = (cron: string, timezone: string, after: string, count: number) => iso(nextInstants(cron, timezone, new Date(after), count));
@@ -151,5 +151,68 @@ describe("expressions", () => {
     expect(isValidCron("0 3 * * *")).toBe(true);
     expect(isValidCron("0 3 * *")).toBe(false);
     expect(() => nextInstants("0 3 * * *", "Not/A_Zone", new Date(), 1)).toThrow(/unknown time zone/);
+  });
+});
+
+// 2027 in New York: clocks spring forward 14 Mar at 07:00 UTC (02:00 EST -> 03:00 EDT) and fall
+// back 7 Nov at 06:00 UTC (02:00 EDT -> 01:00 EST).
+describe("the preview marks instants that meet a DST change and says what the scheduler does", () => {
+  const preview = (cron: string, timezone: string, after: string, count: number) =>
+    cronPreview(cron, timezone, new Date(after), count).map((p) => ({ at: p.at.toISOString(), local: p.local, dst: p.dst }));
+
+  test("01:30 daily in America/New_York on the spring-forward day: exists, fires normally, the day is marked", () => {
+    expect(preview("30 1 * * *", "America/New_York", "2027-03-12T12:00:00Z", 3)).toEqual([
+      { at: "2027-03-13T06:30:00.000Z", local: "2027-03-13T01:30:00", dst: null },
+      { at: "2027-03-14T06:30:00.000Z", local: "2027-03-14T01:30:00", dst: "change-day" },
+      { at: "2027-03-15T05:30:00.000Z", local: "2027-03-15T01:30:00", dst: null },
+    ]);
+    const [, day] = cronPreview("30 1 * * *", "America/New_York", new Date("2027-03-12T12:00:00Z"), 2);
+    expect(day!.note).toMatch(/spring forward on 2027-03-14; 01:30 exists once and fires normally/);
+    expect(day!.offsetMinutes).toBe(-300);
+  });
+
+  test("01:30 daily in America/New_York on the fall-back day: repeated, fires at the first pass (EDT) only", () => {
+    const result = cronPreview("30 1 * * *", "America/New_York", new Date("2027-11-05T12:00:00Z"), 3);
+    expect(result.map((p) => [p.at.toISOString(), p.dst])).toEqual([
+      ["2027-11-06T05:30:00.000Z", null],
+      ["2027-11-07T05:30:00.000Z", "repeated"],
+      ["2027-11-08T06:30:00.000Z", null],
+    ]);
+    expect(result[1]!.note).toBe("01:30 happens twice on 2027-11-07 (clocks fall back); the scheduler fires at the first one only.");
+    expect(result[1]!.offsetMinutes).toBe(-240);
+    // The same instants as the scheduler's own sequence.
+    expect(result.map((p) => p.at.toISOString())).toEqual(instants("30 1 * * *", "America/New_York", "2027-11-05T12:00:00Z", 3));
+  });
+
+  test("02:30 daily on the spring-forward day is skipped and fires when the clock resumes at 03:00 EDT", () => {
+    const [, skipped] = cronPreview("30 2 * * *", "America/New_York", new Date("2027-03-12T12:00:00Z"), 2);
+    expect(skipped!.at.toISOString()).toBe("2027-03-14T07:00:00.000Z");
+    expect(skipped!.local).toBe("2027-03-14T03:00:00");
+    expect(skipped!.dst).toBe("skipped");
+    expect(skipped!.note).toBe("02:30 does not exist on 2027-03-14 (clocks spring forward); the scheduler fires when the clock resumes, at 03:00.");
+  });
+
+  test("an every-30-minutes schedule fires in both passes of the repeated hour and nothing in the skipped one", () => {
+    expect(preview("*/30 * * * *", "America/New_York", "2027-11-07T04:45:00Z", 5).map((p) => [p.local, p.dst])).toEqual([
+      ["2027-11-07T01:00:00", "repeated"],
+      ["2027-11-07T01:30:00", "repeated"],
+      ["2027-11-07T01:00:00", "repeated"],
+      ["2027-11-07T01:30:00", "repeated"],
+      ["2027-11-07T02:00:00", null],
+    ]);
+    expect(preview("*/30 * * * *", "America/New_York", "2027-03-14T06:15:00Z", 3)).toEqual([
+      { at: "2027-03-14T06:30:00.000Z", local: "2027-03-14T01:30:00", dst: null },
+      { at: "2027-03-14T07:00:00.000Z", local: "2027-03-14T03:00:00", dst: "gap" },
+      { at: "2027-03-14T07:30:00.000Z", local: "2027-03-14T03:30:00", dst: null },
+    ]);
+  });
+
+  test("a zone without DST marks nothing; seconds-level expressions preview too", () => {
+    expect(preview("*/10 * * * * *", "UTC", "2027-03-14T00:00:00Z", 3)).toEqual([
+      { at: "2027-03-14T00:00:10.000Z", local: "2027-03-14T00:00:10", dst: null },
+      { at: "2027-03-14T00:00:20.000Z", local: "2027-03-14T00:00:20", dst: null },
+      { at: "2027-03-14T00:00:30.000Z", local: "2027-03-14T00:00:30", dst: null },
+    ]);
+    expect(cronPreview("0 3 * * *", "UTC", new Date(), 0)).toEqual([]);
   });
 });

@@ -97,12 +97,18 @@ function parseFields(cron: string): CronExpression {
   return CronExpressionParser.parse(fields.join(" "), { tz: "UTC", currentDate: new Date(0) });
 }
 
-/**
- * Instants at which `cron` fires in `timezone`, strictly after `after`, in ascending order. The
- * sequence is endless (stop consuming it); it throws on an invalid expression or time zone.
- * @example for (const at of cronInstants("0 9 * * 1-5", "Europe/London", new Date())) { ...; break; }
- */
-export function* cronInstants(cron: string, timezone: string, after: Date): Generator<Date, never, undefined> {
+/** One firing as the loop computes it: the instant, and how it relates to the local clock. */
+interface Firing {
+  at: number;
+  /** The local wall-clock time the expression matched, written as if it were UTC. */
+  wall: number;
+  /** Fixed hours (once per wall-clock time) or every hour (elapsed time); see the rules above. */
+  mode: "wall" | "elapsed";
+  /** Elapsed mode: a spring-forward gap lies between the previous firing and this one. */
+  afterGap: boolean;
+}
+
+function* firings(cron: string, timezone: string, after: Date): Generator<Firing, never, undefined> {
   if (!isValidTimeZone(timezone)) throw new Error(`unknown time zone "${timezone}"`);
   const expression = parseFields(cron);
   const start = after.getTime();
@@ -110,16 +116,21 @@ export function* cronInstants(cron: string, timezone: string, after: Date): Gene
     // Elapsed-time mode: walk instants, one offset at a time.
     let last = start;
     let offset = zoneOffsetMs(timezone, start);
+    let afterGap = false;
     expression.reset(new Date(start + offset));
     for (;;) {
-      const candidate = expression.next().getTime() - offset;
+      const wall = expression.next().getTime();
+      const candidate = wall - offset;
       if (zoneOffsetMs(timezone, candidate) === offset) {
         last = candidate;
-        yield new Date(candidate);
+        yield { at: candidate, wall, mode: "elapsed", afterGap };
+        afterGap = false;
         continue;
       }
       const transition = transitionBetween(timezone, last, candidate);
-      offset = zoneOffsetMs(timezone, transition);
+      const nextOffset = zoneOffsetMs(timezone, transition);
+      if (nextOffset > offset) afterGap = true;
+      offset = nextOffset;
       last = transition;
       // Resume just before the wall time the transition lands on (next() is strictly after).
       expression.reset(new Date(transition + offset - 1));
@@ -128,14 +139,98 @@ export function* cronInstants(cron: string, timezone: string, after: Date): Gene
   let last = start;
   expression.reset(new Date(start + zoneOffsetMs(timezone, start)));
   for (;;) {
-    const instant = firstInstantOfWallTime(timezone, expression.next().getTime());
+    const wall = expression.next().getTime();
+    const instant = firstInstantOfWallTime(timezone, wall);
     // Later passes over a repeated hour map to instants already given, and a whole skipped hour
     // maps to one instant: keep each instant once.
     if (instant > last) {
       last = instant;
-      yield new Date(instant);
+      yield { at: instant, wall, mode: "wall", afterGap: false };
     }
   }
+}
+
+/**
+ * Instants at which `cron` fires in `timezone`, strictly after `after`, in ascending order. The
+ * sequence is endless (stop consuming it); it throws on an invalid expression or time zone.
+ * @example for (const at of cronInstants("0 9 * * 1-5", "Europe/London", new Date())) { ...; break; }
+ */
+export function* cronInstants(cron: string, timezone: string, after: Date): Generator<Date, never, undefined> {
+  for (const firing of firings(cron, timezone, after)) yield new Date(firing.at);
+}
+
+/** How an instant of a preview meets a daylight-saving change in the schedule's zone. */
+export type CronDstMark =
+  /** The matched local time does not exist (spring forward); the scheduler fires at the first instant after the gap. */
+  | "skipped"
+  /** The local time happens twice (fall back); a fixed-hour schedule fires at the first pass only, an every-hour one in both. */
+  | "repeated"
+  /** Every-hour schedule: the clock jumped forward since the previous firing, and nothing fired in the gap. */
+  | "gap"
+  /** The clocks change on this local day, but this time exists once and fires normally. */
+  | "change-day";
+
+/** One upcoming instant of a schedule, with its local time and any DST mark. */
+export interface CronPreviewInstant {
+  at: Date;
+  /** Local wall-clock time in the schedule's zone, `YYYY-MM-DDTHH:MM:SS`. */
+  local: string;
+  /** Offset from UTC at that instant, in minutes, east positive. */
+  offsetMinutes: number;
+  dst: CronDstMark | null;
+  /** What the scheduler does there, in one sentence; null without a mark. */
+  note: string | null;
+}
+
+const wallText = (wall: number) => new Date(wall).toISOString().slice(0, 19);
+const hhmm = (wall: number) => new Date(wall).toISOString().slice(11, 16);
+
+/** True when the wall-clock time `wall` maps to two instants in `timezone`. */
+function isRepeatedWallTime(timezone: string, wall: number): boolean {
+  const offsets = new Set([zoneOffsetMs(timezone, wall - DAY_MS), zoneOffsetMs(timezone, wall + DAY_MS), zoneOffsetMs(timezone, wall)]);
+  let matches = 0;
+  for (const offset of offsets) if (zoneOffsetMs(timezone, wall - offset) === offset) matches++;
+  return matches > 1;
+}
+
+/**
+ * The next `count` instants of `cron` in `timezone` after `after`, each marked where it meets a
+ * daylight-saving change, with what the scheduler does there (the same loop the scheduler uses).
+ */
+export function cronPreview(cron: string, timezone: string, after: Date, count: number): CronPreviewInstant[] {
+  const result: CronPreviewInstant[] = [];
+  if (count <= 0) return result;
+  for (const firing of firings(cron, timezone, after)) {
+    const offset = zoneOffsetMs(timezone, firing.at);
+    const actualWall = firing.at + offset;
+    const day = wallText(firing.wall).slice(0, 10);
+    let dst: CronDstMark | null = null;
+    let note: string | null = null;
+    if (firing.mode === "wall" && actualWall !== firing.wall) {
+      dst = "skipped";
+      note = `${hhmm(firing.wall)} does not exist on ${day} (clocks spring forward); the scheduler fires when the clock resumes, at ${hhmm(actualWall)}.`;
+    } else if (isRepeatedWallTime(timezone, actualWall)) {
+      dst = "repeated";
+      note =
+        firing.mode === "wall"
+          ? `${hhmm(actualWall)} happens twice on ${day} (clocks fall back); the scheduler fires at the first one only.`
+          : `${hhmm(actualWall)} happens twice on ${day} (clocks fall back); an every-hour schedule follows real time and fires in both passes.`;
+    } else if (firing.afterGap) {
+      dst = "gap";
+      note = `The clocks sprang forward before this time; an every-hour schedule follows real time, so nothing fired in the skipped local hour.`;
+    } else if (firing.mode === "wall") {
+      const dayStart = Math.floor(actualWall / DAY_MS) * DAY_MS;
+      const first = zoneOffsetMs(timezone, dayStart - offset);
+      const last = zoneOffsetMs(timezone, dayStart + DAY_MS - 1 - offset);
+      if (first !== last) {
+        dst = "change-day";
+        note = `The clocks ${last > first ? "spring forward" : "fall back"} on ${day}; ${hhmm(actualWall)} exists once and fires normally, ${last > first ? "one hour less" : "one hour more"} after the previous day's run.`;
+      }
+    }
+    result.push({ at: new Date(firing.at), local: wallText(actualWall), offsetMinutes: offset / 60000, dst, note });
+    if (result.length >= count) break;
+  }
+  return result;
 }
 
 /** The next `count` instants of `cron` in `timezone` after `after`. */
