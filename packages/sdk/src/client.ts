@@ -384,9 +384,11 @@ export function createClient(options: ClientOptions) {
     get: (tokenId: string, opts?: CallOptions) => call<"getTokensById", ApiToken>("getTokensById", { ...opts, params: id(tokenId) }),
     /** Creates a token; its value is in the answer this once. Needs a password session (a token cannot mint tokens). */
     create: (body: Body<"postTokens">, opts?: CallOptions) => call<"postTokens", TokenCreated>("postTokens", { ...opts, json: body }),
-    /** Revokes a token. */
+    /** Revokes a token; answers its view with status revoked. */
     delete: (tokenId: string, opts?: CallOptions) => call<"deleteTokensById", ApiToken>("deleteTokensById", { ...opts, params: id(tokenId) }),
   };
+  /** The same as tokens.delete, named as the UI and CLI say it. */
+  const revokeToken = tokens.delete;
 
   const serviceAccounts = {
     list: (query?: ListQuery<"getServiceAccounts">) => list<"getServiceAccounts", ServiceAccount>("getServiceAccounts", query),
@@ -399,7 +401,8 @@ export function createClient(options: ClientOptions) {
     /** The configuration as one document: parsed JSON, or the YAML text with `format: "yaml"`. */
     export: async (query: Query<"getExport"> & CallOptions = {}): Promise<unknown> => {
       const { call: callOptions, rest } = split(query);
-      if (rest.format !== "yaml") return call<"getExport", unknown>("getExport", { ...callOptions, query: rest });
+      // The server's default is YAML: ask for JSON unless YAML was asked for.
+      if (rest.format !== "yaml") return call<"getExport", unknown>("getExport", { ...callOptions, query: { ...rest, format: "json" } });
       const res = await t.send({ ...callOptions, method: "GET", path: OPERATIONS.getExport.path, query: rest, headers: { accept: "application/yaml, text/yaml, */*", ...callOptions.headers } });
       return res.text();
     },
@@ -413,7 +416,7 @@ export function createClient(options: ClientOptions) {
   const meta = { openapi: (opts?: CallOptions) => call<"getOpenapiJson", JsonObject>("getOpenapiJson", opts) };
   const metrics = { get: (opts?: CallOptions) => call<"getMetrics", JsonObject>("getMetrics", opts) };
 
-  return { auth, users, credentials, targets, files, jobs, runs, schedules, scheduler, executor, audit, tokens, serviceAccounts, config, meta, metrics };
+  return { auth, users, credentials, targets, files, jobs, runs, schedules, scheduler, executor, audit, tokens: { ...tokens, revoke: revokeToken }, serviceAccounts, config, meta, metrics };
 }
 
 /** The client createClient returns. */
