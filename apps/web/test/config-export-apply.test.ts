@@ -169,20 +169,21 @@ describe("POST /api/apply", () => {
 
   test("a bad document is a 400 naming the path, and nothing of it is written", async () => {
     const { document } = await exported(source, src.operator);
-    const cases: [(doc: any) => void, string][] = [
+    type Doc = { apiVersion: string; targets: { name: string; port: unknown; dependsOn: string[] }[]; jobs: { definition: { steps: { type: string }[] } }[]; schedules: { job: string; cron: string; parameters: Record<string, unknown> }[] };
+    const cases: [(doc: Doc) => void, string][] = [
       [(d) => (d.apiVersion = "v0"), "body.apiVersion"],
       // Shape errors use the API-wide zod path form (body.targets.0.port); the rest index with brackets.
-      [(d) => (d.targets[0].port = "x"), "body.targets.0.port"],
-      [(d) => (d.targets[1].name = d.targets[0].name.toUpperCase()), "body.targets[1].name"],
-      [(d) => (d.jobs[0].definition.steps[1].type = "winrm.nope"), "body.jobs[0].definition.steps[1].type"],
-      [(d) => (d.schedules[0].job = "No such job"), "body.schedules[0].job"],
-      [(d) => (d.schedules[0].cron = "not a cron"), "body.schedules[0].cron"],
-      [(d) => (d.targets[0].dependsOn = ["nowhere"]), "body.targets[0].dependsOn"],
-      [(d) => (d.schedules[0].parameters = { apiKey: "a secret value" }), "body.schedules[0].parameters.apiKey"],
+      [(d) => (d.targets[0]!.port = "x"), "body.targets.0.port"],
+      [(d) => (d.targets[1]!.name = d.targets[0]!.name.toUpperCase()), "body.targets[1].name"],
+      [(d) => (d.jobs[0]!.definition.steps[1]!.type = "winrm.nope"), "body.jobs[0].definition.steps[1].type"],
+      [(d) => (d.schedules[0]!.job = "No such job"), "body.schedules[0].job"],
+      [(d) => (d.schedules[0]!.cron = "not a cron"), "body.schedules[0].cron"],
+      [(d) => (d.targets[0]!.dependsOn = ["nowhere"]), "body.targets[0].dependsOn"],
+      [(d) => (d.schedules[0]!.parameters = { apiKey: "a secret value" }), "body.schedules[0].parameters.apiKey"],
     ];
     // A fresh name on every resource, so a half-applied document would leave rows behind.
     for (const [mutate, path] of cases) {
-      const doc = structuredClone(document) as any;
+      const doc = structuredClone(document) as unknown as Doc;
       for (const t of doc.targets) t.name = `new-${t.name}`;
       for (const t of doc.targets) t.dependsOn = t.dependsOn.map((n: string) => `new-${n}`);
       mutate(doc);
