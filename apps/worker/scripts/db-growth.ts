@@ -12,6 +12,7 @@ import { PgBoss } from "pg-boss";
 import { pino } from "pino";
 import { prunePass } from "../src/retention.ts";
 
+const say = (line: string) => process.stdout.write(`${line}\n`);
 const RUNS = Number(process.argv[2] ?? 1000);
 const LINES_PER_STEP = Number(process.argv[3] ?? 200);
 // The worker flushes output in batches; 20 lines of ~80 characters per chunk is what a chatty
@@ -86,9 +87,9 @@ try {
   const refilled = await sizes();
 
   const kib = (n: number) => (n / 1024).toFixed(0);
-  console.log(`${RUNS} runs, ${STEPS} steps, ${LINES_PER_STEP} lines of 80 characters per step (${((RUNS * STEPS * LINES_PER_STEP * 80) / 1024 ** 2).toFixed(1)} MiB of output text)`);
-  console.log("| table | growth per run set (KiB) | after retention deleted them | after as many new runs |");
-  console.log("|---|---:|---:|---:|");
+  say(`${RUNS} runs, ${STEPS} steps, ${LINES_PER_STEP} lines of 80 characters per step (${((RUNS * STEPS * LINES_PER_STEP * 80) / 1024 ** 2).toFixed(1)} MiB of output text)`);
+  say("| table | growth per run set (KiB) | after retention deleted them | after as many new runs |");
+  say("|---|---:|---:|---:|");
   let total = 0;
   let totalPruned = 0;
   let totalRefilled = 0;
@@ -97,11 +98,11 @@ try {
     total += grow;
     totalPruned += pruned[t]! - before[t]!;
     totalRefilled += refilled[t]! - before[t]!;
-    console.log(`| ${t} | ${kib(grow)} | ${kib(pruned[t]! - before[t]!)} | ${kib(refilled[t]! - before[t]!)} |`);
+    say(`| ${t} | ${kib(grow)} | ${kib(pruned[t]! - before[t]!)} | ${kib(refilled[t]! - before[t]!)} |`);
   }
-  console.log(`| all | ${kib(total)} | ${kib(totalPruned)} | ${kib(totalRefilled)} |`);
-  console.log(`output text ${kib(Number(stored!.text))} KiB, stored as ${kib(Number(stored!.stored))} KiB (PostgreSQL compresses long values)`);
-  console.log(`retention pass: ${pass.runs} runs, ${pass.steps} steps, ${pass.outputRows} output rows, ${kib(pass.bytes)} KiB of rows`);
+  say(`| all | ${kib(total)} | ${kib(totalPruned)} | ${kib(totalRefilled)} |`);
+  say(`output text ${kib(Number(stored!.text))} KiB, stored as ${kib(Number(stored!.stored))} KiB (PostgreSQL compresses long values)`);
+  say(`retention pass: ${pass.runs} runs, ${pass.steps} steps, ${pass.outputRows} output rows, ${kib(pass.bytes)} KiB of rows`);
   await boss.stop({ graceful: false });
   await prisma.$disconnect();
 } finally {
