@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { Command, CommanderError, Option } from "commander";
 import { createClient, isOpsConductorError, type Job, type OpsConductorClient, type RunStatus, type Target } from "@opsconductor/sdk";
 import { parse as parseYaml } from "yaml";
-import { resolveConnection, saveProfile, configPath, type ConnectionOptions } from "./config.ts";
+import { configPath, readConfig, resolveConnection, saveProfile, type ConnectionOptions } from "./config.ts";
 import { describeError, EXIT, ExitError, TimeoutError, UsageError } from "./errors.ts";
 import { colorEnabled, painter, write, type Io } from "./io.ts";
 import { fields, json, outputFormat, table, type Column, type OutputFormat } from "./output.ts";
@@ -443,13 +443,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .option("--service-account <id>", "admins: create it for this service account")
     .addHelpText("after", examples(["opsconductor tokens create --name 'nightly deploy' --role operator --expires-in 90", "opsconductor tokens create --name ci --output json | jq -r .token"]))
     .action(async (opts: { name: string; role?: "admin" | "operator" | "viewer"; expiresIn?: number; username?: string; serviceAccount?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      const connection = await resolveConnection(g, io.env);
-      const { readConfig } = await import("./config.ts");
-      const saved = (await readConfig(io.env)).profiles[connection.profile];
-      const username = opts.username ?? saved?.username ?? (await ask(io, "Username: "));
-      const password = await askSecret(io, `Password for ${username}: `);
-      const session = createClient({ baseUrl: connection.url, username, password, headers: { "user-agent": `opsconductor-cli/${VERSION}` } });
+      const session = await passwordSession(cmd, opts.username);
       try {
         const created = await session.tokens.create({
           name: opts.name,
@@ -485,15 +479,31 @@ export async function main(argv: string[], io: Io): Promise<number> {
     });
   tokens
     .command("revoke")
-    .description("Revoke an API token (it stops working at once)")
+    .description("Revoke an API token (it stops working at once). Like create, this needs a password sign-in")
     .argument("<token-id>", "the token's id (see tokens list)")
+    .option("--username <name>", "your username (default: the profile's; asked when unknown)")
     .addHelpText("after", examples(["opsconductor tokens revoke <token-id>"]))
-    .action(async (tokenId: string, _opts: unknown, cmd: Command) => {
-      const api = await client(cmd);
-      const revoked = await api.tokens.delete(tokenId);
-      if (format(cmd) === "json") return out(json(revoked));
-      await out(`revoked token "${revoked.name}" (${revoked.id})\n`);
+    .action(async (tokenId: string, opts: { username?: string }, cmd: Command) => {
+      const session = await passwordSession(cmd, opts.username);
+      try {
+        const revoked = await session.tokens.delete(tokenId);
+        if (format(cmd) === "json") return await out(json(revoked));
+        await out(`revoked token "${revoked.name}" (${revoked.id})\n`);
+      } finally {
+        await session.auth.logout().catch(() => {});
+      }
     });
+
+  /** A password client: the server creates and revokes tokens only for a signed-in person, never for a token. */
+  async function passwordSession(cmd: Command, usernameOption: string | undefined): Promise<OpsConductorClient> {
+    const connection = await resolveConnection(globals(cmd), io.env);
+    const saved = (await readConfig(io.env)).profiles[connection.profile];
+    const username = usernameOption ?? saved?.username ?? (await ask(io, "Username: "));
+    if (!username) throw new UsageError("a username is needed (--username)");
+    const password = await askSecret(io, `Password for ${username}: `);
+    if (!password) throw new UsageError("a password is needed");
+    return createClient({ baseUrl: connection.url, username, password, headers: { "user-agent": `opsconductor-cli/${VERSION}` } });
+  }
 
   // export / apply ---------------------------------------------------------------------------------
   program
