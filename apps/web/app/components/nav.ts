@@ -15,6 +15,7 @@ export const NAV_ITEMS: readonly NavItem[] = Object.freeze([
   { to: "/", label: "Dashboard", end: true },
   { to: "/jobs", label: "Jobs", permission: "jobs:read" },
   { to: "/runs", label: "Runs", permission: "runs:read" },
+  { to: "/schedules", label: "Schedules", permission: "schedules:read" },
   { to: "/targets", label: "Targets", permission: "targets:read" },
   { to: "/credentials", label: "Credentials", permission: "credentials:reference" },
   { to: "/files", label: "Files", permission: "files:read" },
