@@ -192,6 +192,9 @@ describe("service accounts", () => {
 
     const login = await app.request("POST", "/api/login", { body: { username: "deployer", password: "anything-at-all-1" } });
     expect(login.status).toBe(401);
+    // Not even with a password an admin set on it through the users API.
+    expect((await app.request("PATCH", `/api/users/${account.id}`, { token: sessions.admin, body: { password: "a-service-password-1" } })).status).toBe(200);
+    expect((await app.request("POST", "/api/login", { body: { username: "deployer", password: "a-service-password-1" } })).status).toBe(401);
 
     expect((await app.request("PATCH", `/api/users/${account.id}`, { token: sessions.admin, body: { role: "viewer" } })).status).toBe(200);
     const capped = await app.request("POST", `/api/jobs/${jobId}/run`, { token: saToken.token, body: {} });

@@ -27,9 +27,10 @@ export async function signInWithPassword(prisma: PrismaClient, username: string,
     throw tooManyAttempts(attempt.waitSec);
   }
   const user = await prisma.user.findUnique({ where: { username } });
-  const valid = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+  // A service account acts only through its API tokens, even when someone set a password on it.
+  const valid = (await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH)) && user?.kind !== "service";
   if (!user || !valid || user.disabled) {
-    const reason = !user ? "unknown user" : !valid ? "wrong password" : "account disabled";
+    const reason = !user ? "unknown user" : user.kind === "service" ? "service account" : !valid ? "wrong password" : "account disabled";
     await recordAudit(prisma, { actor: user ? { id: user.id, name: user.username } : null, action: "auth.login_failed", entityType: "user", entityId: user?.id ?? null, summary: `failed sign-in for "${username}" (${reason})`, details: { username, reason }, ...meta });
     throw new ApiError(401, "invalid_credentials", user?.disabled && valid ? "this account is disabled; ask an administrator" : "wrong username or password");
   }
