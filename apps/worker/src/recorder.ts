@@ -30,6 +30,12 @@ export class RunRecorder {
   private readonly maxOutputBytes: number;
   private storedBytes: number;
   private truncated = false;
+  private tail: { stepIndex: number | null; stream: OutputStreamName; text: string; bytes: number }[] = [];
+  private tailBytes = 0;
+  private droppedBytes = 0;
+  private droppedLines = 0;
+  /** Bytes of stdout + stderr dropped by the cap so far, for tests and metrics. */
+  totalDroppedBytes = 0;
   /** Output chunks written, for tests and metrics. */
   batches = 0;
 
@@ -59,25 +65,87 @@ export class RunRecorder {
 
   /**
    * Queues a chunk of output; it is written within FLUSH_AFTER_MS, or at once when the batch is
-   * large. Past the run's output cap, stdout and stderr are dropped after one marker line; the
-   * steps run on and end as they really end, and system lines are still stored.
+   * large. Past half the run's output cap (the head), stdout and stderr go into a bounded ring that
+   * keeps only the newest part of each step; when the step ends the ring is written after a notice
+   * of how many lines and bytes were dropped, so the stored log is the head and each step's tail,
+   * never more than the cap. The steps run on and end as they really end; system lines are always stored.
    */
   output(stepIndex: number | null, stream: OutputStreamName, text: string): void {
     if (text === "" || this.lostReason) return;
-    if (stream !== "system") {
-      if (this.truncated) return;
-      const bytes = Buffer.byteLength(text, "utf8");
-      if (this.storedBytes + bytes > this.maxOutputBytes) {
-        const head = utf8Prefix(text, this.maxOutputBytes - this.storedBytes);
-        if (head) this.queue(stepIndex, stream, head);
-        this.storedBytes = this.maxOutputBytes;
-        this.truncated = true;
-        this.queue(stepIndex, "system", `\n[output truncated: the run's output reached ${formatBytes(this.maxOutputBytes)} (RUN_OUTPUT_MAX_BYTES); the steps go on, but their further output is not stored]\n`);
-        return;
-      }
-      this.storedBytes += bytes;
+    if (stream === "system") {
+      // A system line (a step's error, the run's end) comes after the output before it, held-back tail included.
+      this.flushTail();
+      return this.queue(stepIndex, stream, text);
     }
-    this.queue(stepIndex, stream, text);
+    const bytes = Buffer.byteLength(text, "utf8");
+    const headBytes = Math.floor(this.maxOutputBytes / 2);
+    if (!this.truncated && this.storedBytes + bytes <= headBytes) {
+      this.storedBytes += bytes;
+      return this.queue(stepIndex, stream, text);
+    }
+    if (!this.truncated) {
+      const head = utf8Prefix(text, headBytes - this.storedBytes);
+      if (head) this.queue(stepIndex, stream, head);
+      this.storedBytes += Buffer.byteLength(head, "utf8");
+      this.truncated = true;
+      this.queue(stepIndex, "system", `\n[output truncated: the run's output passed ${formatBytes(headBytes)}, half of its ${formatBytes(this.maxOutputBytes)} cap (RUN_OUTPUT_MAX_BYTES); from here only the last part of each step is kept, written with a count of what was dropped when the step ends]\n`);
+      text = text.slice(head.length);
+      if (text === "") return;
+    }
+    this.keepTail(stepIndex, stream, text);
+  }
+
+  // The tail ring: the newest output of the current step, at most a fair share of what the cap has left
+  // (split evenly over the steps still to come, so a chatty first step cannot starve the last one).
+  private keepTail(stepIndex: number | null, stream: OutputStreamName, text: string): void {
+    if (this.tail.length > 0 && this.tail[0]!.stepIndex !== stepIndex) this.flushTail();
+    const stepsLeft = stepIndex === null ? 1 : Math.max(1, this.stepIds.length - stepIndex);
+    const capacity = Math.floor((this.maxOutputBytes - this.storedBytes) / stepsLeft);
+    const bytes = Buffer.byteLength(text, "utf8");
+    this.tail.push({ stepIndex, stream, text, bytes });
+    this.tailBytes += bytes;
+    while (this.tailBytes > capacity && this.tail.length > 0) {
+      const first = this.tail[0]!;
+      const excess = this.tailBytes - capacity;
+      if (first.bytes <= excess) {
+        this.tail.shift();
+        this.drop(first.text, first.bytes);
+        this.tailBytes -= first.bytes;
+        continue;
+      }
+      // Cut the oldest entry to fit, and then on to its next line break so the tail starts with a whole line.
+      let rest = utf8Suffix(first.text, first.bytes - excess);
+      const newline = rest.indexOf("\n");
+      if (newline >= 0 && newline < rest.length - 1) rest = rest.slice(newline + 1);
+      const restBytes = Buffer.byteLength(rest, "utf8");
+      this.drop(first.text.slice(0, first.text.length - rest.length), first.bytes - restBytes);
+      this.tailBytes -= first.bytes - restBytes;
+      first.text = rest;
+      first.bytes = restBytes;
+      if (restBytes === 0) this.tail.shift();
+    }
+  }
+
+  private drop(text: string, bytes: number): void {
+    this.droppedBytes += bytes;
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) this.droppedLines++;
+  }
+
+  // Writes the held-back tail of a step: the notice of what was dropped, then the tail itself.
+  private flushTail(): void {
+    if (this.tail.length === 0 && this.droppedBytes === 0) return;
+    const stepIndex = this.tail[0]?.stepIndex ?? null;
+    if (this.droppedBytes > 0) {
+      const lines = `${this.droppedLines.toLocaleString("en-US")} ${this.droppedLines === 1 ? "line" : "lines"}`;
+      this.queue(stepIndex, "system", `\n[output truncated: ${lines} (${this.droppedBytes.toLocaleString("en-US")} bytes) dropped here; the last ${formatBytes(this.tailBytes)} of the step follow]\n`);
+      this.totalDroppedBytes += this.droppedBytes;
+    }
+    for (const entry of this.tail) this.queue(entry.stepIndex, entry.stream, entry.text);
+    this.storedBytes += this.tailBytes;
+    this.tail = [];
+    this.tailBytes = 0;
+    this.droppedBytes = 0;
+    this.droppedLines = 0;
   }
 
   private queue(stepIndex: number | null, stream: OutputStreamName, text: string): void {
@@ -89,6 +157,7 @@ export class RunRecorder {
 
   /** Writes a step's new state after every output queued before it. */
   step(stepIndex: number, data: Prisma.JobRunStepUpdateInput): void {
+    this.flushTail();
     this.flush();
     const id = this.stepIds[stepIndex];
     if (!id) return;
@@ -101,6 +170,7 @@ export class RunRecorder {
 
   /** Writes the run's new state after every output queued before it. */
   run(data: Prisma.JobRunUpdateManyMutationInput): void {
+    this.flushTail();
     this.flush();
     this.enqueue("run", async () => {
       const held = await updateLeasedRun(this.prisma, this.lease, data);
@@ -121,6 +191,7 @@ export class RunRecorder {
 
   /** Waits until everything queued so far is written. */
   async drain(): Promise<void> {
+    this.flushTail();
     this.flush();
     await this.chain;
   }
@@ -168,6 +239,15 @@ function utf8Prefix(text: string, bytes: number): string {
   let prefix = Buffer.from(text, "utf8").subarray(0, bytes).toString("utf8");
   if (prefix.endsWith("\uFFFD") && !text.startsWith(prefix)) prefix = prefix.slice(0, -1);
   return prefix;
+}
+
+// The longest suffix of `text` that fits in `bytes` UTF-8 bytes, never splitting a character.
+function utf8Suffix(text: string, bytes: number): string {
+  if (bytes <= 0) return "";
+  const all = Buffer.from(text, "utf8");
+  let start = Math.max(0, all.length - bytes);
+  while (start < all.length && (all[start]! & 0xc0) === 0x80) start++;
+  return all.subarray(start).toString("utf8");
 }
 
 function formatBytes(bytes: number): string {

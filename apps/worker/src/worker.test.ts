@@ -31,7 +31,7 @@ const sleeper = (seconds: number) => ({
 });
 
 describe("executing queued runs", () => {
-  test("a run's stored output stops at the cap with one marker line; its steps still run and end as they really end", async () => {
+  test("past the cap a run keeps the head and each step's tail with a notice of what was dropped; its steps still run and end as they really end", async () => {
     const { worker: w } = await worker({ id: "worker-capped", maxRunOutputBytes: 64 * 1024 });
     const { jobId, versionId } = await fixture.job({
       name: "Chatty",
@@ -43,17 +43,41 @@ describe("executing queued runs", () => {
     });
     const { run } = await enqueueRun(prisma, w.boss, { jobId, jobVersionId: versionId, parameters: {} });
     const done = await waitForRun(run.id, (r) => TERMINAL.includes(r.status));
-    // The second step fails for real (its exit code 1), although none of its output was stored.
+    // The second step fails for real (its exit code 1), however much the first one wrote.
     expect(done.status).toBe("failed");
     const steps = await prisma.jobRunStep.findMany({ where: { runId: run.id }, orderBy: { index: "asc" } });
     expect(steps.map((s) => [s.status, s.exitCode])).toEqual([["succeeded", 0], ["failed", 1]]);
     const chunks = await prisma.runOutputChunk.findMany({ where: { runId: run.id }, orderBy: { sequence: "asc" } });
-    const stored = chunks.filter((c) => c.stream !== "system").reduce((n, c) => n + Buffer.byteLength(c.text), 0);
-    expect(stored).toBe(64 * 1024);
-    const system = chunks.filter((c) => c.stream === "system").map((c) => c.text);
-    expect(system.filter((t) => t.includes("[output truncated"))).toEqual(["\n[output truncated: the run's output reached 64 KiB (RUN_OUTPUT_MAX_BYTES); the steps go on, but their further output is not stored]\n"]);
-    expect(chunks.some((c) => c.text.includes("after the cap"))).toBe(false);
-    expect(system.at(-1)).toMatch(/^Run failed/);
+    expect(chunks.map((c) => c.sequence)).toEqual(chunks.map((_, i) => chunks[0]!.sequence + i));
+    const bytes = (list: typeof chunks) => list.reduce((n, c) => n + Buffer.byteLength(c.text), 0);
+    expect(bytes(chunks.filter((c) => c.stream !== "system"))).toBeLessThanOrEqual(64 * 1024);
+
+    // Step 1 wrote 5,000 lines of 100 bytes: its first 32 KiB, a notice, then its last whole lines.
+    const first = chunks.filter((c) => c.stepId === steps[0]!.id);
+    const notices = first.filter((c) => c.stream === "system" && c.text.includes("[output truncated"));
+    expect(notices.map((c) => c.text.trim().slice(0, 60))).toEqual(["[output truncated: the run's output passed 32 KiB, half of i", expect.stringMatching(/^\[output truncated: [\d,]+ lines \([\d,]+ bytes\) dropped here/)]);
+    const cut = first.indexOf(notices[0]!);
+    const resumed = first.indexOf(notices[1]!);
+    const head = first.slice(0, cut).filter((c) => c.stream === "stdout").map((c) => c.text).join("");
+    const tail = first.slice(resumed + 1).filter((c) => c.stream === "stdout").map((c) => c.text).join("");
+    expect(first.slice(cut + 1, resumed)).toEqual([]);
+    expect(Buffer.byteLength(head)).toBe(32 * 1024);
+    expect(head.startsWith("line 000001 ")).toBe(true);
+    expect(tail).toMatch(/^line \d{6} -+\r\n/);
+    expect(tail.endsWith(`line 005000 ${"-".repeat(86)}\r\n`)).toBe(true);
+    const tailLines = tail.split("\n").length - 1;
+    expect(tailLines).toBeGreaterThan(100);
+    // The notice's counts are exact: head + dropped + tail is everything the step wrote.
+    const [, lines, dropped] = /([\d,]+) lines \(([\d,]+) bytes\)/.exec(notices[1]!.text)!.map((v) => Number(v.replaceAll(",", "")));
+    expect(32 * 1024 + dropped! + Buffer.byteLength(tail)).toBe(5000 * 100);
+    expect(lines).toBe(5000 - Math.floor((32 * 1024) / 100) - tailLines);
+    expect(notices[1]!.text).toContain(`the last ${Buffer.byteLength(tail)} bytes of the step follow`);
+
+    // Step 2's few bytes fit in what the cap has left: stored, with no notice.
+    const second = chunks.filter((c) => c.stepId === steps[1]!.id);
+    expect(second.filter((c) => c.stream === "stdout").map((c) => c.text).join("")).toContain("after the cap");
+    expect(second.some((c) => c.text.includes("[output truncated"))).toBe(false);
+    expect(chunks.at(-1)!.text).toMatch(/^Run failed/);
     // Later tests expect their own worker to claim their runs.
     await w.stop();
     expect(parseWorkerEnv({ DATABASE_URL: url, OPSCONDUCTOR_MASTER_KEY: `k:${randomBytes(32).toString("base64")}` }).RUN_OUTPUT_MAX_BYTES).toBe(100 * 1024 * 1024);
