@@ -143,20 +143,70 @@ describe("a pipeline with an API token", () => {
     expect(reference).toContain("line 020000");
   });
 
+  test("reruns a run, and cancels a running one", async () => {
+    const again = await client.runs.rerun(runId);
+    expect(again.runId).not.toBe(runId);
+    expect(await client.runs.wait(again.runId, { timeoutMs: 60_000 })).toMatchObject({ status: "succeeded", parameters: { svc: "Spooler" } });
+
+    const slow = await client.jobs.create({ name: "Sleep a while", steps: [{ id: "sleep", type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command: "Start-Sleep -Seconds 120" }] });
+    const { runId: sleeping } = await client.jobs.run(slow.id);
+    for await (const event of client.runs.events(sleeping)) if (event.type === "step" && event.step.status === "running") break;
+    const canceled = await client.runs.cancel(sleeping);
+    expect(canceled.run.id).toBe(sleeping);
+    expect(await client.runs.wait(sleeping, { timeoutMs: 90_000 })).toMatchObject({ status: "canceled" });
+  });
+
+  test("runs.wait gives up at its timeout with a typed error, and stops at an aborted signal", async () => {
+    const slow = await client.jobs.create({ name: "Sleep longer", steps: [{ id: "sleep", type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command: "Start-Sleep -Seconds 120" }] });
+    const { runId: sleeping } = await client.jobs.run(slow.id);
+    await expect(client.runs.wait(sleeping, { timeoutMs: 300 })).rejects.toMatchObject({ name: "OpsConductorError", code: "timeout" });
+    const controller = new AbortController();
+    const waiting = client.runs.wait(sleeping, { signal: controller.signal });
+    controller.abort(new Error("pipeline canceled"));
+    await expect(waiting).rejects.toThrow("pipeline canceled");
+    await client.runs.cancel(sleeping);
+  });
+
+  test("uploads a file from a stream", async () => {
+    const parts = ["Set-Service Spooler ", "-StartupType Automatic\r\n"];
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = parts.shift();
+        if (next === undefined) controller.close();
+        else controller.enqueue(new TextEncoder().encode(next));
+      },
+    });
+    const file = await client.files.upload("spooler setup.ps1", stream);
+    expect(file).toMatchObject({ name: "spooler setup.ps1", size: "Set-Service Spooler -StartupType Automatic\r\n".length });
+    const page = await client.files.list();
+    expect(page.items.map((f) => f.name)).toContain("spooler setup.ps1");
+  });
+
+  test("exports the configuration and a dry run of applying it changes nothing", async () => {
+    const document = (await client.config.export()) as { targets: { name: string }[]; jobs: { definition: { name: string } }[] };
+    expect(document.targets.map((t) => t.name)).toContain("sample-windows-server");
+    expect(document.jobs.map((j) => j.definition.name)).toContain("Restart spooler");
+    const yaml = await client.config.export({ format: "yaml" });
+    expect(yaml).toMatch(/^apiVersion: /m);
+    const diff = await admin.config.apply(document as never, { dryRun: "true" });
+    expect(diff).toMatchObject({ dryRun: true, summary: { create: 0, change: 0, delete: 0 } });
+  });
+
   test("iterates 250 runs across pages", async () => {
     const job = await app.prisma.job.findUniqueOrThrow({ where: { id: jobId } });
+    const before = await app.prisma.jobRun.count({ where: { jobId } });
     for (let i = 0; i < 250; i++) await createTestRun(app.prisma, job, { status: "succeeded", requestedById: app.users.operator.id });
     const first = await client.runs.list({ job: jobId, limit: 100 });
     expect(first.items).toHaveLength(100);
     expect(first.nextCursor).toEqual(expect.any(String));
     const ids: string[] = [];
     for await (const run of client.runs.list({ job: jobId, limit: 100 })) ids.push(run.id);
-    // 250 planted runs plus the one the earlier test ran.
-    expect(ids).toHaveLength(251);
-    expect(new Set(ids).size).toBe(251);
+    // 250 planted runs plus those the earlier tests ran.
+    expect(ids).toHaveLength(before + 250);
+    expect(new Set(ids).size).toBe(before + 250);
     const pages = [];
     for await (const page of client.runs.list({ job: jobId, limit: 100 }).pages()) pages.push(page.items.length);
-    expect(pages).toEqual([100, 100, 51]);
+    expect(pages).toEqual([100, 100, before + 50]);
   });
 });
 
@@ -182,7 +232,7 @@ describe("errors", () => {
     await expect(client.runs.get("00000000-0000-4000-8000-000000000000")).rejects.toMatchObject({ name: "OpsConductorError", status: 404 });
   });
 
-  test("a viewer's token cannot run a job (403)", async () => {
+  test("a viewer cannot run a job (403)", async () => {
     const viewer = createClient({ baseUrl: app.url, username: "viewer", password: PASSWORDS.viewer });
     const jobs = await viewer.jobs.list();
     const error = await viewer.jobs.run(jobs.items[0]!.id).catch((e: unknown) => e);

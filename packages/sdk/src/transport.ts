@@ -120,9 +120,10 @@ function callSignal(signal: AbortSignal | undefined, timeoutMs: number) {
   return {
     signal: controller.signal,
     deadline,
-    done() {
+    /** Stops the timer; `keepAbort` keeps the caller's signal able to end a body still being read. */
+    done(keepAbort = false) {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      if (!keepAbort) signal?.removeEventListener("abort", onAbort);
     },
   };
 }
@@ -170,16 +171,20 @@ export class Transport {
   /** Sends a request and answers the 2xx response (its body unread); throws OpsConductorError otherwise. */
   async send(spec: RequestSpec): Promise<Response> {
     const call = callSignal(spec.signal, spec.timeoutMs ?? this.timeoutMs);
+    let streaming = false;
     try {
       const res = await this.attempts(spec, call.signal, call.deadline);
-      if (spec.stream) return res;
+      if (spec.stream) {
+        streaming = true;
+        return res;
+      }
       // Read the body under the timeout too: a JSON answer is only done when it is all in.
       const bytes = await res.arrayBuffer().catch((error: unknown) => {
         throw this.failure(error, call.signal);
       });
       return new Response(res.status === 204 || res.status === 304 ? null : bytes, { status: res.status, statusText: res.statusText, headers: res.headers });
     } finally {
-      call.done();
+      call.done(streaming);
     }
   }
 

@@ -231,6 +231,38 @@ describe("paged lists", () => {
   });
 });
 
+describe("run events", () => {
+  test("an aborted signal ends a live event stream and closes its connection", async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`event: run\ndata: ${JSON.stringify({ id: "r1", status: "running" })}\n\n`);
+    };
+    const client = createClient({ baseUrl, token: "oc_test" });
+    const controller = new AbortController();
+    const seenEvents: string[] = [];
+    const reading = (async () => {
+      for await (const event of client.runs.events("r1", { signal: controller.signal })) {
+        seenEvents.push(event.type);
+        controller.abort(new Error("stop following"));
+      }
+    })();
+    await expect(reading).rejects.toThrow("stop following");
+    expect(seenEvents).toEqual(["run"]);
+    await expect.poll(() => closed).toEqual(["/api/runs/r1/events"]);
+  });
+
+  test("runs.wait's timeout ends the wait with a typed error while the stream is open", async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`event: run\ndata: ${JSON.stringify({ id: "r1", status: "running" })}\n\n`);
+    };
+    const client = createClient({ baseUrl, token: "oc_test" });
+    await expect(client.runs.wait("r1", { timeoutMs: 200 })).rejects.toMatchObject({ name: "OpsConductorError", code: "timeout" });
+    expect(seen[0]!.url).toBe("/api/runs/r1/events");
+    await expect.poll(() => closed).toEqual(["/api/runs/r1/events"]);
+  });
+});
+
 describe("the event-stream reader", () => {
   test("reads events split anywhere, with CRLF, CR, multi-line data, comments and retry", async () => {
     const wire = ": hello\r\nretry: 1500\r\n\r\nid: 7\revent: output\rdata: {\"a\":\rdata: 1}\r\rdata: plain\n\nevent: end\ndata: {}\n\n";
