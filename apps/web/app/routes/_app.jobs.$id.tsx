@@ -2,6 +2,7 @@ import type { SubmissionResult } from "@conform-to/react";
 import { jobDefinitionSchema } from "@opsconductor/core/schema";
 import type { MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { JobRunCharts } from "../components/jobs/job-run-charts.tsx";
 import { previewSteps, RunDialog } from "../components/jobs/run-dialog.tsx";
 import { buttonClass, SubmitButton } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/confirm-dialog.tsx";
@@ -22,6 +23,7 @@ import { ApiError } from "../services/errors.server.ts";
 import { deleteJob, restoreVersion, setJobActive } from "../services/jobs/commands.server.ts";
 import { diffVersions, type DiffLine } from "../services/jobs/diff.server.ts";
 import { getJob, listVersionsWithAuthors } from "../services/jobs/queries.server.ts";
+import { jobRunStats } from "../services/jobs/run-stats.server.ts";
 import { queue } from "../services/queue.server.ts";
 import { requestRun } from "../services/runs/request-run.server.ts";
 
@@ -36,7 +38,10 @@ export const loader = pageLoader({ permission: "jobs:read" }, async ({ db, user,
   const compare = query.from !== undefined || query.to !== undefined || current >= 2 ? { from: query.from ?? Math.max(1, current - 1), to: query.to ?? current } : null;
   const diff = compare ? await diffVersions(db, id, compare.from, compare.to) : null;
   const parsed = jobDefinitionSchema.safeParse(job.definition);
+  const chartRange = query.chart ?? "month";
+  const stats = await jobRunStats(db, id, chartRange);
   return {
+    charts: { range: chartRange, buckets: stats, query: new URL(request.url).search },
     job: { id: job.id, name: job.name, description: job.description, active: job.active, version: current, definition: job.definition },
     versions,
     compare,
@@ -135,7 +140,7 @@ function DiffView({ lines, from, to, added, removed }: { lines: DiffLine[]; from
 }
 
 export default function JobPage() {
-  const { job, versions, compare, diff, runnable, can } = useLoaderData<typeof loader>();
+  const { job, versions, compare, diff, runnable, can, charts } = useLoaderData<typeof loader>();
   const answer = useActionData<typeof action>();
   const runResult = answer?.intent === "run" ? (answer.result as SubmissionResult<string[]>) : undefined;
   const definition = (job.definition ?? {}) as { parameters?: Record<string, { type: string; required?: boolean; default?: unknown; description?: string }>; steps?: { type: string; name?: string; target?: string; shell?: string; command?: string; destination?: string }[] };
@@ -247,6 +252,8 @@ export default function JobPage() {
           </div>
         </details>
       </section>
+
+      <JobRunCharts {...charts} />
 
       <section aria-labelledby="versions-title" className={CARD}>
         <h2 id="versions-title" className="mb-3 text-lg font-semibold">

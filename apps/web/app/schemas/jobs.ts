@@ -60,6 +60,8 @@ export const jobEditorForm = z.object({
 export const jobPageQuery = pageQuery.extend({
   from: wholeNumber(1, INT4_MAX, "a version number").optional(),
   to: wholeNumber(1, INT4_MAX, "a version number").optional(),
+  /** The charts' window: 30 days by day (default) or 48 hours by hour. */
+  chart: z.enum(["month", "twoDays"]).optional(),
 });
 
 /** The forms of a job's page, by intent: restore an old version, run, activate or deactivate, delete. */
