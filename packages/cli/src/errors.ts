@@ -34,7 +34,7 @@ export function describeError(error: unknown): { line: string; exitCode: number 
     const message = fields && !error.message.includes(fields) ? `${error.message} (${fields})` : error.message;
     if (error.code === "timeout") return { line: message, exitCode: EXIT.timeout };
     if (error.status === 0) return { line: message, exitCode: EXIT.failed };
-    const hint = error.status === 401 ? ": check the token (opsconductor login, --token or OPSCONDUCTOR_TOKEN)" : "";
+    const hint = error.status === 401 && error.code !== "invalid_credentials" ? ": check the token (opsconductor login, --token or OPSCONDUCTOR_TOKEN)" : "";
     // A 400 is input the server refused: the caller's to fix, like a usage error.
     return { line: `${message}${hint} [${error.status} ${error.code}]`, exitCode: error.status === 400 ? EXIT.usage : EXIT.failed };
   }

@@ -43,7 +43,10 @@ async function readLine(io: Io): Promise<string> {
 export async function ask(io: Io, question: string): Promise<string> {
   io.stderr.write(question);
   io.stdin.resume();
-  return (await readLine(io)).trim();
+  const answer = (await readLine(io)).trim();
+  // A piped answer is not echoed: end the prompt's line so what follows starts on its own.
+  if (!io.stdin.isTTY) io.stderr.write("\n");
+  return answer;
 }
 
 /** Asks for a secret: on a terminal nothing is echoed; from a pipe the next line is read. */
@@ -51,7 +54,9 @@ export async function askSecret(io: Io, question: string): Promise<string> {
   io.stderr.write(question);
   if (!io.stdin.isTTY || !io.stdin.setRawMode) {
     io.stdin.resume();
-    return readLine(io);
+    const answer = await readLine(io);
+    io.stderr.write("\n");
+    return answer;
   }
   const stdin = io.stdin;
   stdin.setRawMode!(true);
