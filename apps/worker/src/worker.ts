@@ -97,7 +97,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const keyring = createKeyring(options.masterKeys);
   // Files come from the library in PostgreSQL, never from this machine's disk.
   const executors = options.executors ?? createWinRMExecutors({ createClient: (connection) => new WinRMClient(connection), openFile: (ref, { sha256 }) => openLibraryFile(prisma, ref, { sha256 }) });
-  const boss = new PgBoss({ connectionString: options.databaseUrl, max: 4 });
+  // useListenNotify: claim a run the moment it is sent (the run queue NOTIFYs), the poll stays as a backstop.
+  const boss = new PgBoss({ connectionString: options.databaseUrl, max: 4, useListenNotify: true });
   // pg-boss reports background failures (a lost connection, a failed maintenance query) as events.
   boss.on("error", (error) => log.error({ err: error }, "pg-boss error"));
   boss.on("warning", (warning) => log.warn({ warning }, "pg-boss warning"));
@@ -197,7 +198,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       metrics.activeRuns.set(active.size);
     }
   };
-  await boss.work<RunJobData>(RUN_QUEUE, { localConcurrency: options.concurrency, pollingIntervalSeconds: 1 }, async ([job]) => {
+  await boss.work<RunJobData>(RUN_QUEUE, { localConcurrency: options.concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async ([job]) => {
     if (job) await execute(job.data);
   });
   const scheduler =

@@ -26,6 +26,15 @@ test("a run and its queue job are created together, and the job id is the run id
   expect(queued?.data).toEqual({ runId: run.id });
 });
 
+test("the run queue wakes listening workers on send, also when it was created before that", async () => {
+  await ensureRunQueues(boss);
+  expect((await boss.getQueue(RUN_QUEUE))?.notify).toBe(true);
+  await boss.updateQueue(RUN_QUEUE, { notify: false });
+  expect((await boss.getQueue(RUN_QUEUE))?.notify).toBe(false);
+  await ensureRunQueues(boss);
+  expect((await boss.getQueue(RUN_QUEUE))?.notify).toBe(true);
+});
+
 test("the same idempotency key returns the same run and sends nothing more", async () => {
   const job = await createJob(prisma, { name: "idempotent enqueue", definition });
   const input = { jobId: job.id, jobVersionId: job.currentVersionId!, parameters: {}, idempotencyKey: "deploy-7" };
