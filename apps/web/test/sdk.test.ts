@@ -21,7 +21,7 @@ const client = createClient({ baseUrl: app.url, token: minted.token });
 const admin = createClient({ baseUrl: app.url, username: "admin", password: PASSWORDS.admin });
 const credential = await admin.credentials.create({ name: "svc-ops", type: "winrm", username: "svc_ops", usagePolicy: ["127.0.0.1"], secret: { password: "Winter2026!secret" } });
 
-const definition = {
+const definition: Parameters<typeof client.jobs.create>[0] = {
   name: "Restart spooler",
   parameters: { svc: "Spooler" },
   steps: [{ id: "restart", type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command: "Restart-Service {{ svc }}; (Get-Service {{ svc }}).Status" }],

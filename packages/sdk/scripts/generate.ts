@@ -76,8 +76,21 @@ export function toType(schema: Schema | boolean | undefined, indent = ""): strin
   }
 }
 
+/** `type` in parentheses when a union or intersection at its top level would bind looser than `[]` or `|`. */
 function wrap(type: string): string {
-  return /^[A-Za-z0-9_$."[\]]+$/.test(type) || type.startsWith("{") || type.startsWith("[") ? type : `(${type})`;
+  let depth = 0;
+  let quoted = false;
+  for (let i = 0; i < type.length; i++) {
+    const ch = type[i]!;
+    if (quoted) {
+      if (ch === "\\") i++;
+      else if (ch === '"') quoted = false;
+    } else if (ch === '"') quoted = true;
+    else if ("{[(".includes(ch)) depth++;
+    else if ("}])".includes(ch)) depth--;
+    else if (depth === 0 && (ch === "|" || ch === "&")) return `(${type})`;
+  }
+  return type;
 }
 
 function objectType(schema: Schema, indent: string): string {

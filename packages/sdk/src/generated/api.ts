@@ -221,7 +221,7 @@ export interface Operations {
           values?: string[];
         };
       };
-      steps: {
+      steps: ({
         id?: string;
         name?: string;
         target: string;
@@ -244,7 +244,7 @@ export interface Operations {
         destination: string;
         overwrite?: boolean;
         type: "winrm.copy";
-      }[];
+      })[];
       retries?: {
         limit: number;
         delaySec?: number;
@@ -280,7 +280,7 @@ export interface Operations {
           values?: string[];
         };
       };
-      steps: {
+      steps: ({
         id?: string;
         name?: string;
         target: string;
@@ -303,7 +303,7 @@ export interface Operations {
         destination: string;
         overwrite?: boolean;
         type: "winrm.copy";
-      }[];
+      })[];
       retries?: {
         limit: number;
         delaySec?: number;
