@@ -61,5 +61,5 @@ export {
 export type { Placeholder } from "./interpolate.ts";
 export { createSecretMasker, MASK } from "./masker.ts";
 export type { SecretMasker, SecretMaskStream } from "./masker.ts";
-export { cronInstants, cronPreview, isValidCron, isValidTimeZone, nextInstant, nextInstants, validateCron } from "./cron.ts";
+export { cronInstants, cronPreview, isValidCron, isValidTimeZone, nextInstant, nextInstants, validateCron, zoneOffsetMs } from "./cron.ts";
 export type { CronDstMark, CronPreviewInstant, CronProblem } from "./cron.ts";

@@ -1,6 +1,6 @@
 // The next instants of a schedule, computed in the browser by core's cron code (the loop the
 // scheduler runs), in the schedule's zone and the browser's, with DST changes marked and explained.
-import { cronPreview, validateCron, type CronPreviewInstant } from "@opsconductor/core/schema";
+import { cronPreview, isValidTimeZone, validateCron, zoneOffsetMs, type CronPreviewInstant } from "@opsconductor/core/schema";
 import { useEffect, useId, useMemo, useState } from "react";
 import { CONTROL, MUTED } from "../ui/styles.ts";
 
@@ -28,10 +28,11 @@ export function CronPreview({ cron, timezone, now, count = 10 }: { cron: string;
   useEffect(() => setBrowserZone(Intl.DateTimeFormat().resolvedOptions().timeZone), []);
   const start = useMemo(() => {
     const today = now.slice(0, 10);
-    // Today: from now; another day: from that day's start in the schedule's zone (roughly, UTC midnight minus a day keeps it inclusive).
-    if (from === today || !/^\d{4}-\d{2}-\d{2}$/.test(from)) return new Date(now);
-    return new Date(Date.parse(`${from}T00:00:00Z`) - 14 * 3600 * 1000);
-  }, [from, now]);
+    // Today: from now; another day: from the start of that day in the schedule's zone.
+    if (from === today || !/^\d{4}-\d{2}-\d{2}$/.test(from) || !isValidTimeZone(timezone.trim())) return new Date(now);
+    const midnight = Date.parse(`${from}T00:00:00Z`);
+    return new Date(midnight - zoneOffsetMs(timezone.trim(), midnight) - 1);
+  }, [from, now, timezone]);
   const rows = useMemo(() => compute(cron.trim(), timezone.trim(), start, count), [cron, timezone, start, count]);
   const marked = rows?.filter((r) => r.dst) ?? [];
   return (
