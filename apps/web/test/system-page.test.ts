@@ -51,6 +51,13 @@ describe("the system page", () => {
     await page.getByRole("navigation", { name: "Chart range" }).getByRole("link", { name: "Last week" }).click();
     await expect.poll(() => text(page, "history-started")).toBe("48");
     expect(await text(page, "history-outcomes")).toBe("36 / 12");
+    // The charts draw the same history: a canvas each, and the data table beside it holds one row per hour of the week.
+    const runsChart = page.getByTestId("chart-runs");
+    await runsChart.locator("canvas").first().waitFor();
+    await expect.poll(() => runsChart.locator("tbody tr").count()).toBe(168);
+    const startedCells = await runsChart.locator("tbody tr td:nth-of-type(1)").allTextContents();
+    expect(startedCells.map(Number).reduce((a, b) => a + b, 0)).toBe(48);
+    await page.getByTestId("chart-queue").locator("canvas").first().waitFor();
     await page.getByRole("link", { name: "Last day" }).click();
     await expect.poll(() => text(page, "history-started")).toBe("8");
     expect(page.url()).toBe(`${app.url}/system?range=day`);
@@ -59,6 +66,10 @@ describe("the system page", () => {
     await page.getByRole("heading", { level: 1, name: "Dashboard" }).waitFor();
     expect(await text(page, "volume-started")).toBe("8");
     expect(await text(page, "success-rate")).toBe("75%");
+    const success = page.getByTestId("chart-success");
+    await success.locator("canvas").first().waitFor();
+    expect(await success.locator("tbody td").allTextContents()).toContain("75%");
+    await page.getByTestId("chart-volume").locator("canvas").first().waitFor();
     expect(problems).toEqual([]);
     await context.close();
   });

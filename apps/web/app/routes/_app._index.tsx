@@ -50,7 +50,7 @@ export default function Dashboard() {
           {workers.online === 0 && <p className={`mt-2 text-sm ${MUTED}`}>Queued runs wait until a worker runs: `pnpm --filter @opsconductor/worker start`.</p>}
         </Panel>
       )}
-      <div className="grid gap-6 lg:grid-cols-2">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
         {inProgress && (
           <Panel id="in-progress" title="Runs in progress">
             <InProgressList runs={inProgress} />

@@ -1,5 +1,8 @@
 import { Link } from "@remix-run/react";
+import { useMemo, type ReactNode } from "react";
 import { CARD, MUTED } from "../ui/styles.ts";
+import { TimeChart, type TimeSeries } from "../ui/time-chart.tsx";
+import { formatWhen } from "../ui/when.tsx";
 
 /** One point of the metrics history (dates may arrive as strings from the loader). */
 export interface MetricPointView {
@@ -56,6 +59,29 @@ export function RangeLinks({ range }: { range: ChartRange }) {
   );
 }
 
+/** Times in UTC, as every page writes them, so the server and the browser render the same text. */
+export const chartTime = (at: Date) => formatWhen(at);
+/**
+ * Holds one chart: the chart's visually hidden data table is a table, which ignores the 1 px width
+ * sr-only gives it, so it is clipped here instead of widening a phone's page.
+ */
+export function ChartFrame({ children }: { children: ReactNode }) {
+  return <div className="relative min-w-0 overflow-hidden p-0.5">{children}</div>;
+}
+
+const secondsOf = (ms: number | null) => (ms === null ? null : ms / 1000);
+const inSeconds = (value: number) => `${value.toFixed(value < 10 ? 1 : 0)} s`;
+
+/**
+ * The points' times and a set of series built by `build`, kept while the history is the same: the
+ * page reloads its data every few seconds and the chart redraws only when something changed.
+ */
+export function useSeries(points: readonly MetricPointView[], build: (points: readonly MetricPointView[]) => TimeSeries[]) {
+  const key = JSON.stringify(points);
+  // Keyed on the content, not on the identity of a fresh loader answer.
+  return useMemo(() => ({ times: points.map((p) => p.at), series: build(points) }), [key]);
+}
+
 const seconds = (ms: number | null) => (ms === null ? "none" : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 0)} s`);
 
 /** The system page's charts of the metrics history (runs, queue depth, scheduler lag, p95 step duration). */
@@ -70,6 +96,9 @@ export function MetricCharts({ history, range }: { history: { bucketSec: number;
         <RangeLinks range={range} />
       </div>
       <p className={`mt-1 text-sm ${MUTED}`}>Written by the workers once a minute into PostgreSQL; one point per {history.bucketSec / 60} minute{history.bucketSec === 60 ? "" : "s"}.</p>
+      <div className="mt-4 grid grid-cols-1 gap-6 lg:grid-cols-3">
+        <HistoryChart points={history.points} />
+      </div>
       <dl className="mt-4 grid grid-cols-2 gap-4 sm:grid-cols-4" data-testid="history-summary">
         <div>
           <dt className={`text-sm ${MUTED}`}>Runs started</dt>
@@ -95,5 +124,31 @@ export function MetricCharts({ history, range }: { history: { bucketSec: number;
         </div>
       </dl>
     </section>
+  );
+}
+
+function HistoryChart({ points }: { points: readonly MetricPointView[] }) {
+  const runs = useSeries(points, (p) => [
+    { label: "Started", values: p.map((x) => x.runsStarted), color: "sky" },
+    { label: "Succeeded", values: p.map((x) => x.runsSucceeded), color: "emerald" },
+    { label: "Failed", values: p.map((x) => x.runsFailed), color: "rose" },
+  ]);
+  const queue = useSeries(points, (p) => [
+    { label: "Queue depth", values: p.map((x) => x.queueDepth), color: "violet" },
+    { label: "Scheduler lag", values: p.map((x) => secondsOf(x.schedulerLagMs)), color: "amber", scale: "s", format: inSeconds },
+  ]);
+  const steps = useSeries(points, (p) => [{ label: "p95 step duration", values: p.map((x) => secondsOf(x.stepP95Ms)), color: "slate", format: inSeconds }]);
+  return (
+    <>
+      <ChartFrame>
+        <TimeChart title="Runs" summary="Runs started, succeeded and failed per point." times={runs.times} series={runs.series} formatTime={chartTime} testId="chart-runs" />
+      </ChartFrame>
+      <ChartFrame>
+        <TimeChart title="Queue and scheduler" summary="The largest queue depth and scheduler lag sampled per point." times={queue.times} series={queue.series} formatTime={chartTime} testId="chart-queue" />
+      </ChartFrame>
+      <ChartFrame>
+        <TimeChart title="Step duration" summary="The 95th percentile duration of the steps that finished." times={steps.times} series={steps.series} formatTime={chartTime} testId="chart-steps" />
+      </ChartFrame>
+    </>
   );
 }
