@@ -2,12 +2,13 @@
 // ones, so a run's cost is the pipeline's (queue, claim, steps, recorder, finish), not remote work.
 // Bench only: the product never registers it. Env as for apps/worker (DATABASE_URL, WORKER_CONCURRENCY ...).
 import { createRequire } from "node:module";
+import type * as Pino from "pino";
 import type { StepExecutor } from "@opsconductor/core";
 import { parseWorkerEnv } from "../apps/worker/src/env.ts";
 import { startWorker } from "../apps/worker/src/worker.ts";
 
 // pino is the worker's dependency, not the workspace root's.
-const { pino } = createRequire(new URL("../apps/worker/package.json", import.meta.url))("pino") as typeof import("pino");
+const { pino } = createRequire(new URL("../apps/worker/package.json", import.meta.url))("pino") as typeof Pino;
 const config = parseWorkerEnv(process.env);
 const noop: StepExecutor = async () => ({ exitCode: 0 });
 const worker = await startWorker({
