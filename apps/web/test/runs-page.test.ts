@@ -197,12 +197,16 @@ describe("the output cap", () => {
     const step = await createTestStep(app.prisma, run.id, { index: 0, status: "succeeded", exitCode: 0 });
     await appendRunOutput(app.prisma, run.id, [
       { stepId: step.id, stream: "stdout", sequence: 1, text: "x".repeat(500) },
-      { stepId: step.id, stream: "system", sequence: 2, text: "\n[output truncated: the run's output reached 1 KiB (RUN_OUTPUT_MAX_BYTES); the steps go on, but their further output is not stored]\n" },
-      { stream: "system", sequence: 3, text: "Run succeeded.\n" },
+      { stepId: step.id, stream: "system", sequence: 2, text: "\n[output truncated: the run's output passed 512 bytes, half of its 1 KiB cap (RUN_OUTPUT_MAX_BYTES); from here only the last part of each step is kept, written with a count of what was dropped when the step ends]\n" },
+      { stepId: step.id, stream: "system", sequence: 3, text: "\n[output truncated: 1,234 lines (98,765 bytes) dropped here; the last 400 bytes of the step follow]\n" },
+      { stepId: step.id, stream: "stdout", sequence: 4, text: "the tail\n" },
+      { stream: "system", sequence: 5, text: "Run succeeded.\n" },
     ]);
     const { context, page, problems } = await signedIn("viewer", `/runs/${run.id}`);
     await page.getByRole("note").getByText("reached the server's output cap").waitFor();
     await expect.poll(() => lineText(page, 3).catch(() => "")).toContain("[output truncated:");
+    await expect.poll(() => lineText(page, 5).catch(() => "")).toContain("1,234 lines (98,765 bytes) dropped here");
+    await expect.poll(() => lineText(page, 6).catch(() => "")).toContain("the tail");
     expect(await page.getByTestId("run-status").innerText()).toBe("succeeded");
     expect(problems).toEqual([]);
     await context.close();

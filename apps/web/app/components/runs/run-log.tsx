@@ -411,7 +411,7 @@ export function RunLog({ store, steps, live, now }: RunLogProps) {
 
       {store.truncated && (
         <p role="note" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-700 dark:bg-amber-950/60 dark:text-amber-100">
-          This run&apos;s output reached the server&apos;s output cap (RUN_OUTPUT_MAX_BYTES): what the steps printed after that was not stored, and this log ends there. The steps ran on, and their outcome is what they really did.
+          This run&apos;s output reached the server&apos;s output cap (RUN_OUTPUT_MAX_BYTES): its beginning and the last part of each step were kept, and an “output truncated” line in the log says how many lines were dropped where. The steps ran on, and their outcome is what they really did.
         </p>
       )}
 
