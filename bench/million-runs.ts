@@ -109,7 +109,7 @@ try {
     return encodeCursor({ at: row.q.toISOString(), id: row.id });
   };
   const deep: [string, string][] = [
-    ["cursor at row 500,000", `cursor=${await at(Math.floor(RUNS / 2))}`],
+    [`cursor at row ${Math.floor(RUNS / 2).toLocaleString("en-US")}`, `cursor=${await at(Math.floor(RUNS / 2))}`],
     ["cursor at the last page", `cursor=${await at(RUNS - 30)}`],
     ["status=failed, cursor at its 4,000th row", `status=failed&cursor=${await at(Math.min(4000, Math.floor(RUNS / 250)), "status = 'failed'")}`],
   ];
