@@ -54,7 +54,8 @@ export function CronPreview({ cron, timezone, now, count = 10 }: { cron: string;
       {rows === null ? (
         <p className={`text-sm ${MUTED}`}>Fix the expression or time zone to see a preview.</p>
       ) : (
-        <div className="overflow-x-auto">
+        // On a phone the table scrolls sideways inside this frame, which keyboard users can focus to scroll.
+        <div className="overflow-x-auto rounded focus-visible:outline-2 focus-visible:outline-sky-500" tabIndex={0} role="region" aria-labelledby={`${id}-title`}>
           <table className="w-full text-left text-sm" data-testid="cron-preview">
             <caption className="sr-only">Next runs in the schedule&apos;s zone and yours</caption>
             <thead>

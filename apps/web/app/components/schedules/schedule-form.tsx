@@ -37,7 +37,7 @@ export interface ScheduleFormDefaults {
 
 /** The secret-parameter explanation, shown wherever a job with secrets is scheduled. */
 export const SECRET_REASON =
-  "Secret parameters cannot be scheduled: a schedule keeps its values in the database, and secret values are never stored. Its runs use the secret's default from the job definition, so a job whose secret is required and has no default cannot be scheduled.";
+  "Secret parameters cannot be scheduled: a schedule keeps its values in the database, and secret values are never stored. Secret parameters have no defaults either, so scheduled runs go without them, and a job with a required secret parameter cannot be scheduled.";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the form's own field metadata
 function ParameterFields({ field, job }: { field: FieldMetadata<Record<string, string>, any, string[]>; job: SchedulableJob }) {
