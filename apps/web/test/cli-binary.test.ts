@@ -26,7 +26,7 @@ const operator = createClient({ baseUrl: app.url, username: "operator", password
 const minted = await operator.tokens.create({ name: "cli test" });
 const credential = await admin.credentials.create({ name: "svc-ops", type: "winrm", username: "svc_ops", usagePolicy: ["127.0.0.1"], secret: { password: "Winter2026!secret" } });
 await operator.targets.create({ name: "sample-windows-server", hostname: "127.0.0.1", port: winrm.port, os: "windows", winrm: { transport: "http", auth: "ntlm" }, credentialId: credential.id, tags: ["lab"] });
-const exec = (id: string, command: string) => ({ id, type: "winrm.exec", shell: "powershell", target: "sample-windows-server", command });
+const exec = (id: string, command: string) => ({ id, type: "winrm.exec" as const, shell: "powershell" as const, target: "sample-windows-server", command });
 const restart = await operator.jobs.create({ name: "Restart spooler", parameters: { svc: "Spooler" }, steps: [exec("restart", "Restart-Service {{ svc }}; (Get-Service {{ svc }}).Status")] });
 await operator.jobs.create({ name: "Slow talker", steps: [exec("talk", "Write-Output 'first line'; Start-Sleep -Seconds 3; Write-Output 'last line'")] });
 await operator.jobs.create({ name: "Broken", steps: [exec("broken", "Stop-Everything -Now")] });
@@ -44,7 +44,7 @@ interface Spawned {
 
 /** Starts the CLI with a clean environment (no OPSCONDUCTOR_* of the caller's, HOME and XDG config in a scratch folder). */
 function start(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Spawned {
-  const env: NodeJS.ProcessEnv = {};
+  const env = {} as NodeJS.ProcessEnv;
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("OPSCONDUCTOR_") && k !== "NO_COLOR" && k !== "FORCE_COLOR") env[k] = v;
   Object.assign(env, { HOME: home, XDG_CONFIG_HOME: join(home, "config") }, options.env);
   const child = spawn(process.execPath, ["--conditions=@opsconductor/source", BIN, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });

@@ -17,7 +17,7 @@ test("METRICS_RETENTION_DAYS defaults to 14 days and must be a whole number of d
 });
 
 test("a worker writes the rollup of the runs it executed and prunes rows past the retention", { timeout: 120_000 }, async () => {
-  const [{ now }] = await prisma.$queryRaw<{ now: Date }[]>`SELECT now() AS now`;
+  const [{ now }] = (await prisma.$queryRaw<{ now: Date }[]>`SELECT now() AS now`) as [{ now: Date }];
   const day = 24 * 3600_000;
   const minuteOf = (d: Date) => new Date(Math.floor(d.getTime() / 60_000) * 60_000);
   // Left by an earlier worker: one row inside a 3-day retention, one outside it.

@@ -157,6 +157,8 @@ function* firings(cron: string, timezone: string, after: Date): Generator<Firing
  */
 export function* cronInstants(cron: string, timezone: string, after: Date): Generator<Date, never, undefined> {
   for (const firing of firings(cron, timezone, after)) yield new Date(firing.at);
+  // firings() never ends; this only tells the type checker so.
+  throw new Error("cron firings ended");
 }
 
 /** How an instant of a preview meets a daylight-saving change in the schedule's zone. */

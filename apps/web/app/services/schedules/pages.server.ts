@@ -22,7 +22,7 @@ export async function schedulableJobs(db: Db, jobId?: string) {
 }
 
 /** Every job's id and name, for the list's filter. */
-export function jobChoices(db: Db) {
+export function jobChoices(db: Db): Promise<{ id: string; name: string }[]> {
   return db.job.findMany({ orderBy: { name: "asc" }, select: { id: true, name: true } });
 }
 
