@@ -1,11 +1,10 @@
 // Pieces the token pages share: the new token's one-time display with Copy, and the tokens table
 // with a confirmed Revoke per row.
-import { useId, useRef, useState } from "react";
-import { Button } from "../ui/button.tsx";
+import { OneTimeSecret } from "../ui/one-time-secret.tsx";
 import { ConfirmDialog } from "../ui/confirm-dialog.tsx";
 import { DataTable, type Column } from "../ui/data-table.tsx";
 import { EmptyState } from "../ui/empty-state.tsx";
-import { CARD, CONTROL, MUTED } from "../ui/styles.ts";
+import { MUTED } from "../ui/styles.ts";
 import { When } from "../ui/when.tsx";
 
 /** A token as the pages show it (the API's view; never the value). */
@@ -24,55 +23,20 @@ export interface TokenRow {
 
 /** The value of a token just created, with Copy: the one time it is ever shown. */
 export function OneTimeToken({ name, owner, token }: { name: string; owner: string; token: string }) {
-  const id = useId();
-  const input = useRef<HTMLInputElement>(null);
-  const [copied, setCopied] = useState<"yes" | "no" | null>(null);
-  const copy = async () => {
-    try {
-      // The clipboard API needs a secure context (HTTPS or localhost); elsewhere a selection still copies.
-      if (navigator.clipboard) await navigator.clipboard.writeText(token);
-      else {
-        input.current?.select();
-        if (!document.execCommand("copy")) throw new Error("copy refused");
-      }
-      setCopied("yes");
-    } catch {
-      input.current?.select();
-      setCopied("no");
-    }
-  };
   return (
-    <section aria-labelledby={`${id}-title`} className={`${CARD} border-amber-300 dark:border-amber-700`}>
-      <h2 id={`${id}-title`} className="text-lg font-semibold">
-        New token “{name}” for {owner}
-      </h2>
-      <p className={`mt-1 ${MUTED}`} id={`${id}-help`}>
-        Copy it now and keep it in your pipeline's secret store. It is shown only this once: OpsConductor keeps a hash of it, not the token. Send it as <code>Authorization: Bearer …</code>.
-      </p>
-      <label htmlFor={`${id}-value`} className="mt-4 block text-sm font-medium text-slate-800 dark:text-slate-200">
-        API token
-      </label>
-      <div className="mt-1 flex flex-wrap gap-2">
-        <input
-          ref={input}
-          id={`${id}-value`}
-          readOnly
-          value={token}
-          aria-describedby={`${id}-help`}
-          onFocus={(event) => event.currentTarget.select()}
-          className={`${CONTROL} flex-1 basis-56 font-mono`}
-          autoComplete="off"
-          spellCheck={false}
-          data-testid="new-token"
-        />
-        <Button variant="secondary" onClick={() => void copy()}>
-          Copy token
-        </Button>
-      </div>
-      <p role="status" className={`mt-2 text-sm ${MUTED}`}>
-        {copied === "yes" ? "Copied to the clipboard." : copied === "no" ? "This browser would not copy it: the token is selected, copy it with Ctrl+C." : ""}
-      </p>
-    </section>
+    <OneTimeSecret
+      title={`New token “${name}” for ${owner}`}
+      help={
+        <>
+          Copy it now and keep it in your pipeline's secret store. It is shown only this once: OpsConductor keeps a hash of it, not the token. Send it as <code>Authorization: Bearer …</code>.
+        </>
+      }
+      label="API token"
+      copyLabel="Copy token"
+      noun="the token"
+      value={token}
+      testId="new-token"
+    />
   );
 }
 
