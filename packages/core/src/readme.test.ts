@@ -60,6 +60,7 @@ test("the README's cron example runs and prints what its comments say", async ()
     "2026-03-28T01:30:00.000Z",
     "2026-03-29T01:00:00.000Z",
     "2026-03-30T00:30:00.000Z",
+    "- skipped -",
     '"0 3 * *" is not a valid cron expression: has 4 fields; expected 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)',
     '"Mars/Olympus" is not a known time zone; use an IANA name such as Europe/London or UTC',
   ]);
