@@ -43,11 +43,16 @@ describe("job page charts", () => {
 
     // The right edge of the plot is today's bucket.
     const over = success.locator(".u-over");
-    const box = (await over.boundingBox())!;
+    // The chart may be redrawn once as its width settles: wait for a plot area that is laid out.
+    let box: { x: number; y: number; width: number; height: number } | null = null;
+    await expect.poll(async () => (box = await over.boundingBox()) !== null).toBe(true);
+    box = box!;
     await page.mouse.move(box.x + box.width - 1, box.y + box.height / 2);
     await expect.poll(() => success.getByTestId("chart-readout").textContent()).toMatch(/Success rate 75%$/);
     const durationOver = duration.locator(".u-over");
-    const dbox = (await durationOver.boundingBox())!;
+    let dbox: { x: number; y: number; width: number; height: number } | null = null;
+    await expect.poll(async () => (dbox = await durationOver.boundingBox()) !== null).toBe(true);
+    dbox = dbox!;
     await page.mouse.move(dbox.x + dbox.width - 1, dbox.y + dbox.height / 2);
     // percentile_cont over 1, 2, 3, 10 s: p50 2.5 s, p95 3 + 0.85 × 7 = 8.95 s.
     await expect.poll(() => duration.getByTestId("chart-readout").textContent()).toMatch(/p50 2\.50 s, p95 8\.95 s$/);

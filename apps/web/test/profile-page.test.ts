@@ -183,7 +183,7 @@ describe("errors inside the shell", () => {
     await page.getByRole("heading", { level: 1, name: "Page not found" }).waitFor();
     expect(await page.title()).toBe("OpsConductor · Page not found");
     const nav = page.getByRole("navigation", { name: "Sections" });
-    expect(await nav.getByRole("link").allTextContents()).toEqual(["Dashboard", "Jobs", "Runs", "Targets", "Files", "System", "Profile"]);
+    expect(await nav.getByRole("link").allTextContents()).toEqual(["Dashboard", "Jobs", "Runs", "Schedules", "Targets", "Files", "System", "Profile"]);
     await page.getByRole("button", { name: "Sign out" }).waitFor();
     // A client-side navigation from the 404 page works.
     await hydrated(page);

@@ -134,7 +134,7 @@ describe("the run page", () => {
   });
 
   test("live output appears while the run streams, from a real worker on the WinRM test server", { timeout: 120_000 }, async () => {
-    const job = await liveJob([{ name: "Greet", command: "Write-Output 'hello from the server'; Start-Sleep -Seconds 4; Write-Lines 300" }]);
+    const job = await liveJob([{ name: "Greet", command: "Write-Output 'hello from the server'; Start-Sleep -Seconds 12; Write-Lines 300" }]);
     const runId = await runJob(job.id);
     const { context, page, problems } = await signedIn("operator", `/runs/${runId}`);
     // Seen while the run is still going: the sleep keeps it running after the first line.
