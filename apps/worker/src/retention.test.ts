@@ -1,7 +1,7 @@
 // Retention against a real database while the real web server answers API reads of the same runs:
 // exactly the runs a policy lets go disappear (with their steps and output), referenced runs stay,
 // and readers see no errors while the pass works in small batches.
-import { lastPrunePass, parseMasterKeys, RUN_DEAD_LETTER_QUEUE, RUN_QUEUE, type PrismaClient } from "@opsconductor/db";
+import { lastPrunePass, parseMasterKeys, retentionDefaults, RUN_DEAD_LETTER_QUEUE, RUN_QUEUE, type PrismaClient } from "@opsconductor/db";
 import { createTestJob, createTestRun, createTestSchedule, createTestStep, memoryLogger, outputLines, writeRunOutput } from "@opsconductor/testing";
 import { startApp, type TestApp } from "@opsconductor/testing/web";
 import { startTestWorker } from "@opsconductor/testing/worker";
@@ -100,7 +100,9 @@ describe("a 1-day policy on a job", () => {
     expect(audit[0]!.details).toMatchObject({ runs: 3, steps: 6, outputRows: result.outputRows, bytes: result.bytes });
     expect(audit[0]!.summary).toContain("deleted 3 finished run(s)");
     const pass = await lastPrunePass(db);
-    expect(pass).toMatchObject({ runs: 3, steps: 6, outputRows: result.outputRows, bytes: result.bytes, error: null, totals: { runs: 3, bytes: result.bytes } });
+    expect(pass).toMatchObject({ runs: 3, steps: 6, outputRows: result.outputRows, bytes: result.bytes, error: null, holder: "test-worker", totals: { runs: 3, bytes: result.bytes } });
+    // The pass also records the defaults it pruned with (the UI cannot read a worker's environment).
+    expect(await retentionDefaults(db)).toMatchObject({ ...OFF, reportedBy: "test-worker" });
 
     // Nothing left to do: the next pass removes nothing and writes no audit entry, but is recorded.
     const again = await prunePass({ prisma: db, logger, holder: "test-worker", policy: OFF });
@@ -171,6 +173,9 @@ test("a worker started with a retention policy prunes on its timer and bounds pg
     await expect.poll(async () => (await rowsOf(expired.id)).exists).toBe(false);
     await expect.poll(async () => (await lastPrunePass(db))?.runs).toBe(1);
     for (const queue of [RUN_QUEUE, RUN_DEAD_LETTER_QUEUE]) expect((await started.worker.boss.getQueue(queue))?.deleteAfterSeconds).toBe(2 * 86_400);
+    // The worker reported its settings at start, timer included, and named itself on the pass.
+    expect(await retentionDefaults(db)).toMatchObject({ runDays: 30, runCount: 0, outputDays: 0, intervalSec: 60, queueJobDays: 2, reportedBy: started.worker.id });
+    expect((await lastPrunePass(db))?.holder).toBe(started.worker.id);
     expect(started.problems()).toEqual([]);
   } finally {
     await started.worker.stop();
@@ -187,12 +192,17 @@ test("PATCH /api/jobs/{id} sets a job's retention (operators; viewers refused; b
   expect(bad.status).toBe(400);
   expect(bad.body.error.details).toEqual([expect.objectContaining({ path: "body.retention.runDays" })]);
   expect((await app.request("PATCH", `/api/jobs/${job.id}`, { token: operator, body: {} })).status).toBe(400);
+  // Output cannot outlive its run: refused, naming the field, whether both come at once or against what the job has.
+  const longer = await app.request("PATCH", `/api/jobs/${job.id}`, { token: operator, body: { retention: { runDays: 3, outputDays: 5 } } });
+  expect(longer.status).toBe(400);
+  expect(longer.body.error.details).toEqual([expect.objectContaining({ path: "body.retention.outputDays", message: expect.stringContaining("3") })]);
   const set = await app.request("PATCH", `/api/jobs/${job.id}`, { token: operator, body: { retention: { runDays: 3, outputDays: 1 } } });
   expect(set.status).toBe(200);
   expect(set.body).toMatchObject({ active: true, retention: { runDays: 3, runCount: null, outputDays: 1 } });
   expect(await db.auditLog.count({ where: { action: "job.update", entityId: job.id } })).toBe(1);
   await prunePass({ prisma: db, logger: memoryLogger().logger, holder: "test-worker", policy: OFF });
   expect((await rowsOf(expired.id)).exists).toBe(false);
+  expect((await app.request("PATCH", `/api/jobs/${job.id}`, { token: operator, body: { retention: { outputDays: 4 } } })).body.error.details).toEqual([expect.objectContaining({ path: "body.retention.outputDays" })]);
   const cleared = await app.request("PATCH", `/api/jobs/${job.id}`, { token: operator, body: { retention: { runDays: null } } });
   expect(cleared.body.retention).toEqual({ runDays: null, runCount: null, outputDays: 1 });
 });

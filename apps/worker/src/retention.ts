@@ -54,7 +54,7 @@ export async function prunePass(options: RetentionOptions): Promise<PrunePassRes
       if (ids.length < batch || done.outputRuns === 0) break;
     }
   } catch (error) {
-    await recordPrunePass(prisma, holder, { startedAt, counts, error: (error as Error).message });
+    await recordPrunePass(prisma, holder, { startedAt, counts, policy, error: (error as Error).message });
     throw error;
   }
   if (counts.runs > 0 || counts.outputRuns > 0) {
@@ -68,7 +68,7 @@ export async function prunePass(options: RetentionOptions): Promise<PrunePassRes
       },
     });
   }
-  await recordPrunePass(prisma, holder, { startedAt, counts });
+  await recordPrunePass(prisma, holder, { startedAt, counts, policy });
   return { ...counts, skipped: false };
 }
 

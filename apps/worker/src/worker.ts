@@ -14,6 +14,7 @@ import {
   removeWorkerHeartbeat,
   RUN_CONTROL_CHANNEL,
   RUN_QUEUE,
+  reportRetentionSettings,
   sealRunParameters,
   type MasterKeys,
   type PrismaClient,
@@ -198,8 +199,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       metrics.activeRuns.set(active.size);
     }
   };
-  await boss.work<RunJobData>(RUN_QUEUE, { localConcurrency: options.concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async ([job]) => {
-    if (job) await execute(job.data);
+  // A slot that finished a run fetches the next one at once: pg-boss otherwise waits out the rest of
+  // its one-second poll after each job (NOTIFY only wakes it for jobs sent meanwhile), which held a
+  // backlog of quick runs to one run per second per slot. An empty fetch ends it.
+  let runWorkId: string | undefined;
+  runWorkId = await boss.work<RunJobData>(RUN_QUEUE, { localConcurrency: options.concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async ([job]) => {
+    try {
+      if (job) await execute(job.data);
+    } finally {
+      fetchAgainAfterJob(boss, runWorkId);
+    }
   });
   const scheduler =
     options.scheduler === false
@@ -212,7 +221,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           sealSecrets: (runId, secrets) => sealRunParameters(keyring, runId, secrets),
         });
   const metricsHistory = startMetricsHistory({ prisma, logger: log, retentionDays: options.metricsRetentionDays ?? DEFAULT_METRICS_RETENTION_DAYS, intervalMs: options.metricsHistoryIntervalMs });
-  if (options.retention) await boundQueueJobs(boss, options.retention.queueJobDays);
+  if (options.retention) {
+    await boundQueueJobs(boss, options.retention.queueJobDays);
+    // The system page and the job pages show these: the web app cannot read this process's environment.
+    await reportRetentionSettings(prisma, id, { ...options.retention.policy, intervalSec: Math.round(options.retention.intervalMs / 1000), queueJobDays: options.retention.queueJobDays });
+  }
   const retention = options.retention ? startRetention({ prisma, logger: log, holder: id, policy: options.retention.policy, intervalMs: options.retention.intervalMs, firstDelayMs: options.retention.firstDelayMs }) : undefined;
   log.info({ concurrency: options.concurrency, host: identity.host, pid: identity.pid, metricsPort: metrics.port, scheduler: Boolean(scheduler) }, "worker ready");
 
@@ -247,4 +260,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     return stopping;
   };
   return { id, boss, prisma, metrics, metricsHistory, scheduler, activeRuns: () => [...active.keys()], stop };
+}
+
+/**
+ * Wakes the busy slots of one `work()` registration so each fetches again as soon as its job is done
+ * instead of waiting out its poll; idle slots keep waiting (no burst of empty fetches).
+ */
+export function fetchAgainAfterJob(boss: PgBoss, workId: string | undefined) {
+  if (!workId) return;
+  for (const slot of boss.getWipData()) if (slot.workId === workId && slot.count > 0) boss.notifyWorker(slot.id);
 }

@@ -155,13 +155,15 @@ export async function takePruneLease(db: Db, holder: string, ms: number): Promis
   return rows.length > 0;
 }
 
-/** Records a finished pass (its counts, or its error) and releases the lease. */
-export async function recordPrunePass(db: Db, holder: string, pass: { startedAt: Date; counts: PruneCounts; error?: string }): Promise<void> {
+/** Records a finished pass (its counts, or its error, and the defaults it pruned with) and releases the lease. */
+export async function recordPrunePass(db: Db, holder: string, pass: { startedAt: Date; counts: PruneCounts; error?: string; policy?: RetentionPolicy }): Promise<void> {
   const c = pass.counts;
   await db.$executeRawUnsafe(
-    `UPDATE retention_state SET lease_until = NULL, lease_holder = NULL, last_started_at = $2::timestamptz, last_finished_at = now(),
+    `UPDATE retention_state SET lease_until = NULL, lease_holder = NULL, last_holder = $1, last_started_at = $2::timestamptz, last_finished_at = now(),
        last_runs = $3::int, last_steps = $4::int, last_output_rows = $5::int, last_output_runs = $6::int, last_bytes = $7::bigint, last_error = $8::text,
-       total_runs = total_runs + $3::int, total_output_rows = total_output_rows + $5::int, total_bytes = total_bytes + $7::bigint
+       total_runs = total_runs + $3::int, total_output_rows = total_output_rows + $5::int, total_bytes = total_bytes + $7::bigint,
+       policy_run_days = COALESCE($9::int, policy_run_days), policy_run_count = COALESCE($10::int, policy_run_count), policy_output_days = COALESCE($11::int, policy_output_days),
+       policy_holder = CASE WHEN $9::int IS NULL THEN policy_holder ELSE $1 END, policy_reported_at = CASE WHEN $9::int IS NULL THEN policy_reported_at ELSE now() END
      WHERE id = 1 AND lease_holder = $1`,
     holder,
     pass.startedAt,
@@ -171,7 +173,61 @@ export async function recordPrunePass(db: Db, holder: string, pass: { startedAt:
     c.outputRuns,
     BigInt(c.bytes),
     pass.error ?? null,
+    pass.policy?.runDays ?? null,
+    pass.policy?.runCount ?? null,
+    pass.policy?.outputDays ?? null,
   );
+}
+
+/** A worker's retention settings: the global defaults and how often it prunes. */
+export interface RetentionSettings extends RetentionPolicy {
+  /** Seconds between prune passes (RETENTION_INTERVAL_SEC). */
+  intervalSec: number;
+  /** Days pg-boss keeps a finished queue job (QUEUE_JOB_RETENTION_DAYS). */
+  queueJobDays: number;
+}
+
+/**
+ * Records the settings a worker prunes with, at its start: the web app cannot read a worker's
+ * environment, so the system page and the job pages show the defaults from here.
+ */
+export async function reportRetentionSettings(db: Db, holder: string, settings: RetentionSettings): Promise<void> {
+  await db.$executeRawUnsafe(
+    `INSERT INTO retention_state (id, policy_run_days, policy_run_count, policy_output_days, policy_interval_sec, policy_queue_job_days, policy_holder, policy_reported_at)
+     VALUES (1, $2::int, $3::int, $4::int, $5::int, $6::double precision, $1, now())
+     ON CONFLICT (id) DO UPDATE SET policy_run_days = EXCLUDED.policy_run_days, policy_run_count = EXCLUDED.policy_run_count, policy_output_days = EXCLUDED.policy_output_days,
+       policy_interval_sec = EXCLUDED.policy_interval_sec, policy_queue_job_days = EXCLUDED.policy_queue_job_days, policy_holder = EXCLUDED.policy_holder, policy_reported_at = EXCLUDED.policy_reported_at`,
+    holder,
+    settings.runDays,
+    settings.runCount,
+    settings.outputDays,
+    settings.intervalSec,
+    settings.queueJobDays,
+  );
+}
+
+/** The global defaults as last reported by a worker; null before any worker reported them. */
+export interface RetentionDefaultsView extends RetentionPolicy {
+  /** Null when only a prune pass (which does not know its timer) reported them. */
+  intervalSec: number | null;
+  queueJobDays: number | null;
+  reportedBy: string;
+  reportedAt: Date;
+}
+
+/** The retention defaults the workers prune with, as the newest report says; null before any. */
+export async function retentionDefaults(db: Db): Promise<RetentionDefaultsView | null> {
+  const row = await db.retentionState.findUnique({ where: { id: 1 } });
+  if (!row || row.policyRunDays === null || row.policyRunCount === null || row.policyOutputDays === null || !row.policyHolder || !row.policyReportedAt) return null;
+  return {
+    runDays: row.policyRunDays,
+    runCount: row.policyRunCount,
+    outputDays: row.policyOutputDays,
+    intervalSec: row.policyIntervalSec,
+    queueJobDays: row.policyQueueJobDays,
+    reportedBy: row.policyHolder,
+    reportedAt: row.policyReportedAt,
+  };
 }
 
 /** The last prune pass, for the system page; null before the first. */
@@ -184,6 +240,8 @@ export interface PrunePassView {
   outputRuns: number;
   bytes: number;
   error: string | null;
+  /** The worker that ran it (null for a pass recorded before workers named themselves). */
+  holder: string | null;
   totals: { runs: number; outputRows: number; bytes: number };
 }
 
@@ -200,6 +258,7 @@ export async function lastPrunePass(db: Db): Promise<PrunePassView | null> {
     outputRuns: row.lastOutputRuns,
     bytes: Number(row.lastBytes),
     error: row.lastError,
+    holder: row.lastHolder,
     totals: { runs: Number(row.totalRuns), outputRows: Number(row.totalOutputRows), bytes: Number(row.totalBytes) },
   };
 }

@@ -36,6 +36,29 @@ export const jobActiveBody = z
 
 export type JobRetention = z.infer<typeof jobRetention>;
 
+/**
+ * Why a job's own output days cannot go with its own run days, or null when they can: output kept
+ * longer than its run would be deleted with the run anyway. 0 or null (no limit, the default) never conflicts.
+ */
+export function outputOutlivesRuns(runDays: number | null | undefined, outputDays: number | null | undefined): string | null {
+  const run = runDays ?? 0;
+  const output = outputDays ?? 0;
+  return run > 0 && output > run ? `must be at most the days this job keeps its runs (${run}): a run's output goes with the run` : null;
+}
+
+const retentionField = (max: number, unit: string) => {
+  const error = `must be a whole number of ${unit} from 0 (no limit) to ${max.toLocaleString("en-US")}, or empty for the global default`;
+  return z.number({ error }).int({ error }).min(0, { error }).max(max, { error }).optional();
+};
+
+/** The retention form of a job's page: each field empty for the global default (stored as null), the same limits as the API. */
+export const jobRetentionForm = z
+  .object({ intent: z.literal("retention"), runDays: retentionField(36_500, "days"), runCount: retentionField(100_000_000, "runs"), outputDays: retentionField(36_500, "days") })
+  .superRefine((value, ctx) => {
+    const conflict = outputOutlivesRuns(value.runDays, value.outputDays);
+    if (conflict) ctx.addIssue({ code: "custom", path: ["outputDays"], message: conflict });
+  });
+
 /** Path parameters of one version of a job. */
 export const jobVersionParams = idParams.extend({ number: wholeNumber(1, INT4_MAX, "a version number") });
 
@@ -64,8 +87,9 @@ export const jobPageQuery = pageQuery.extend({
   chart: z.enum(["month", "twoDays"]).optional(),
 });
 
-/** The forms of a job's page, by intent: restore an old version, run, activate or deactivate, delete. */
+/** The forms of a job's page, by intent: restore an old version, run, activate or deactivate, delete, set the retention. */
 export const jobPageForms = z.discriminatedUnion("intent", [
+  jobRetentionForm,
   z.object({ intent: z.literal("restore"), version: wholeNumber(1, INT4_MAX, "a version number") }),
   z.object({ intent: z.literal("active"), active: z.enum(["true", "false"]).transform((v) => v === "true") }),
   z.object({ intent: z.literal("delete") }),

@@ -3,7 +3,7 @@
 import { addJobVersion, createJob as insertJob, DbError, notify, SCHEDULES_CHANNEL, type Db, type Prisma, type PrismaClient } from "@opsconductor/db";
 import type { Audit } from "../audit/audit.server.ts";
 import type { Principal } from "../auth/tokens.server.ts";
-import type { JobRetention } from "../../schemas/jobs.ts";
+import { outputOutlivesRuns, type JobRetention } from "../../schemas/jobs.ts";
 import { ApiError, isUniqueViolation, notFound } from "../errors.server.ts";
 import { fileLinkError, pinFiles } from "../files/job-files.server.ts";
 import { parseDefinition } from "./definitions.server.ts";
@@ -92,7 +92,13 @@ export async function setJobRetention(db: PrismaClient, id: string, retention: J
       ...(retention.runCount === undefined ? {} : { retentionRuns: retention.runCount }),
       ...(retention.outputDays === undefined ? {} : { outputRetentionDays: retention.outputDays }),
     };
-    await tx.job.update({ where: { id }, data });
+    const updated = await tx.job.update({ where: { id }, data, select: { retentionDays: true, outputRetentionDays: true } });
+    // Against the job's own values after the change (a PATCH may send one field); the worker's defaults are not known here.
+    const conflict = outputOutlivesRuns(updated.retentionDays, updated.outputRetentionDays);
+    if (conflict) {
+      const message = `body.retention.outputDays ${conflict}`;
+      throw new ApiError(400, "validation_failed", message, { details: [{ path: "body.retention.outputDays", message }] });
+    }
     await audit({ action: "job.update", entityType: "job", entityId: id, summary: `${principal.username} changed the retention of job ${job.name}`, details: { retention } }, tx);
   });
   return getJob(db, id);
