@@ -170,6 +170,70 @@ describe("GET /api/runs/{id}/log/search", () => {
     expect(await search("ordinary output", "&after=2990")).toMatchObject({ total: 3000, matches: [2991, 2992, 2993, 2994, 2995, 2996, 2997, 2998, 2999, 3000], more: false });
     expect(await search("ordinary output", "&before=4&limit=2")).toMatchObject({ total: 3000, matches: [2, 3], more: true });
   });
+
+  test("every way of splitting the output into chunks finds the same lines, whether the search index narrows the query or every chunk is read", async () => {
+    const lines = [
+      "plain start",
+      "Größe: 42 MiB before the needle-7 here",
+      "100% done_ok \\ back\\slash",
+      "mixed CASE Needle-7 at the end",
+      "\u001b[32mnee\u001b[0mdle-7 in colour",
+      "naïve needlE-7 after a two-byte letter",
+      "nothing",
+      "the last line: needle-7",
+    ];
+    const text = lines.map((l) => `${l}\n`).join("");
+    // Chunks cut at every third, fifth and seventh character (mid-line, mid-word, inside a two-byte letter's string position).
+    for (const every of [3, 5, 7, 40, text.length]) {
+      const { run, steps } = await newRun();
+      const chunks: Chunk[] = [];
+      for (let i = 0; i < text.length; i += every) chunks.push({ stepId: steps[0]!.id, stream: "stdout", text: text.slice(i, i + every) });
+      await write(run.id, chunks);
+      const search = async (q: string) => (await get(`/api/runs/${run.id}/log/search?q=${encodeURIComponent(q)}`)).body;
+      const where = `split every ${every}`;
+      // Indexed (ASCII, three letters in a row) and read in full (no such run, or other letters) give the same answers.
+      expect((await search("NEEDLE-7")).matches, where).toEqual([2, 4, 5, 6, 8]);
+      expect((await search("e-7")).matches, where).toEqual([2, 4, 5, 6, 8]);
+      expect((await search("-7")).matches, where).toEqual([2, 4, 5, 6, 8]);
+      expect((await search("ïve needle")).matches, where).toEqual([6]);
+      expect((await search("GRÖßE: 42")).matches, where).toEqual([]);
+      expect((await search("GRößE: 42")).matches, where).toEqual([2]);
+      // LIKE's wildcards and escape are plain characters in a query.
+      expect((await search("100% done_ok")).matches, where).toEqual([3]);
+      expect((await search("0%_d")).matches, where).toEqual([]);
+      expect((await search("\\ back\\sla")).matches, where).toEqual([3]);
+      expect((await search("ok \\ b")).matches, where).toEqual([3]);
+      expect((await search("ing")).matches, where).toEqual([7]);
+      expect((await search("e needlE-7 after")).matches, where).toEqual([6]);
+    }
+  });
+
+  test("a long run: a match in the last line and one across a boundary of long chunks keep their line numbers", async () => {
+    const { run, steps } = await newRun();
+    const s = steps[0]!.id;
+    // 20,000 lines in chunks of 80 lines, one chunk ending inside a line that the next (long) chunk finishes.
+    const chunks: Chunk[] = [];
+    for (let c = 0; c < 250; c++) {
+      let body = Array.from({ length: 80 }, (_, l) => `line ${c * 80 + l + 1} ${"-".repeat(60)}\n`).join("");
+      if (c === 120) body = body.slice(0, -1) + " then a straddl";
+      if (c === 121) body = "ing Match\n" + body;
+      chunks.push({ stepId: s, stream: "stdout", text: body });
+    }
+    // A chunk whose last 56 bytes (what a 14-character query looks at across the boundary) begin inside a two-byte letter.
+    const rest = `nterbrochen ${"x".repeat(55 - "nterbrochen ".length - "c needl".length)}c needl`;
+    chunks.push({ stepId: s, stream: "stdout", text: `ü${rest}` });
+    chunks.push({ stepId: s, stream: "stdout", text: `e-straddle ${"y".repeat(60)}\n` });
+    chunks.push({ stepId: s, stream: "stdout", text: "the last line: needle-bench\r\n" });
+    await write(run.id, chunks);
+    const search = async (q: string) => (await get(`/api/runs/${run.id}/log/search?q=${encodeURIComponent(q)}`)).body;
+    expect(await search("NEEDLE-bench")).toMatchObject({ total: 1, matches: [20_002], lineCount: 20_002 });
+    expect(await search("c needle-strad")).toMatchObject({ total: 1, matches: [20_001] });
+    expect(await search("straddling match")).toMatchObject({ total: 1, matches: [121 * 80] });
+    expect((await get(`/api/runs/${run.id}/log?from=${121 * 80}&count=2`)).body.lines.map((l: { text: string }) => l.text)).toEqual([
+      `line ${121 * 80} ${"-".repeat(60)} then a straddling Match`,
+      `line ${121 * 80 + 1} ${"-".repeat(60)}`,
+    ]);
+  });
 });
 
 describe("GET /api/runs/{id}/log/sections", () => {

@@ -168,20 +168,69 @@ export async function readRunLog(db: Db, runId: string, from: number, count: num
   return { ...state, from, lines };
 }
 
+/** Bytes of a chunk's end read for a match across its boundary: enough for `chars` characters of UTF-8 and a cut one. */
+const tailBytes = (chars: number) => 4 * chars + 4;
+
+/** Lower-cases exactly A-Z to a-z in the database's default collation (pg_trgm folds with it), per client. */
+const defaultFoldsAscii = new WeakMap<Db, Promise<boolean>>();
+function foldsAscii(db: Db): Promise<boolean> {
+  let known = defaultFoldsAscii.get(db);
+  if (!known) {
+    known = db.$queryRaw<{ ok: boolean }[]>`SELECT lower('ABCDEFGHIJKLMNOPQRSTUVWXYZ') = 'abcdefghijklmnopqrstuvwxyz' AS ok`.then(([row]) => row?.ok === true);
+    known.catch(() => defaultFoldsAscii.delete(db));
+    defaultFoldsAscii.set(db, known);
+  }
+  return known;
+}
+
+/** `text` as a LIKE pattern that matches it literally anywhere. */
+function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
 /**
- * Searches the whole log: the numbers of the lines whose visible text contains the query (ASCII
- * letters without regard to case), in order. PostgreSQL finds the chunks that may hold a match, and
- * only their lines are assembled and checked, so a search costs one pass over the stored text.
+ * The chunks (as line ranges) that may hold a matching line, read through the search indexes of
+ * migration 20261204000300: those whose text contains the query in the trigram index's terms (a
+ * superset of an ASCII-case-insensitive match: the query is ASCII), those holding escape codes, and
+ * those whose last line goes on in the next chunk when the match may straddle the boundary (the
+ * chunk's last bytes and the next one's start hold the query, or the next chunk is too short to tell).
  */
-export async function searchRunLog(db: Db, runId: string, query: RunLogSearchQuery) {
-  const state = await runLogState(db, runId);
-  const folded = foldCase(query.q);
+async function indexedCandidates(db: Db, runId: string, folded: string) {
+  const overlap = folded.length - 1;
+  const tail = tailBytes(overlap);
+  return db.$queryRaw<{ first_line: number; last_line: number }[]>`
+    WITH idx AS (
+      SELECT i.sequence, i.first_line, i.last_line, lead(i.sequence) OVER w AS next_sequence, lead(i.continues) OVER w AS next_continues
+        FROM run_output_lines i WHERE i.run_id = ${runId}::uuid
+      WINDOW w AS (ORDER BY i.sequence)
+    ), hits AS (
+      SELECT c.sequence FROM run_output_chunks c WHERE c.run_id = ${runId}::uuid AND c.text ILIKE ${containsPattern(folded)}
+      UNION
+      SELECT c.sequence FROM run_output_chunks c WHERE c.run_id = ${runId}::uuid AND strpos(c.text, E'\\x1b') > 0
+      UNION
+      SELECT p.sequence
+        FROM idx p
+        JOIN run_output_chunks a ON a.run_id = ${runId}::uuid AND a.sequence = p.sequence
+        JOIN run_output_chunks b ON b.run_id = ${runId}::uuid AND b.sequence = p.next_sequence
+        -- The chunk's last bytes, and how many of them continue a character cut off (skipped: they are no text).
+        CROSS JOIN LATERAL (SELECT substring(convert_to(a.text, 'UTF8') FROM greatest(1, octet_length(a.text) - ${tail} + 1)) AS bytes OFFSET 0) e
+        CROSS JOIN LATERAL (SELECT CASE WHEN octet_length(a.text) <= ${tail} THEN 0 WHEN get_byte(e.bytes, 0) & 192 <> 128 THEN 0
+                                        WHEN get_byte(e.bytes, 1) & 192 <> 128 THEN 1 WHEN get_byte(e.bytes, 2) & 192 <> 128 THEN 2 ELSE 3 END AS cut) k
+       WHERE p.next_continues
+         AND (octet_length(b.text) < ${4 * overlap}
+              OR strpos(lower((convert_from(substring(e.bytes FROM 1 + k.cut), 'UTF8') || left(b.text, ${overlap})) COLLATE "C"), ${folded}) > 0)
+    )
+    SELECT i.first_line, i.last_line FROM idx i JOIN hits h ON h.sequence = i.sequence ORDER BY i.sequence`;
+}
+
+/** The same candidates read from every chunk's text: for queries the trigram index cannot narrow. */
+async function scannedCandidates(db: Db, runId: string, folded: string) {
   const overlap = folded.length - 1;
   // A chunk may hold a match when its text, followed by the start of the next chunk when that one
   // goes on with its last line, contains the query (ASCII case folded); when it holds ANSI codes
   // (they may sit between the letters); or when the next chunk is too short for a match across it
-  // to show in its start. Only those chunks' lines are assembled and checked.
-  const candidates = await db.$queryRaw<{ first_line: number; last_line: number }[]>`
+  // to show in its start.
+  return db.$queryRaw<{ first_line: number; last_line: number }[]>`
     WITH neighbours AS (
       SELECT i.sequence, i.first_line, i.last_line,
              lead(i.continues) OVER w AS next_continues,
@@ -199,6 +248,21 @@ export async function searchRunLog(db: Db, runId: string, query: RunLogSearchQue
         OR strpos(x.t, ${ESC}) > 0
         OR (n.next_continues AND n.next_bytes < ${4 * overlap})
      ORDER BY n.sequence`;
+}
+
+/**
+ * Searches the whole log: the numbers of the lines whose visible text contains the query (ASCII
+ * letters without regard to case), in order. PostgreSQL finds the chunks that may hold a match (for
+ * an ASCII query with three letters or digits in a row, through a trigram index, so the rest of the
+ * text is never read), and only their lines are assembled and checked.
+ */
+export async function searchRunLog(db: Db, runId: string, query: RunLogSearchQuery) {
+  const state = await runLogState(db, runId);
+  const folded = foldCase(query.q);
+  // pg_trgm finds only words' trigrams (runs of letters and digits), folded in the database's collation:
+  // the index narrows an ASCII query holding three in a row, when that collation folds A-Z as foldCase does.
+  const indexable = /^[\x20-\x7e\t]*$/.test(folded) && /[a-z0-9]{3}/.test(folded) && (await foldsAscii(db));
+  const candidates = indexable ? await indexedCandidates(db, runId, folded) : await scannedCandidates(db, runId, folded);
   // Candidate chunks as ranges of lines, neighbours merged, then checked a slice at a time.
   const ranges: [number, number][] = [];
   for (const { first_line: a, last_line: b } of candidates) {
