@@ -1,7 +1,7 @@
 // Live run streams under load and over time: caps per user and in total, one read per notice for all
 // streams of a run, and the periodic re-authorization that ends streams of revoked sessions.
 import { parseJobDefinition } from "@opsconductor/core";
-import { appendRunOutput, notifyRun } from "@opsconductor/db";
+import { appendRunOutput, notifyRun, type Db } from "@opsconductor/db";
 import { createLocalUser as createUser } from "../app/services/auth/local-users.server.ts";
 import { createTestJob, createTestRun, createTestStep, finishTestRun, outputLines, until, writeRunOutput } from "@opsconductor/testing";
 import { cookieHeader, openEvents, startApp, type OpenedEvents, type TestApp } from "@opsconductor/testing/web";
@@ -221,11 +221,11 @@ describe("one reader per run", () => {
         };
         await settle();
         const before = await reads();
-        // Notices with nothing new behind them: each costs whatever the streams read in answer, and
-        // nothing the test does touches these tables meanwhile.
+        // Notices of a step change with nothing new behind them: each costs whatever the streams read
+        // in answer, and nothing the test does touches these tables meanwhile.
         const notices = 10;
         for (let i = 0; i < notices; i++) {
-          await notifyRun(wide.prisma, { runId: run.id, kind: "output" });
+          await notifyRun(wide.prisma, { runId: run.id, kind: "step" });
           await new Promise((r) => setTimeout(r, 200));
         }
         await settle();
@@ -254,6 +254,65 @@ describe("one reader per run", () => {
           expect(JSON.parse(last.data)).toEqual({ runId: run.id, status: "succeeded", lastSequence: 1800 });
         });
         expect(wide.output()).not.toMatch(/\[run-events\]|unexpected error/);
+      } finally {
+        await closeAll(streams);
+      }
+    },
+  );
+});
+
+describe("notices of output", () => {
+  // Reads by the web app of each table, from PostgreSQL's statistics; each backend reports its
+  // counts at most 10 s late (PGSTAT_IDLE_INTERVAL), so the caller waits that out before each look.
+  const scans = async (db: Db) => {
+    const rows = await db.$queryRaw<{ relname: string; scans: bigint }[]>`
+      SELECT relname, COALESCE(seq_scan, 0) + COALESCE(idx_scan, 0) AS scans FROM pg_stat_user_tables WHERE relname IN ('job_runs', 'job_run_steps', 'run_output_chunks')`;
+    return Object.fromEntries(rows.map((r) => [r.relname, Number(r.scans)])) as Record<"job_runs" | "job_run_steps" | "run_output_chunks", number>;
+  };
+  const settle = () => new Promise((r) => setTimeout(r, 11_000));
+
+  test(
+    "a notice of new output reads only the output, not the run and its steps, and one of output already sent reads nothing; step and run changes still arrive",
+    { timeout: 90_000 },
+    async () => {
+      const viewer = await newViewer(app);
+      const run = await newRunningRun(app);
+      await appendRunOutput(app.prisma, run.id, outputLines(1, 100));
+      const streams = [await watch(app, run.id, { token: viewer.token }), await watch(app, run.id, { token: viewer.token })];
+      try {
+        await until(() => streams.every((s) => s.outputs().at(-1)?.sequence === 100), "both streams to catch up");
+        await settle();
+        const before = await scans(app.prisma);
+        const notices = 10;
+        for (let i = 0; i < notices; i++) {
+          // A worker's notice of output the streams already have, then one that names no sequence.
+          await notifyRun(app.prisma, { runId: run.id, kind: "output", sequence: 100 });
+          await notifyRun(app.prisma, { runId: run.id, kind: "output" });
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        await settle();
+        const after = await scans(app.prisma);
+        const [runReads, stepReads, chunkReads] = [after.job_runs - before.job_runs, after.job_run_steps - before.job_run_steps, after.run_output_chunks - before.run_output_chunks];
+        // The feed's periodic re-read (every 15 s) may come once in this window.
+        expect(runReads, `job_runs read ${runReads} times for ${2 * notices} output notices`).toBeLessThanOrEqual(1);
+        expect(stepReads, `job_run_steps read ${stepReads} times for ${2 * notices} output notices`).toBeLessThanOrEqual(1);
+        // One read for each notice without a sequence shows the measurement sees the reads; the ones of output already sent add none.
+        expect(chunkReads, `run_output_chunks read ${chunkReads} times`).toBeGreaterThanOrEqual(notices / 2);
+        expect(chunkReads, `run_output_chunks read ${chunkReads} times`).toBeLessThanOrEqual(notices + 1);
+
+        // New output, a step's change and the run's end, each announced as the worker does.
+        await writeRunOutput(app.prisma, run.id, outputLines(101, 150));
+        await until(() => streams.every((s) => s.outputs().at(-1)?.sequence === 150), "the new output");
+        await app.prisma.jobRunStep.updateMany({ where: { runId: run.id }, data: { status: "succeeded", exitCode: 0, finishedAt: new Date() } });
+        await notifyRun(app.prisma, { runId: run.id, kind: "step" });
+        await until(() => streams.every((s) => s.events.some((e) => e.event === "step" && JSON.parse(e.data).status === "succeeded")), "the step's change");
+        await writeRunOutput(app.prisma, run.id, outputLines(151, 160));
+        await finishTestRun(app.prisma, run.id);
+        await until(() => streams.every((s) => s.ended()), "both streams to end");
+        for (const stream of streams) {
+          expect(stream.outputs().map((o) => o.sequence)).toEqual(Array.from({ length: 160 }, (_, i) => i + 1));
+          expect(JSON.parse(stream.events.at(-1)!.data)).toEqual({ runId: run.id, status: "succeeded", lastSequence: 160 });
+        }
       } finally {
         await closeAll(streams);
       }

@@ -1,9 +1,10 @@
 // Live run streams (GET /api/runs/{id}/events, Server-Sent Events). All streams of one run share one
-// reader, the run's feed: on a notice it reads the run row, its steps and the new output once and
-// hands the frames to every stream that is caught up. A stream resuming from further back replays
-// its own backlog at its client's pace, then joins the feed. Streams are counted per user and in
+// reader, the run's feed: on a notice it reads the new output once (and the run row and its steps
+// too, unless the notice was only of new output) and hands the frames to every stream that is
+// caught up. A stream resuming from further back replays its own backlog at its client's pace, then
+// joins the feed. Streams are counted per user and in
 // total, and every open stream's session is checked again periodically.
-import type { Db, OutputStream } from "@opsconductor/db";
+import type { Db, OutputStream, RunNotice } from "@opsconductor/db";
 import { env } from "../../env.server.ts";
 import { logger } from "../../http/observability.server.ts";
 import { sessionEnd, type Principal, type SessionEnd } from "../auth/tokens.server.ts";
@@ -205,6 +206,8 @@ class RunFeed {
   private epoch = 0;
   private pumping = false;
   private again = false;
+  /** The next read also re-reads the run row and steps: a notice other than of new output (or none, after a reconnect) came. */
+  private snapshotDue = true;
   private unsubscribe: (() => void) | null = null;
   private disposed = false;
   private readonly timer: NodeJS.Timeout;
@@ -217,7 +220,7 @@ class RunFeed {
     this.db = db;
     this.runId = runId;
     this.ready = runEvents()
-      .subscribe(runId, () => void this.pump())
+      .subscribe(runId, (notice) => this.onNotice(notice))
       .then((stop) => {
         if (this.disposed) stop();
         else this.unsubscribe = stop;
@@ -225,9 +228,20 @@ class RunFeed {
     // The periodic re-read keeps streams moving while the listener reconnects.
     this.timer = setInterval(() => {
       for (const stream of this.streams) stream.send(HEARTBEAT);
+      this.snapshotDue = true;
       void this.pump();
     }, HEARTBEAT_MS);
     this.timer.unref();
+  }
+
+  // The worker announces output, step and run changes apart, so a notice of output alone leaves the
+  // run row and steps as they were; a busy run's notices then cost one query each, not three.
+  private onNotice(notice: RunNotice | null): void {
+    if (notice?.kind === "output") {
+      // Output the feed has already read and sent (its read was under way when the notice came).
+      if (notice.sequence !== undefined && this.live.size > 0 && notice.sequence <= after(this.cursor)) return;
+    } else this.snapshotDue = true;
+    void this.pump();
   }
 
   async readSnapshot(): Promise<Snapshot> {
@@ -250,6 +264,7 @@ class RunFeed {
     if (this.live.size === 0) this.cursor = stream.cursor;
     this.live.add(stream);
     // A read that starts after the join: whatever changed while the stream replayed reaches it.
+    this.snapshotDue = true;
     void this.pump();
     return true;
   }
@@ -278,9 +293,12 @@ class RunFeed {
     try {
       do {
         this.again = false;
-        await this.pumpOnce();
+        const withSnapshot = this.snapshotDue;
+        this.snapshotDue = false;
+        await this.pumpOnce(withSnapshot);
       } while (this.again && this.live.size > 0);
     } catch (error) {
+      this.snapshotDue = true;
       if (this.live.size > 0) logger().warn(`[run-events] stream of run ${this.runId} stopped: ${(error as Error).message}`);
       for (const stream of this.live) stream.close();
     } finally {
@@ -288,9 +306,10 @@ class RunFeed {
     }
   }
 
-  private async pumpOnce(): Promise<void> {
-    const snapshot = await this.readSnapshot();
-    for (const stream of this.live) stream.applySnapshot(snapshot);
+  private async pumpOnce(withSnapshot: boolean): Promise<void> {
+    // Chunks are read after the run row: when it says finished, every chunk stored before is seen.
+    const snapshot = withSnapshot ? await this.readSnapshot() : null;
+    if (snapshot) for (const stream of this.live) stream.applySnapshot(snapshot);
     for (;;) {
       if (this.live.size === 0) return;
       const from = this.cursor;
@@ -305,7 +324,7 @@ class RunFeed {
       if (chunks.length > 0) this.cursor = chunks.at(-1)!.sequence;
       if (chunks.length < CHUNK_BATCH) break;
     }
-    if (snapshot.finished) for (const stream of this.live) stream.finish(snapshot.run);
+    if (snapshot?.finished) for (const stream of this.live) stream.finish(snapshot.run);
   }
 }
 
