@@ -43,6 +43,8 @@ export interface RunSummary {
   finishedAt: DateTime | null;
   cancelRequestedAt: DateTime | null;
   error: string | null;
+  /** When retention dropped the run's output (its status and steps stay); null while it has it. */
+  outputPrunedAt: DateTime | null;
 }
 
 /** One run with its parameters (secret ones masked). */

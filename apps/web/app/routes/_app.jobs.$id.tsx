@@ -1,7 +1,9 @@
 import type { SubmissionResult } from "@conform-to/react";
 import { jobDefinitionSchema } from "@opsconductor/core/schema";
+import { retentionDefaults } from "@opsconductor/db";
 import type { MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { JobRetention } from "../components/jobs/job-retention.tsx";
 import { JobRunCharts } from "../components/jobs/job-run-charts.tsx";
 import { previewSteps, RunDialog } from "../components/jobs/run-dialog.tsx";
 import { buttonClass, SubmitButton } from "../components/ui/button.tsx";
@@ -20,7 +22,7 @@ import { can } from "../lib/permissions.ts";
 import { idParams } from "../schemas/common.ts";
 import { jobPageForms, jobPageQuery } from "../schemas/jobs.ts";
 import { ApiError } from "../services/errors.server.ts";
-import { deleteJob, restoreVersion, setJobActive } from "../services/jobs/commands.server.ts";
+import { deleteJob, restoreVersion, setJobActive, setJobRetention } from "../services/jobs/commands.server.ts";
 import { diffVersions, type DiffLine } from "../services/jobs/diff.server.ts";
 import { getJob, listVersionsWithAuthors } from "../services/jobs/queries.server.ts";
 import { jobRunStats } from "../services/jobs/run-stats.server.ts";
@@ -40,7 +42,9 @@ export const loader = pageLoader({ permission: "jobs:read" }, async ({ db, user,
   const parsed = jobDefinitionSchema.safeParse(job.definition);
   const chartRange = query.chart ?? "month";
   const stats = await jobRunStats(db, id, chartRange);
+  const defaults = await retentionDefaults(db);
   return {
+    retention: { own: job.retention, defaults: defaults && { runDays: defaults.runDays, runCount: defaults.runCount, outputDays: defaults.outputDays } },
     charts: { range: chartRange, buckets: stats, query: new URL(request.url).search },
     job: { id: job.id, name: job.name, description: job.description, active: job.active, version: current, definition: job.definition },
     versions,
@@ -61,6 +65,15 @@ function secretPaths(error: ApiError, secrets: ReadonlySet<string>): ApiError {
   return new ApiError(error.status, error.code, error.message, { details });
 }
 
+function flatRetentionPaths(error: ApiError): ApiError {
+  if (!error.details) return error;
+  const details = error.details.map((d) => {
+    const name = /^body\.retention\.(.+)$/.exec(d.path)?.[1];
+    return name === undefined ? d : { path: `body.${name}`, message: d.message.replace(d.path, `body.${name}`) };
+  });
+  return new ApiError(error.status, error.code, error.message, { details });
+}
+
 export const action = pageAction({ permission: "jobs:read", schema: jobPageForms, secretFields: ["secrets"] }, async (value, ctx) => {
   const id = pageParams(ctx.params, idParams).id;
   switch (value.intent) {
@@ -73,6 +86,15 @@ export const action = pageAction({ permission: "jobs:read", schema: jobPageForms
       requirePermission(ctx.user, "jobs:write");
       const job = await setJobActive(ctx.db, id, value.active, ctx.principal, ctx.audit);
       return { toast: job.active ? `${job.name} is active: it can be run again.` : `${job.name} is inactive: it cannot be run until activated.` };
+    }
+    case "retention": {
+      requirePermission(ctx.user, "jobs:write");
+      const retention = { runDays: value.runDays ?? null, runCount: value.runCount ?? null, outputDays: value.outputDays ?? null };
+      // The same service as PATCH /api/jobs/{id}; its refusals name body.retention.*, the form's fields are flat.
+      const job = await setJobRetention(ctx.db, id, retention, ctx.principal, ctx.audit).catch((error: unknown) => {
+        throw error instanceof ApiError ? flatRetentionPaths(error) : error;
+      });
+      return { toast: `Retention of ${job.name} saved.` };
     }
     case "delete": {
       requirePermission(ctx.user, "jobs:write");
@@ -140,8 +162,9 @@ function DiffView({ lines, from, to, added, removed }: { lines: DiffLine[]; from
 }
 
 export default function JobPage() {
-  const { job, versions, compare, diff, runnable, can, charts } = useLoaderData<typeof loader>();
+  const { job, versions, compare, diff, runnable, can, charts, retention } = useLoaderData<typeof loader>();
   const answer = useActionData<typeof action>();
+  const retentionResult = answer?.intent === "retention" ? (answer.result as SubmissionResult<string[]>) : undefined;
   const runResult = answer?.intent === "run" ? (answer.result as SubmissionResult<string[]>) : undefined;
   const definition = (job.definition ?? {}) as { parameters?: Record<string, { type: string; required?: boolean; default?: unknown; description?: string }>; steps?: { type: string; name?: string; target?: string; shell?: string; command?: string; destination?: string }[] };
   const parameters = Object.entries(definition.parameters ?? {});
@@ -254,6 +277,8 @@ export default function JobPage() {
       </section>
 
       <JobRunCharts {...charts} />
+
+      <JobRetention own={retention.own} defaults={retention.defaults} canEdit={can.write} lastResult={retentionResult} />
 
       <section aria-labelledby="versions-title" className={CARD}>
         <h2 id="versions-title" className="mb-3 text-lg font-semibold">

@@ -221,7 +221,18 @@ export default function RunPage() {
       </section>
 
       <div className={CARD}>
-        <RunLog store={store} steps={logSteps} live={streaming} now={now} />
+        {run.outputPrunedAt ? (
+          <section aria-labelledby="log-title">
+            <h2 id="log-title" className="text-lg font-semibold">
+              Log
+            </h2>
+            <p role="note" data-testid="output-pruned" className="mt-3 rounded-md border border-slate-300 bg-slate-50 px-3 py-2 text-sm text-slate-800 dark:border-slate-700 dark:bg-slate-950 dark:text-slate-200">
+              Output removed on <When at={run.outputPrunedAt} /> by the retention policy; status and steps are kept. The job&apos;s page shows how long its output is kept.
+            </p>
+          </section>
+        ) : (
+          <RunLog store={store} steps={logSteps} live={streaming} now={now} />
+        )}
       </div>
 
       <Toast toast={answer?.toast} />

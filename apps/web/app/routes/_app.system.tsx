@@ -4,6 +4,7 @@ import { z } from "zod";
 import { DeadLetterList } from "../components/system/dead-letter-list.tsx";
 import { MetricCharts } from "../components/system/metric-charts.tsx";
 import { QueuePanel } from "../components/system/queue-panel.tsx";
+import { RetentionPanel } from "../components/system/retention-panel.tsx";
 import { useLiveData } from "../components/system/use-live.ts";
 import { WorkersTable } from "../components/system/workers-table.tsx";
 import { PageHeader } from "../components/ui/page-header.tsx";
@@ -14,7 +15,7 @@ import { When } from "../components/ui/when.tsx";
 import { pageAction, pageLoader, readPageQuery } from "../http/page.server.ts";
 import { can } from "../lib/permissions.ts";
 import { discardDeadLetter, retryDeadLetter } from "../services/system/dead-letter.server.ts";
-import { systemCharts, systemStatus } from "../services/system/status.server.ts";
+import { systemCharts, systemRetention, systemStatus } from "../services/system/status.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "OpsConductor · System" }];
 
@@ -24,7 +25,8 @@ export const loader = pageLoader({ permission: "system:read" }, async ({ db, use
   const { range } = readPageQuery(request, query);
   const status = await systemStatus(db);
   const charts = status.database.ok ? await systemCharts(db, range) : null;
-  return { ...status, range, charts, canManage: can(user.role, "system:manage") };
+  const retention = status.database.ok ? await systemRetention(db) : null;
+  return { ...status, range, charts, retention, canManage: can(user.role, "system:manage") };
 });
 
 const deadLetterForm = z.discriminatedUnion("intent", [
@@ -48,7 +50,7 @@ export default function SystemPage() {
   const online = data.workers.filter((w) => w.online).length;
   return (
     <div className="space-y-6">
-      <PageHeader title="System" description={`OpsConductor ${data.version}: workers, the run queue, the database and the metrics history. Updated every few seconds.`} />
+      <PageHeader title="System" description={`OpsConductor ${data.version}: workers, the run queue, the database, retention and the metrics history. Updated every few seconds.`} />
       <section aria-labelledby="health-title" className={CARD}>
         <h2 id="health-title" className="text-lg font-semibold">
           Health
@@ -95,6 +97,7 @@ export default function SystemPage() {
       </section>
       <QueuePanel queue={data.queue} deadLetter={data.deadLetter} />
       <DeadLetterList rows={data.deadLettered} canManage={data.canManage} answerId={answer?.id} />
+      {data.retention && <RetentionPanel lastPass={data.retention.lastPass} defaults={data.retention.defaults} />}
       {data.charts && <MetricCharts history={data.charts} range={data.range} />}
       <Toast toast={answer?.toast} />
     </div>

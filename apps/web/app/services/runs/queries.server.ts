@@ -53,6 +53,8 @@ export function toRunSummaryView(run: ListedRun) {
     finishedAt: run.finishedAt,
     cancelRequestedAt: run.cancelRequestedAt,
     error: run.error,
+    /** When retention dropped the run's output (its status and steps stay); null while it has it. */
+    outputPrunedAt: run.outputPrunedAt,
   };
 }
 

@@ -1,11 +1,14 @@
 // What the system page and the dashboard show: workers (with the runs each has in progress), the
-// run queue by state, dead-lettered runs, database health, the scheduler, the product's version and
-// the metrics history. Queue SQL stays in the data layer (queue.ts); this module only composes it.
+// run queue by state, dead-lettered runs, database health, the scheduler, the product's version,
+// the metrics history and retention (the last prune pass, the defaults the workers reported).
+// Queue and retention SQL stay in the data layer; this module only composes it.
 import {
   checkDatabase,
+  lastPrunePass,
   listDeadLetteredRuns,
   metricHistory,
   queueJobCounts,
+  retentionDefaults,
   RUN_DEAD_LETTER_QUEUE,
   RUN_QUEUE,
   WORKER_STALE_AFTER_MS,
@@ -89,4 +92,10 @@ export async function systemStatus(db: Db, now = new Date()) {
 /** The metrics history the charts draw, for the last hour, day or week. */
 export function systemCharts(db: Db, range: MetricRange) {
   return metricHistory(db, range);
+}
+
+/** The retention panel: the last prune pass (null before the first) and the defaults the workers reported (null before any did). */
+export async function systemRetention(db: Db) {
+  const [lastPass, defaults] = await Promise.all([lastPrunePass(db), retentionDefaults(db)]);
+  return { lastPass, defaults };
 }
