@@ -48,7 +48,8 @@ export async function indexRunLog(db: Db, runId: string): Promise<void> {
         -- the text decompressed once per chunk (each function on the column would decompress it again).
         SELECT c.sequence, c.step_id, c.stream::text AS stream,
                octet_length(x.t) - octet_length(replace(x.t, E'\\n', '')) AS newlines,
-               x.t LIKE E'%\\n' AS closed,
+               -- Its last byte read directly (a LIKE pattern starting with % walks the whole text: 3-4 times slower).
+               CASE WHEN octet_length(x.t) = 0 THEN false ELSE get_byte(convert_to(x.t, 'UTF8'), octet_length(x.t) - 1) = 10 END AS closed,
                strpos(x.t, 'group::') > 0 AS has_marker,
                strpos(left(x.t, 12), ':') > 0 AS colon_near_start
           FROM run_output_chunks c CROSS JOIN LATERAL (SELECT c.text || '' AS t OFFSET 0) x
