@@ -8,6 +8,7 @@ import type { ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type * as PgBossModule from "pg-boss";
+import { fetchAgainAfterJob } from "../apps/worker/src/worker.ts";
 import { f, log, machine, median, quantile, root, setup, startChild, watchdog, writeSection } from "./support.ts";
 
 // pg-boss is the worker's dependency, not the workspace root's.
@@ -67,6 +68,7 @@ try {
     return count / ((performance.now() - began) / 1000);
   };
   // Raw pg-boss: as many instances and as much concurrency as the workers, handlers that complete at once.
+  let rawPolls = 0;
   const rawRound = async (workers: number, concurrency: number, count: number) => {
     const queue = `bench-raw-${workers}x${concurrency}-${Math.random().toString(36).slice(2, 8)}`;
     const sender = new PgBoss({ connectionString: bench.databaseUrl, max: 4, supervise: false, schedule: false });
@@ -80,15 +82,20 @@ try {
     let completed = 0;
     let allDone: () => void = () => {};
     const finished = new Promise<void>((resolve) => (allDone = resolve));
-    for (const boss of bosses)
-      await boss.work(queue, { localConcurrency: concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async () => {
+    // The same polling as the worker's, and the same wake after a job (fetchAgainAfterJob).
+    for (const boss of bosses) {
+      let workId: string | undefined;
+      workId = await boss.work(queue, { localConcurrency: concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async () => {
         if (++completed === count) setImmediate(allDone);
+        fetchAgainAfterJob(boss, workId);
       });
+    }
     const began = performance.now();
     await inParallel(count, (i) => sender.send(queue, { i }));
     await finished;
     // Completion is written after the handler returns: wait until the table says so.
     for (;;) {
+      rawPolls++;
       const [row] = await prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) n FROM pgboss.job WHERE name = $1 AND state = 'completed'`, queue);
       if (Number(row!.n) === count) break;
       await new Promise((r) => setTimeout(r, 5));
@@ -115,6 +122,38 @@ try {
     await stop();
   }
 
+  // Where the time goes: database transactions (statements outside a transaction count one each) per
+  // run, for the request alone (no worker running), the worker's part, and raw pg-boss; less the
+  // bench's own polling. The statistics reach pg_stat_database within a second of a transaction.
+  log("transactions per run");
+  const xacts = async () => {
+    await new Promise((r) => setTimeout(r, 1500));
+    return Number((await prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()`))[0]!.n) - 1;
+  };
+  const COUNTED = 100;
+  let x0 = await xacts();
+  let began = performance.now();
+  const counted: string[] = [];
+  await inParallel(COUNTED, async () => counted.push((await web.api<{ runId: string }>("POST", `/api/jobs/${job.id}/run`, { parameters: {} })).runId));
+  const requestRate = COUNTED / ((performance.now() - began) / 1000);
+  const perRequest = (await xacts() - x0) / COUNTED;
+  const stopCounted = await startWorkers(1, 4);
+  x0 = await xacts();
+  began = performance.now();
+  let polls = 0;
+  for (;;) {
+    polls++;
+    if ((await prisma.jobRun.count({ where: { id: { in: counted }, status: "succeeded" } })) === COUNTED) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const drainRate = COUNTED / ((performance.now() - began) / 1000);
+  const perRunWorker = (await xacts() - x0 - polls) / COUNTED;
+  await stopCounted();
+  x0 = await xacts();
+  rawPolls = 0;
+  await rawRound(1, 4, COUNTED);
+  const perRawJob = (await xacts() - x0 - rawPolls) / COUNTED;
+
   log("one run at a time on an idle system");
   const stop = await startWorkers(1, 4);
   const latencies: number[] = [];
@@ -134,11 +173,13 @@ try {
   const table = [
     machine("node bench/pipeline.ts"),
     "",
-    `Runs of a one-step job whose executor does nothing, requested with POST /api/jobs/:id/run (${IN_FLIGHT} requests in flight) until every run is \`succeeded\` in job_runs; raw pg-boss: \`send\` (${IN_FLIGHT} in flight) → \`work\` → complete until every job is \`completed\`, with as many pg-boss instances as workers and the same local concurrency, LISTEN/NOTIFY on for both. ${RUNS} runs a round (${Math.ceil(RUNS / 3)} at concurrency 1), medians of ${REPEATS} rounds, ours and raw alternating.`,
+    `Runs of a one-step job whose executor does nothing, requested with POST /api/jobs/:id/run (${IN_FLIGHT} requests in flight) until every run is \`succeeded\` in job_runs; raw pg-boss: \`send\` (${IN_FLIGHT} in flight) → \`work\` → complete until every job is \`completed\`, with as many pg-boss instances as workers and the same local concurrency, LISTEN/NOTIFY on for both, and for both a slot that finished a job fetches the next one at once (\`fetchAgainAfterJob\`). ${RUNS} runs a round (${Math.ceil(RUNS / 3)} at concurrency 1), medians of ${REPEATS} rounds, ours and raw alternating.`,
     "",
     "| workers | concurrency | pipeline runs/s | raw pg-boss jobs/s | pipeline / raw (goal) |",
     "|---|---|---|---|---|",
     ...rows,
+    "",
+    `Where the time goes (${COUNTED} runs, one worker at concurrency 4): the requests alone, with no worker running, answered **${requestRate.toFixed(1)} runs/s** at ${perRequest.toFixed(1)} database transactions each; the worker then drained the ${COUNTED} queued runs at **${drainRate.toFixed(1)} runs/s** with ${perRunWorker.toFixed(1)} transactions per run (statements outside a transaction count one each; the worker's heartbeats and pg-boss's upkeep are included, the bench's polling is not). Raw pg-boss took ${perRawJob.toFixed(1)} per job (send, fetch, complete).`,
     "",
     `One run at a time (one worker, concurrency 4, ${LATENCY_SAMPLES} runs 100 ms apart), request → \`succeeded\` persisted: p50 **${f(quantile(latencies, 0.5))} ms** (goal < 100), p99 ${f(quantile(latencies, 0.99))} ms.`,
   ].join("\n");
