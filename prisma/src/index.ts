@@ -27,6 +27,7 @@ export {
   discardDeadLetteredRun,
   enqueueRun,
   enqueueRunInTransaction,
+  enqueueRunsInTransaction,
   ensureRunQueues,
   failRunsWithEndedQueueJobs,
   listDeadLetteredRuns,
@@ -40,8 +41,8 @@ export {
   RUN_QUEUE,
   runQueueDepth,
 } from "./data/queue.ts";
-export type { DeadLetteredRun, DeadLetterRetry, EnqueueOptions, QueueJobCounts, RunJobData } from "./data/queue.ts";
-export { cancelRun, openRunParameters, prepareRunParameters, requestRun, runParametersAad, sealRunParameters } from "./data/run-operations.ts";
+export type { DeadLetteredRun, DeadLetterRetry, EnqueueOptions, NewQueuedRun, QueueJobCounts, RunJobData } from "./data/queue.ts";
+export { cancelRun, openRunParameters, prepareRunParameters, requestRun, requestRuns, runParametersAad, sealRunParameters } from "./data/run-operations.ts";
 export type { CancelResult, PreparedRunParameters, RequestRunInput, RunParameterSealer } from "./data/run-operations.ts";
 export { notify, notifyRun, requestRunControl, RUN_CONTROL_CHANNEL, RUN_EVENTS_CHANNEL, SCHEDULES_CHANNEL } from "./data/events.ts";
 export type { RunControl, RunNotice } from "./data/events.ts";

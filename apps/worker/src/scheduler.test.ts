@@ -174,6 +174,27 @@ test("1,000 schedules due at the same instant fire exactly once each with two sc
   expect(problems()).toEqual([]);
 });
 
+test("in one claim batch, an instant that already has its run gets no second one while the others fire", async () => {
+  const { logger, problems } = memoryLogger("debug");
+  const dueAt = new Date(Date.now() - 1000);
+  const [done, due] = [await addSchedule({ cron: "0 0 1 1 *", nextRunAt: dueAt, overlapPolicy: "allow" }), await addSchedule({ cron: "0 0 1 1 *", nextRunAt: dueAt, overlapPolicy: "allow" })];
+  const existing = await prisma.jobRun.create({ data: { jobId: job.id, jobVersionId: job.currentVersionId!, trigger: "schedule", scheduleId: done.id, idempotencyKey: scheduledRunKey(done.id, dueAt) } });
+  const s = await scheduler(logger);
+  await until(async () => (await runsOf(due.id)).length === 1, "the other schedule's run", 30_000);
+  await idle(s);
+
+  expect((await runsOf(done.id)).map((r) => r.id)).toEqual([existing.id]);
+  expect(await queueJobCount([existing.id])).toBe(0);
+  expect(await queueJobCount((await runsOf(due.id)).map((r) => r.id))).toBe(1);
+  expect(s.status()).toMatchObject({ runsCreated: 1, duplicateFires: 1 });
+  const after = await prisma.schedule.findMany({ where: { id: { in: [done.id, due.id] } } });
+  // Both move on to their next instant; only the one that fired records a last run.
+  expect(after.every((r) => r.nextRunAt!.getTime() > Date.now())).toBe(true);
+  expect(after.find((r) => r.id === done.id)!.lastRunAt).toBeNull();
+  expect(after.find((r) => r.id === due.id)!.lastRunAt).not.toBeNull();
+  expect(problems()).toEqual(["this instant had already fired; no second run created"]);
+});
+
 test("after a downtime each misfire policy decides what fires; a little lateness is no misfire", async () => {
   const { logger, problems, lines } = memoryLogger("debug");
   const clock = manualClock("2026-11-27T12:00:30Z");

@@ -8,7 +8,7 @@ import { cronInstants, nextInstant, ParameterError, parseJobDefinition, resolveP
 import {
   cancelRun,
   prepareRunParameters,
-  requestRun,
+  requestRuns,
   SCHEDULES_CHANNEL,
   type Db,
   type MisfirePolicy,
@@ -16,6 +16,7 @@ import {
   type PreparedRunParameters,
   type Prisma,
   type PrismaClient,
+  type RequestRunInput,
   type RunParameterSealer,
 } from "@opsconductor/db";
 import type { PgBoss } from "pg-boss";
@@ -117,25 +118,33 @@ export function planFirings(
   const maxRuns = limits.maxRunsPerTick ?? SCHEDULER_DEFAULTS.maxRunsPerTick;
   const due = schedule.nextRunAt.getTime();
   const until = now.getTime();
-  const next = nextInstant(schedule.cron, schedule.timezone, now);
+  // The walk below ends at the first instant after now, which is `next`: one cron walk per schedule, not two.
+  let firstAfterNow: Date | undefined;
+  const next = () => firstAfterNow ?? nextInstant(schedule.cron, schedule.timezone, now);
   // Instants in [from, now]; next_run_at counts as one even if the cron was edited since.
   const between = (from: number): Date[] => {
     const found: Date[] = [];
     if (from <= due) found.push(schedule.nextRunAt);
     for (const at of cronInstants(schedule.cron, schedule.timezone, new Date(Math.max(from - 1, due)))) {
-      if (at.getTime() > until || found.length >= maxRuns) break;
+      if (at.getTime() > until) {
+        firstAfterNow = at;
+        break;
+      }
+      if (found.length >= maxRuns) break;
       found.push(at);
     }
     return found;
   };
-  if (until - due <= tolerance) return { instants: between(due), next, misfire: false };
+  if (until - due <= tolerance) return { instants: between(due), next: next(), misfire: false };
   switch (schedule.misfirePolicy) {
     case "skip":
-      return { instants: [], next, misfire: true };
+      return { instants: [], next: next(), misfire: true };
     case "fire_once":
-      return { instants: [schedule.nextRunAt], next, misfire: true };
-    case "fire_all":
-      return { instants: between(Math.max(due, until - schedule.misfireMaxAgeSec * 1000)), next, misfire: true };
+      return { instants: [schedule.nextRunAt], next: next(), misfire: true };
+    case "fire_all": {
+      const instants = between(Math.max(due, until - schedule.misfireMaxAgeSec * 1000));
+      return { instants, next: next(), misfire: true };
+    }
   }
 }
 
@@ -320,7 +329,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         await loadDefinitions(tx, [...new Set(due.flatMap((s) => (s.jobVersionId ? [s.jobVersionId] : [])))]);
         const ids: string[] = [];
         const nexts: (string | null)[] = [];
-        const lasts: (string | null)[] = [];
+        const toFire: { at: number; instant: Date; input: RequestRunInput }[] = [];
         let lagMs = 0;
         let runsInBatch = 0;
         for (const schedule of due) {
@@ -335,7 +344,6 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
             // Stored before validation existed, or a time zone this runtime lacks: park it (next_run_at NULL).
             warnOnce(`${schedule.id}:invalid`, { ...fields, cron: schedule.cron, timezone: schedule.timezone, err: error }, "schedule cannot fire: its cron expression or time zone is invalid");
             nexts.push(null);
-            lasts.push(null);
             continue;
           }
           nexts.push(plan.next.toISOString());
@@ -367,13 +375,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
             }
             fire = fire.slice(-1);
           }
-          let created = 0;
           for (const instant of fire) {
             const ready = resolved as Extract<Resolved, { ok: true }>;
-            const result = await requestRun(
-              tx,
-              boss,
-              {
+            toFire.push({
+              at: ids.length - 1,
+              instant,
+              input: {
                 jobId: schedule.jobId,
                 jobVersionId: schedule.jobVersionId!,
                 parameters: ready.parameters,
@@ -381,20 +388,24 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
                 scheduleId: schedule.id,
                 idempotencyKey: scheduledRunKey(schedule.id, instant),
               },
-              options.sealSecrets,
-            );
-            if (result.created) {
-              created++;
-              log.debug({ ...fields, runId: result.run.id, instant }, "schedule fired");
-            } else {
-              state.duplicateFires++;
-              log.warn({ ...fields, runId: result.run.id, instant }, "this instant had already fired; no second run created");
-            }
+            });
           }
-          state.runsCreated += created;
-          runsInBatch += created;
-          lasts.push(created > 0 ? now.toISOString() : null);
+          runsInBatch += fire.length;
         }
+        // All runs of the batch in two statements: per-run inserts made the lag grow with the batch (bench/scheduler.ts).
+        const results = await requestRuns(tx, boss, toFire.map((f) => f.input), options.sealSecrets);
+        const lasts: (string | null)[] = ids.map(() => null);
+        toFire.forEach(({ at, instant, input }, i) => {
+          const fields = { scheduleId: input.scheduleId, jobId: input.jobId, instant };
+          if (results[i]!.created) {
+            state.runsCreated++;
+            lasts[at] = now.toISOString();
+            log.debug({ ...fields, runId: results[i]!.id }, "schedule fired");
+          } else {
+            state.duplicateFires++;
+            log.warn(fields, "this instant had already fired; no second run created");
+          }
+        });
         await sql.advance(tx, ids, nexts, lasts);
         return { more: due.length === batchSize || ids.length < due.length, lagMs };
       },

@@ -4,7 +4,7 @@ import { PgBoss } from "pg-boss";
 import { afterAll, describe, expect, test } from "vitest";
 import { createJob } from "./jobs.ts";
 import { enqueueRun, ensureRunQueues, retryPolicyOf, RUN_QUEUE } from "./queue.ts";
-import { cancelRun, openRunParameters, prepareRunParameters, requestRun, sealRunParameters } from "./run-operations.ts";
+import { cancelRun, openRunParameters, prepareRunParameters, requestRun, requestRuns, sealRunParameters } from "./run-operations.ts";
 import { createTestDatabase } from "../testing/index.ts";
 
 const { url, prisma } = await createTestDatabase();
@@ -46,6 +46,31 @@ test("requestRun stores secret parameters masked and sends them only sealed, bou
   // Without a sealer the secret would be lost: nothing is queued.
   await expect(prisma.$transaction((tx) => requestRun(tx, boss, { jobId: job.id, jobVersionId: job.currentVersionId!, parameters }))).rejects.toThrow("no sealer");
   expect(await prisma.jobRun.count({ where: { jobId: job.id } })).toBe(1);
+});
+
+test("requestRuns queues a batch in one go: masked rows, sealed queue jobs with the version's retries, a used idempotency key skipped", async () => {
+  const retrying = await createJob(prisma, { name: "batch with retries", definition: { ...definition, retries: { limit: 2, delaySec: 7 } } });
+  const parameters = prepareRunParameters(resolveParameters(parseJobDefinition(definition), { password: "Hunter2!" }));
+  const key = (n: number) => `batch:${n}:${randomUUID()}`;
+  const [used, fresh, twice] = [key(1), key(2), key(3)];
+  await prisma.$transaction((tx) => requestRun(tx, boss, { jobId: retrying.id, jobVersionId: retrying.currentVersionId!, parameters, idempotencyKey: used }, seal));
+  const input = (idempotencyKey: string) => ({ jobId: retrying.id, jobVersionId: retrying.currentVersionId!, parameters, trigger: "schedule" as const, idempotencyKey });
+  const results = await prisma.$transaction((tx) => requestRuns(tx, boss, [input(used), input(fresh), input(twice), input(twice)], seal));
+  expect(results.map((r) => r.created)).toEqual([false, true, true, false]);
+
+  const rows = await prisma.jobRun.findMany({ where: { idempotencyKey: { in: [used, fresh, twice] } } });
+  expect(rows).toHaveLength(3);
+  for (const { id } of results.filter((r) => r.created)) {
+    const row = rows.find((r) => r.id === id)!;
+    expect(row).toMatchObject({ status: "queued", trigger: "schedule", queueJobId: id, parameters: { service: "Spooler", password: MASK } });
+    const queued = await boss.getJobById<{ runId: string; sealedSecretParameters: unknown }>(RUN_QUEUE, id);
+    expect(queued).toMatchObject({ state: "created", retryLimit: 2, retryDelay: 7, retryBackoff: true });
+    expect(JSON.stringify(queued?.data)).not.toContain("Hunter2!");
+    expect(openRunParameters(keyring, id, queued?.data.sealedSecretParameters)).toEqual({ password: "Hunter2!" });
+  }
+  // The skipped ones sent nothing.
+  for (const { id } of results.filter((r) => !r.created)) expect(await boss.getJobById(RUN_QUEUE, id)).toBeNull();
+  await expect(prisma.$transaction((tx) => requestRuns(tx, boss, [input(key(4))]))).rejects.toThrow("no sealer");
 });
 
 describe("cancelRun", () => {

@@ -7,7 +7,7 @@ import type { PgBoss } from "pg-boss";
 import type { Db, Prisma } from "../database/client.ts";
 import { notifyRun, requestRunControl } from "./events.ts";
 import type { RunStatus } from "../generated/enums.ts";
-import { cancelQueueJob, enqueueRunInTransaction } from "./queue.ts";
+import { cancelQueueJob, enqueueRunInTransaction, enqueueRunsInTransaction } from "./queue.ts";
 import type { NewRun } from "./runs.ts";
 
 /** The additional authenticated data that binds a run's sealed secret parameters to that run. */
@@ -66,6 +66,25 @@ export async function requestRun(tx: Db, boss: PgBoss, input: RequestRunInput, s
     sealed = seal(id, parameters.secrets);
   }
   return enqueueRunInTransaction(tx, boss, { ...run, id, parameters: parameters.stored }, sealed === undefined ? {} : { sealedSecretParameters: sealed });
+}
+
+/**
+ * requestRun for many runs in one go (the scheduler's claim batch): the rows in one statement, the
+ * queue jobs in another. A run whose idempotency key its job already used is skipped; the result
+ * says, in the order of `inputs`, which run ids were created.
+ */
+export async function requestRuns(tx: Db, boss: PgBoss, inputs: RequestRunInput[], seal?: RunParameterSealer): Promise<{ id: string; created: boolean }[]> {
+  const runs = inputs.map(({ parameters, ...run }) => {
+    const id = run.id ?? randomUUID();
+    let sealed: unknown;
+    if (Object.keys(parameters.secrets).length > 0) {
+      if (!seal) throw new Error("the run has secret parameters and no sealer was given to seal them");
+      sealed = seal(id, parameters.secrets);
+    }
+    return { ...run, id, parameters: parameters.stored, ...(sealed === undefined ? {} : { sealedSecretParameters: sealed }) };
+  });
+  const created = await enqueueRunsInTransaction(tx, boss, runs);
+  return runs.map((run) => ({ id: run.id, created: created.has(run.id) }));
 }
 
 /** What cancelRun found (`status`) and did: ended a queued run, asked a running run's worker to stop, or nothing to a finished run. */
