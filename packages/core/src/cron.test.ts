@@ -216,3 +216,11 @@ describe("the preview marks instants that meet a DST change and says what the sc
     expect(cronPreview("0 3 * * *", "UTC", new Date(), 0)).toEqual([]);
   });
 });
+
+test("two walks of the same expression at once keep their own positions (parsed expressions are shared)", () => {
+  const a = cronInstants("*/15 * * * *", "Europe/London", new Date("2026-11-27T12:00:00Z"));
+  const b = cronInstants("*/15  * * * *", "Europe/London", new Date("2026-11-27T18:00:00Z"));
+  const taken = [a.next().value, b.next().value, a.next().value, b.next().value].map((d) => d.toISOString());
+  expect(taken).toEqual(["2026-11-27T12:15:00.000Z", "2026-11-27T18:15:00.000Z", "2026-11-27T12:30:00.000Z", "2026-11-27T18:30:00.000Z"]);
+  expect(nextInstant("*/15 * * * *", "UTC", new Date("2026-11-27T12:07:00Z")).toISOString()).toBe("2026-11-27T12:15:00.000Z");
+});
