@@ -6,7 +6,7 @@ import { fetchAgainAfterJob } from "./worker.ts";
 const { url } = await createTestDatabase();
 const boss = new PgBoss({ connectionString: url, max: 2, supervise: false, schedule: false });
 await boss.start();
-afterAll(() => boss.stop({ graceful: false, wait: true }));
+afterAll(() => boss.stop({ graceful: false }));
 
 // pg-boss waits out the rest of a slot's poll after each job; with a 30 s poll, five queued jobs would
 // take about two minutes one slot at a time. A slot woken after its job fetches the next at once.

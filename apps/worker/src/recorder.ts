@@ -2,7 +2,7 @@
 // and run rows as they change, and a NOTIFY after each write so the web app can relay it live.
 // Every write is fenced by the run's lease (worker id, attempt): the first one that matches nothing
 // means another party took the run over, and the recorder writes nothing more for it.
-import { appendLeasedRunOutput, notifyRun, updateLeasedRun, withRunLease, type OutputChunk, type Prisma, type PrismaClient, type RunLease } from "@opsconductor/db";
+import { appendLeasedRunOutput, notifyRun, updateLeasedRun, updateLeasedStep, type LeasedStepUpdate, type OutputChunk, type Prisma, type PrismaClient, type RunLease } from "@opsconductor/db";
 import type { Logger } from "pino";
 
 const FLUSH_AFTER_MS = 100;
@@ -156,16 +156,13 @@ export class RunRecorder {
   }
 
   /** Writes a step's new state after every output queued before it. */
-  step(stepIndex: number, data: Prisma.JobRunStepUpdateInput): void {
+  step(stepIndex: number, data: LeasedStepUpdate): void {
     this.flushTail();
     this.flush();
     const id = this.stepIds[stepIndex];
     if (!id) return;
-    this.enqueue(`step ${stepIndex + 1}`, async () => {
-      const { held } = await withRunLease(this.prisma, this.lease, (tx) => tx.jobRunStep.update({ where: { id }, data }));
-      if (held) await notifyRun(this.prisma, { runId: this.runId, kind: "step" });
-      return held;
-    });
+    // One fenced statement that also sends the notice (it was a transaction of four round trips and a NOTIFY).
+    this.enqueue(`step ${stepIndex + 1}`, () => updateLeasedStep(this.prisma, this.lease, id, data));
   }
 
   /** Writes the run's new state after every output queued before it. */
@@ -206,7 +203,6 @@ export class RunRecorder {
     this.enqueue("output", async () => {
       if (!(await appendLeasedRunOutput(this.prisma, this.lease, batch))) return false;
       this.batches++;
-      await notifyRun(this.prisma, { runId: this.runId, kind: "output", sequence: batch[batch.length - 1]!.sequence });
       return true;
     });
   }

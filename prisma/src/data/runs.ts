@@ -1,7 +1,8 @@
 import type { Db, PrismaClient } from "../database/client.ts";
 import { translatePrismaError } from "../database/errors.ts";
 import type { Prisma } from "../generated/client.ts";
-import type { OutputStream, RunTrigger } from "../generated/enums.ts";
+import type { OutputStream, RunTrigger, StepStatus } from "../generated/enums.ts";
+import { RUN_EVENTS_CHANNEL } from "./events.ts";
 
 export interface NewRun {
   /** Lets the caller know the id before the insert (to bind sealed data to it); generated if absent. */
@@ -99,14 +100,53 @@ export async function withRunLease<T>(prisma: PrismaClient, lease: RunLease, wri
   });
 }
 
-/** appendRunOutput, fenced by `lease` in the same statement; false when the lease no longer holds (nothing is written). */
+/** A step's new state as the worker records it; fields left out keep their value. */
+export interface LeasedStepUpdate {
+  status: StepStatus;
+  startedAt?: Date;
+  finishedAt?: Date;
+  exitCode?: number | null;
+  error?: string | null;
+}
+
+/**
+ * Updates one step of the run while `lease` holds it and tells listeners (a "step" notice on
+ * RUN_EVENTS_CHANNEL), in one statement; false when the lease no longer holds (nothing written).
+ */
+export async function updateLeasedStep(db: Db, lease: RunLease, stepId: string, update: LeasedStepUpdate): Promise<boolean> {
+  const has = (key: keyof LeasedStepUpdate) => update[key] !== undefined;
+  const [row] = await db.$queryRaw<{ n: number }[]>`
+    WITH updated AS (
+      UPDATE job_run_steps SET
+             status = ${update.status}::"StepStatus",
+             started_at = CASE WHEN ${has("startedAt")} THEN ${update.startedAt ?? null}::timestamptz ELSE started_at END,
+             finished_at = CASE WHEN ${has("finishedAt")} THEN ${update.finishedAt ?? null}::timestamptz ELSE finished_at END,
+             exit_code = CASE WHEN ${has("exitCode")} THEN ${update.exitCode ?? null}::int ELSE exit_code END,
+             error = CASE WHEN ${has("error")} THEN ${update.error ?? null}::text ELSE error END
+       WHERE id = ${stepId}::uuid AND run_id = ${lease.runId}::uuid
+         AND EXISTS (SELECT 1 FROM job_runs r WHERE r.id = ${lease.runId}::uuid AND r.worker_id = ${lease.workerId} AND r.attempt = ${lease.attempt} AND r.status = 'running' FOR SHARE)
+      RETURNING 1),
+    notified AS (SELECT pg_notify(${RUN_EVENTS_CHANNEL}, ${JSON.stringify({ runId: lease.runId, kind: "step" })}) FROM updated LIMIT 1)
+    SELECT (SELECT count(*) FROM updated)::int AS n, (SELECT count(*) FROM notified)::int AS notices`;
+  return (row?.n ?? 0) > 0;
+}
+
+/**
+ * appendRunOutput, fenced by `lease` in the same statement, which also tells listeners (an "output"
+ * notice with the last sequence); false when the lease no longer holds (nothing is written or sent).
+ */
 export async function appendLeasedRunOutput(db: Db, lease: RunLease, chunks: OutputChunk[]): Promise<boolean> {
   if (chunks.length === 0) return true;
-  const inserted = await db.$executeRaw`
-    INSERT INTO run_output_chunks (run_id, step_id, stream, sequence, text, at)
-    SELECT ${lease.runId}::uuid, c.step_id, c.stream::"OutputStream", c.sequence, c.text, c.at
-      FROM unnest(${chunks.map((c) => c.stepId ?? null)}::uuid[], ${chunks.map((c) => c.stream)}::text[], ${chunks.map((c) => c.sequence)}::int[],
-                  ${chunks.map((c) => c.text)}::text[], ${chunks.map((c) => (c.at ?? new Date()).toISOString())}::timestamptz[]) AS c(step_id, stream, sequence, text, at)
-     WHERE EXISTS (SELECT 1 FROM job_runs r WHERE r.id = ${lease.runId}::uuid AND r.worker_id = ${lease.workerId} AND r.attempt = ${lease.attempt} AND r.status = 'running' FOR SHARE)`;
-  return inserted > 0;
+  const notice = JSON.stringify({ runId: lease.runId, kind: "output", sequence: chunks[chunks.length - 1]!.sequence });
+  const [row] = await db.$queryRaw<{ n: number }[]>`
+    WITH inserted AS (
+      INSERT INTO run_output_chunks (run_id, step_id, stream, sequence, text, at)
+      SELECT ${lease.runId}::uuid, c.step_id, c.stream::"OutputStream", c.sequence, c.text, c.at
+        FROM unnest(${chunks.map((c) => c.stepId ?? null)}::uuid[], ${chunks.map((c) => c.stream)}::text[], ${chunks.map((c) => c.sequence)}::int[],
+                    ${chunks.map((c) => c.text)}::text[], ${chunks.map((c) => (c.at ?? new Date()).toISOString())}::timestamptz[]) AS c(step_id, stream, sequence, text, at)
+       WHERE EXISTS (SELECT 1 FROM job_runs r WHERE r.id = ${lease.runId}::uuid AND r.worker_id = ${lease.workerId} AND r.attempt = ${lease.attempt} AND r.status = 'running' FOR SHARE)
+      RETURNING 1),
+    notified AS (SELECT pg_notify(${RUN_EVENTS_CHANNEL}, ${notice}) FROM inserted LIMIT 1)
+    SELECT (SELECT count(*) FROM inserted)::int AS n, (SELECT count(*) FROM notified)::int AS notices`;
+  return (row?.n ?? 0) > 0;
 }
