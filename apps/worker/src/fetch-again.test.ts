@@ -14,10 +14,10 @@ test("a slot that finished a job fetches the next queued job at once instead of 
   await boss.createQueue("fetch-again");
   for (let i = 0; i < 5; i++) await boss.send("fetch-again", { i });
   const done: number[] = [];
-  let workId: string | undefined;
-  workId = await boss.work<{ i: number }>("fetch-again", { localConcurrency: 1, pollingIntervalSeconds: 30 }, async ([job]) => {
+  const workId: { id?: string } = {};
+  workId.id = await boss.work<{ i: number }>("fetch-again", { localConcurrency: 1, pollingIntervalSeconds: 30 }, async ([job]) => {
     done.push(job!.data.i);
-    fetchAgainAfterJob(boss, workId);
+    fetchAgainAfterJob(boss, workId.id);
   });
   const deadline = Date.now() + 20_000;
   while (done.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

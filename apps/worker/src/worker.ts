@@ -202,12 +202,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   // A slot that finished a run fetches the next one at once: pg-boss otherwise waits out the rest of
   // its one-second poll after each job (NOTIFY only wakes it for jobs sent meanwhile), which held a
   // backlog of quick runs to one run per second per slot. An empty fetch ends it.
-  let runWorkId: string | undefined;
-  runWorkId = await boss.work<RunJobData>(RUN_QUEUE, { localConcurrency: options.concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async ([job]) => {
+  const runWorkId: { id?: string } = {};
+  runWorkId.id = await boss.work<RunJobData>(RUN_QUEUE, { localConcurrency: options.concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async ([job]) => {
     try {
       if (job) await execute(job.data);
     } finally {
-      fetchAgainAfterJob(boss, runWorkId);
+      fetchAgainAfterJob(boss, runWorkId.id);
     }
   });
   const scheduler =
