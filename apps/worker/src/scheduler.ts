@@ -392,7 +392,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
           }
           runsInBatch += fire.length;
         }
-        // All runs of the batch in two statements: per-run inserts made the lag grow with the batch (bench/scheduler.ts).
+        // All runs of the batch at once: per-run inserts made the lag grow with the batch (bench/scheduler.ts).
         const results = await requestRuns(tx, boss, toFire.map((f) => f.input), options.sealSecrets);
         const lasts: (string | null)[] = ids.map(() => null);
         toFire.forEach(({ at, instant, input }, i) => {

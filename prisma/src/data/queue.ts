@@ -91,9 +91,9 @@ export interface NewQueuedRun extends NewRun {
 }
 
 /**
- * enqueueRunInTransaction for many runs in two statements (the run rows, then their queue jobs), so
- * the scheduler's claim transaction does not pay five round trips per run. A run whose idempotency
- * key its job already used is skipped; returns the ids of the runs created.
+ * enqueueRunInTransaction for many runs in three statements (the run rows, their versions' retry
+ * policies, their queue jobs), so the scheduler's claim transaction does not pay five round trips
+ * per run. A run whose idempotency key its job already used is skipped; returns the ids created.
  */
 export async function enqueueRunsInTransaction(tx: Db, boss: PgBoss, runs: NewQueuedRun[]): Promise<Set<string>> {
   if (runs.length === 0) return new Set();

@@ -69,7 +69,7 @@ export async function requestRun(tx: Db, boss: PgBoss, input: RequestRunInput, s
 }
 
 /**
- * requestRun for many runs in one go (the scheduler's claim batch): the rows in one statement, the
+ * requestRun for many runs in one go (the scheduler's claim batch): all rows in one statement, all
  * queue jobs in another. A run whose idempotency key its job already used is skipped; the result
  * says, in the order of `inputs`, which run ids were created.
  */
