@@ -129,7 +129,7 @@ try {
     }
     // As the web app does after a schedule change: the loops wake, read the earliest next_run_at and sleep until it.
     await notify(prisma, SCHEDULES_CHANNEL, {});
-    const [{ expected }] = await prisma.$queryRawUnsafe<{ expected: number }[]>(`SELECT count(*)::int AS expected FROM bench_expected`);
+    const [{ expected } = { expected: 0 }] = await prisma.$queryRawUnsafe<{ expected: number }[]>(`SELECT count(*)::int AS expected FROM bench_expected`);
     log(`  ${scenario}, ${workers} scheduler(s): ${expected} instants due between ${new Date(windowStart).toISOString().slice(11, 19)} and ${new Date(windowEnd).toISOString().slice(11, 19)}`);
     await new Promise((r) => setTimeout(r, Math.max(0, windowEnd - Date.now())));
     const firedInWindow = async () => {
