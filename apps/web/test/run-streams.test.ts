@@ -318,4 +318,26 @@ describe("notices of output", () => {
       }
     },
   );
+
+  test("busy runs read together: each stream of several runs written at once gets its own run's output, every chunk once, in order, in the same form", { timeout: 60_000 }, async () => {
+    const viewers = [await newViewer(app), await newViewer(app)];
+    const runs = await Promise.all(Array.from({ length: 3 }, () => newRunningRun(app)));
+    const streams = await Promise.all(runs.map((run, i) => watch(app, run.id, { token: viewers[i % 2]!.token })));
+    try {
+      // Notices of all three runs at once, so their feeds' reads overlap and are answered together.
+      for (let n = 1; n <= 200; n += 20) await Promise.all(runs.map((run, i) => writeRunOutput(app.prisma, run.id, outputLines(n, n + 19).map((c) => ({ ...c, text: `run ${i} ${c.text}` })))));
+      await Promise.all(runs.map((run) => finishTestRun(app.prisma, run.id)));
+      await until(() => streams.every((s) => s.ended()), "every stream to end");
+      const stored = await app.prisma.runOutputChunk.findFirstOrThrow({ where: { runId: runs[0]!.id, sequence: 200 }, select: { at: true } });
+      streams.forEach((stream, i) => {
+        const outputs = stream.outputs();
+        expect(outputs.map((o) => o.sequence)).toEqual(Array.from({ length: 200 }, (_, k) => k + 1));
+        expect(outputs.every((o) => o.text === `run ${i} line ${o.sequence}\n` && o.stream === "stdout" && o.stepId === null && o.id === String(o.sequence))).toBe(true);
+        expect(JSON.parse(stream.events.at(-1)!.data)).toEqual({ runId: runs[i]!.id, status: "succeeded", lastSequence: 200 });
+      });
+      expect(streams[0]!.outputs().at(-1)).toEqual({ id: "200", stepId: null, stream: "stdout", sequence: 200, text: "run 0 line 200\n", at: stored.at.toISOString() });
+    } finally {
+      await closeAll(streams);
+    }
+  });
 });

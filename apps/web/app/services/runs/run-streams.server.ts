@@ -8,6 +8,7 @@ import type { Db, OutputStream, RunNotice } from "@opsconductor/db";
 import { env } from "../../env.server.ts";
 import { logger } from "../../http/observability.server.ts";
 import { sessionEnd, type Principal, type SessionEnd } from "../auth/tokens.server.ts";
+import { INT4_MIN } from "../../schemas/common.ts";
 import { ApiError } from "../errors.server.ts";
 import { getRun, listSteps, TERMINAL_STATUSES, type RunView } from "./queries.server.ts";
 import { runEvents } from "./run-events.server.ts";
@@ -60,6 +61,77 @@ function readChunks(db: Db, runId: string, afterSequence: number | null): Promis
     orderBy: { sequence: "asc" },
     take: CHUNK_BATCH,
   });
+}
+
+interface ChunkRequest {
+  runId: string;
+  afterSequence: number | null;
+  resolve: (chunks: Chunk[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The feeds' reads of new output. One read is under way at a time; the feeds that ask meanwhile
+ * are answered together by the next, one query for all their runs: many busy runs cost a few
+ * queries a second instead of one per notice per run, and a lone run waits for nothing.
+ */
+class ChunkReader {
+  private pending: ChunkRequest[] = [];
+  private reading = false;
+  private readonly db: Db;
+
+  constructor(db: Db) {
+    this.db = db;
+  }
+
+  read(runId: string, afterSequence: number | null): Promise<Chunk[]> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ runId, afterSequence, resolve, reject });
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.reading) return;
+    this.reading = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0);
+        try {
+          if (batch.length === 1) {
+            batch[0]!.resolve(await readChunks(this.db, batch[0]!.runId, batch[0]!.afterSequence));
+            continue;
+          }
+          const rows = await this.db.$queryRaw<(Chunk & { runId: string })[]>`
+            SELECT r.run_id::text AS "runId", c.step_id::text AS "stepId", c.stream::text AS stream, c.sequence, c.text, c.at
+            FROM unnest(${batch.map((r) => r.runId)}::uuid[], ${batch.map((r) => r.afterSequence ?? INT4_MIN)}::int[]) AS r(run_id, after)
+            CROSS JOIN LATERAL (
+              SELECT step_id, stream, sequence, text, at FROM run_output_chunks
+              WHERE run_id = r.run_id AND sequence > r.after ORDER BY sequence LIMIT ${CHUNK_BATCH}
+            ) c
+            ORDER BY r.run_id, c.sequence`;
+          const byRun = new Map<string, Chunk[]>();
+          for (const { runId, ...chunk } of rows) {
+            let list = byRun.get(runId);
+            if (!list) byRun.set(runId, (list = []));
+            list.push(chunk);
+          }
+          for (const request of batch) request.resolve(byRun.get(request.runId) ?? []);
+        } catch (error) {
+          for (const request of batch) request.reject(error);
+        }
+      }
+    } finally {
+      this.reading = false;
+    }
+  }
+}
+
+const chunkReaders = new WeakMap<Db, ChunkReader>();
+function chunkReader(db: Db): ChunkReader {
+  let reader = chunkReaders.get(db);
+  if (!reader) chunkReaders.set(db, (reader = new ChunkReader(db)));
+  return reader;
 }
 
 /** One client's stream. */
@@ -313,7 +385,7 @@ class RunFeed {
     for (;;) {
       if (this.live.size === 0) return;
       const from = this.cursor;
-      const chunks = await readChunks(this.db, this.runId, from);
+      const chunks = await chunkReader(this.db).read(this.runId, from);
       const frames = chunks.map((chunk) => frame("output", chunk, chunk.sequence));
       for (const stream of this.live) {
         // A stream that missed output (it joined a read already under way) or whose client has not
