@@ -1,8 +1,8 @@
 // Live run streams (GET /api/runs/{id}/events, Server-Sent Events). All streams of one run share one
 // reader, the run's feed: on a notice it reads the new output once (and the run row and its steps
 // too, unless the notice was only of new output) and hands the frames to every stream that is
-// caught up. A stream resuming from further back replays its own backlog at its client's pace, then
-// joins the feed. Streams are counted per user and in
+// caught up; feeds that read at the same time share one query. A stream resuming from further back
+// replays its own backlog at its client's pace, then joins the feed. Streams are counted per user and in
 // total, and every open stream's session is checked again periodically.
 import type { Db, OutputStream, RunNotice } from "@opsconductor/db";
 import { env } from "../../env.server.ts";
