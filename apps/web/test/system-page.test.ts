@@ -113,7 +113,24 @@ describe("the system page", () => {
     const statuses = await app.prisma.jobRun.findMany({ where: { id: { in: runs.map((r) => r.id) } }, select: { status: true } });
     expect(statuses.map((r) => r.status).sort()).toEqual(["failed", "queued"]);
 
+    // The dialog opens while a live refresh is under way (held until then): the refresh, which clears
+    // the last action's answer, must leave the open dialog alone.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const isRefresh = (url: URL) => url.pathname.endsWith(".data");
+    await page.route(isRefresh, async (route) => {
+      await held;
+      await route.continue();
+    });
+    const refreshing = page.waitForRequest((request) => isRefresh(new URL(request.url())), { timeout: 20_000 });
+    await refreshing;
     await page.getByRole("button", { name: "Discard Dead letter" }).click();
+    const refreshed = page.waitForResponse((response) => isRefresh(new URL(response.url())));
+    release();
+    await refreshed;
+    await page.unroute(isRefresh);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await page.locator("dialog[open]").count()).toBe(1);
     await page.getByRole("dialog", { name: /Discard/ }).getByRole("button", { name: "Discard" }).click();
     await expect.poll(() => page.getByRole("status").textContent()).toContain("Dead-lettered queue job discarded.");
     await page.getByTestId("dead-lettered").waitFor({ state: "detached" });

@@ -96,7 +96,7 @@ export default function SystemPage() {
         <WorkersTable workers={data.workers} staleAfterSec={data.staleAfterSec} />
       </section>
       <QueuePanel queue={data.queue} deadLetter={data.deadLetter} />
-      <DeadLetterList rows={data.deadLettered} canManage={data.canManage} answerId={answer?.id} />
+      <DeadLetterList rows={data.deadLettered} canManage={data.canManage} />
       {data.retention && <RetentionPanel lastPass={data.retention.lastPass} defaults={data.retention.defaults} />}
       {data.charts && <MetricCharts history={data.charts} range={data.range} />}
       <Toast toast={answer?.toast} />

@@ -16,7 +16,7 @@ export interface DeadLetterRow {
 }
 
 /** Runs whose last attempt's queue job failed, with why; admins may retry or discard each. */
-export function DeadLetterList({ rows, canManage, answerId }: { rows: readonly DeadLetterRow[]; canManage: boolean; answerId: string | undefined }) {
+export function DeadLetterList({ rows, canManage }: { rows: readonly DeadLetterRow[]; canManage: boolean }) {
   return (
     <section aria-labelledby="dead-letter-title" className={CARD}>
       <h2 id="dead-letter-title" className="text-lg font-semibold">
@@ -58,10 +58,11 @@ export function DeadLetterList({ rows, canManage, answerId }: { rows: readonly D
                 </div>
                 {canManage && (
                   <div className="flex shrink-0 flex-wrap gap-2">
-                    <ConfirmDialog key={`retry-${answerId ?? "first"}`} trigger="Retry" triggerVariant="secondary" triggerLabel={`Retry ${name}`} title={`Retry ${name}?`} intent="retry" fields={{ queueJobId: row.queueJobId }} confirmLabel="Retry run" pendingLabel="Retrying…">
+                    {/* No key from the last answer: the live refresh clears it, which would remount (close) a dialog opened meanwhile. */}
+                    <ConfirmDialog trigger="Retry" triggerVariant="secondary" triggerLabel={`Retry ${name}`} title={`Retry ${name}?`} intent="retry" fields={{ queueJobId: row.queueJobId }} confirmLabel="Retry run" pendingLabel="Retrying…">
                       The run is queued again and executes all its steps as a new attempt on the next free worker.
                     </ConfirmDialog>
-                    <ConfirmDialog key={`discard-${answerId ?? "first"}`} trigger="Discard" triggerLabel={`Discard ${name}`} title={`Discard ${name}?`} intent="discard" fields={{ queueJobId: row.queueJobId }} confirmLabel="Discard" pendingLabel="Discarding…">
+                    <ConfirmDialog trigger="Discard" triggerLabel={`Discard ${name}`} title={`Discard ${name}?`} intent="discard" fields={{ queueJobId: row.queueJobId }} confirmLabel="Discard" pendingLabel="Discarding…">
                       The dead-lettered queue job is deleted for good; the run keeps the outcome it has and cannot be retried from here afterwards.
                     </ConfirmDialog>
                   </div>
