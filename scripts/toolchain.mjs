@@ -1,7 +1,7 @@
 // Finds or installs the toolchain this repo needs (Node >= 22.12 and the pinned pnpm), using only
 // the npm registry. Plain ESM that runs on an older system Node, so it can bootstrap Node 24.
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -54,12 +54,41 @@ export function ensureToolchain() {
   }
   mkdirSync(TOOLING_BIN, { recursive: true });
   const nodeLink = join(TOOLING_BIN, "node");
-  rmSync(nodeLink, { force: true });
-  symlinkSync(useSystemNode ? process.execPath : node24, nodeLink);
+  const nodeTarget = useSystemNode ? process.execPath : node24;
+  // Several test processes may start at once: each builds its own temporary entry and renames it
+  // into place, so none of them ever sees a half-made or missing link.
+  if (linkTarget(nodeLink) !== nodeTarget) replaceAtomically(nodeLink, (tmp) => symlinkSync(nodeTarget, tmp));
   const shim = join(TOOLING_BIN, "pnpm");
-  writeFileSync(shim, `#!/bin/sh\nexec "${nodeLink}" "${pnpmEntry}" "$@"\n`);
-  chmodSync(shim, 0o755);
+  const shimText = `#!/bin/sh\nexec "${nodeLink}" "${pnpmEntry}" "$@"\n`;
+  if (fileText(shim) !== shimText) {
+    replaceAtomically(shim, (tmp) => {
+      writeFileSync(tmp, shimText);
+      chmodSync(tmp, 0o755);
+    });
+  }
   return TOOLING_BIN;
+}
+
+function linkTarget(path) {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
+  }
+}
+
+function fileText(path) {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+function replaceAtomically(path, make) {
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  make(tmp);
+  renameSync(tmp, path);
 }
 
 // CLI: prints the folder to put first on PATH.

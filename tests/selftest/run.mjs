@@ -59,8 +59,33 @@ function judge(testCase, { code, output }) {
   return problems;
 }
 
+// Every `pnpm test` first makes sure of .tooling/bin; the cases below start two at a time, and
+// CI once failed when two of them replaced the node link at the same moment (EEXIST).
+async function toolchainStartsConcurrently(rounds = 20, width = 8) {
+  for (let round = 0; round < rounds; round++) {
+    const results = await Promise.all(
+      Array.from({ length: width }, () => new Promise((done) => {
+        const child = spawn(process.execPath, ["scripts/toolchain.mjs"], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("exit", (code) => done({ code, stderr }));
+      })),
+    );
+    const failed = results.find((r) => r.code !== 0);
+    if (failed) return `round ${round + 1}: exit code ${failed.code}\n${failed.stderr.split("\n").slice(0, 6).join("\n")}`;
+  }
+  return null;
+}
+
 const started = Date.now();
 let failures = 0;
+const toolchainProblem = await toolchainStartsConcurrently();
+if (toolchainProblem) {
+  failures++;
+  process.stdout.write(`[selftest] FAIL toolchain: 8 concurrent starts: ${toolchainProblem}\n`);
+} else {
+  process.stdout.write("[selftest] ok   toolchain: 8 concurrent starts, 20 rounds\n");
+}
 // Two at a time: each run is mostly waiting on process start-up and PostgreSQL.
 const queue = [...cases];
 await Promise.all(
@@ -80,7 +105,7 @@ await Promise.all(
 );
 const seconds = ((Date.now() - started) / 1000).toFixed(0);
 if (failures) {
-  process.stdout.write(`[selftest] ${failures} of ${cases.length} cases show the test command cannot be trusted (${seconds} s)\n`);
+  process.stdout.write(`[selftest] ${failures} of ${cases.length + 1} checks show the test command cannot be trusted (${seconds} s)\n`);
   process.exit(1);
 }
 process.stdout.write(`[selftest] the test command fails on every planted failure: ${cases.length} cases in ${seconds} s\n`);
